@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript entry point in this same process (no build step, no child
+// process), so the PID a user or test sees is the program's own.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../src/main.ts');

@@ -1,0 +1,107 @@
+/**
+ * Exactly-once memory (PROTOCOL.md section 3). Every processed request id maps to the
+ * entry that rebuilds its original reply. Entries enter at admission (so a retry that
+ * races the original waits for it instead of being applied twice), are stamped at the
+ * actor's turn, and leave in seq order once they are both beyond the newest
+ * `countMin` and older than `retainMs`, or when the hard cap `countMax` is reached.
+ * Retention is judged by the records' own timestamps, so the primary, the standby and
+ * every replay evict exactly the same ids.
+ */
+import { plainEqual, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { Fifo } from './fifo';
+
+export interface DedupeEntry {
+  readonly id: string;
+  readonly asset: string;
+  readonly op: string;
+  readonly args: Args | undefined;
+  /** 0 until the actor's turn assigns the update its place in the log. */
+  seq: number;
+  ts: number;
+  reply: UpdateReply | undefined;
+  /** Retries that arrived before the original's reply was released. */
+  waiters: ((reply: UpdateReply) => void)[] | undefined;
+}
+
+export interface DedupeLimits {
+  countMin: number;
+  retainMs: number;
+  countMax: number;
+}
+
+export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
+
+export class DedupeTable {
+  private readonly byId = new Map<string, DedupeEntry>();
+  /** Turned entries, oldest seq first. */
+  private readonly order = new Fifo<DedupeEntry>();
+
+  constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): DedupeEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Whether a retry is the same request as the one remembered (model is checked by the caller). */
+  static sameRequest(e: DedupeEntry, req: UpdateRequest): boolean {
+    return e.asset === req.asset && e.op === req.op && plainEqual(e.args ?? null, req.args ?? null);
+  }
+
+  admit(req: UpdateRequest): DedupeEntry {
+    const e: DedupeEntry = { id: req.id, asset: req.asset, op: req.op, args: req.args, seq: 0, ts: 0, reply: undefined, waiters: undefined };
+    this.byId.set(req.id, e);
+    return e;
+  }
+
+  /** Records the turn of an admitted entry, or inserts one learnt from the log or the primary. */
+  stamp(e: DedupeEntry, seq: number, ts: number, reply: UpdateReply): void {
+    e.seq = seq;
+    e.ts = ts;
+    e.reply = reply;
+    if (this.byId.get(e.id) !== e) this.byId.set(e.id, e);
+    this.order.push(e);
+    this.evict(ts);
+  }
+
+  /** Forgets an admitted entry that never got a turn (its request was dropped). */
+  forget(e: DedupeEntry): void {
+    if (e.seq === 0 && this.byId.get(e.id) === e) this.byId.delete(e.id);
+  }
+
+  /** Forgets every admitted entry that never got a turn (on losing the primary role). */
+  forgetUnturned(): void {
+    for (const [id, e] of this.byId) if (e.seq === 0) this.byId.delete(id);
+  }
+
+  private evict(nowTs: number): void {
+    const { countMin, retainMs, countMax } = this.limits;
+    for (;;) {
+      const n = this.order.length;
+      if (n <= countMin) return;
+      const oldest = this.order.peek()!;
+      if (n <= countMax && oldest.ts > nowTs - retainMs) return;
+      this.order.shift();
+      if (this.byId.get(oldest.id) === oldest) this.byId.delete(oldest.id);
+    }
+  }
+
+  /** Turned entries with seq <= upTo, oldest first: the snapshot's share of the table. */
+  entriesUpTo(upTo: number): DedupeEntry[] {
+    const out: DedupeEntry[] = [];
+    for (let i = 0; i < this.order.length; i++) {
+      const e = this.order.at(i)!;
+      if (e.seq > upTo) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.order.clear();
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * The processing path of DESIGN.md section 1, for one node:
+ *
+ *   submit (validated request) -> dedupe check -> asset mailbox (bounded)
+ *   turn: seq = lastSeq + 1 -> onRecord(epoch, seq, payload)  (log writer + replication)
+ *         -> model.apply (pure) -> pending reply in the gate
+ *   release(watermark): replies and events with seq <= watermark leave, in seq order
+ *
+ * The gate's watermark is fed from outside: the local log's write (or fsync) watermark
+ * while the node runs alone, the standby's acknowledged watermark in a pair. Because
+ * seqs are assigned in order and the watermark is contiguous, no reply ever reveals an
+ * update that the standby (or the log) might not have.
+ *
+ * Followers (a standby, or a node replaying its log) call `applyRecord` instead: the
+ * same models, the same dedupe stamping, so they reach identical states and replies.
+ * Everything here is synchronous and single-threaded: an actor's turn runs to the end
+ * before anything else, which is what makes one asset's updates atomic.
+ */
+import { createHash } from 'node:crypto';
+import {
+  canonicalJson,
+  decodeRecord,
+  encodeRecord,
+  errorReply,
+  type ErrorReply,
+  type QueryReply,
+  type UpdateEvent,
+  type UpdateOk,
+  type UpdateReply,
+  type UpdateRequest,
+} from '@txtest/protocol';
+import type { Model } from '@txtest/models';
+import { AssetActor, type Pending, type ReplySink } from './asset-actor';
+import type { Clock, Defer } from './clock';
+import { DEFAULT_DEDUPE_LIMITS, DedupeTable, type DedupeLimits } from './dedupe';
+import { RecordApplyError } from './errors';
+import { Fifo } from './fifo';
+
+export interface ProcessorLimits {
+  /** Updates queued for one asset before it answers OVERLOADED. */
+  mailboxMax: number;
+  /** Updates admitted but not yet released, node-wide, before OVERLOADED. */
+  inflightMax: number;
+  /** Updates one actor runs per scheduling round before others get their turn. */
+  turnBudget: number;
+}
+
+export const DEFAULT_PROCESSOR_LIMITS: ProcessorLimits = { mailboxMax: 10_000, inflightMax: 100_000, turnBudget: 64 };
+
+export interface ProcessorOptions {
+  clock: Clock;
+  defer: Defer;
+  getModel: (name: string) => Model | undefined;
+  limits?: Partial<ProcessorLimits>;
+  dedupe?: DedupeLimits;
+  /** Every turn's record, in seq order: the log writer and the replication stream take it from here. */
+  onRecord: (epoch: number, seq: number, payload: Uint8Array) => void;
+  /** Every committed, accepted update, in seq order (PROTOCOL.md section 6). */
+  onEvent: (event: UpdateEvent) => void;
+}
+
+export class Processor {
+  /** The epoch this node writes new records in (primary) or last received (follower). */
+  epoch = 0;
+  /** Highest seq applied. */
+  lastSeq = 0;
+  /** The gate's watermark: highest seq whose reply may leave. */
+  committedSeq = 0;
+  /** Only a primary (or solo node) takes client updates. */
+  accepting = false;
+
+  private readonly actors = new Map<string, AssetActor>();
+  private readonly dedupe: DedupeTable;
+  private readonly ready = new Fifo<AssetActor>();
+  private readonly gate = new Fifo<Pending>();
+  private readonly limits: ProcessorLimits;
+  private inflight = 0;
+  private drainScheduled = false;
+  private readonly drainFn = () => this.drain();
+
+  constructor(private readonly opts: ProcessorOptions) {
+    this.limits = { ...DEFAULT_PROCESSOR_LIMITS, ...opts.limits };
+    this.dedupe = new DedupeTable(opts.dedupe ?? DEFAULT_DEDUPE_LIMITS);
+  }
+
+  get assetCount(): number {
+    return this.actors.size;
+  }
+
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
+  get dedupeSize(): number {
+    return this.dedupe.size;
+  }
+
+  /** Deepest mailbox right now (for metrics). */
+  mailboxDepthMax(): number {
+    let max = 0;
+    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.mailbox.length);
+    return max;
+  }
+
+  /**
+   * Admits one validated request. The sink hears exactly one reply for it: an error
+   * at once, or the update's reply once the gate releases it.
+   */
+  submit(req: UpdateRequest, sink: ReplySink, index: number): void {
+    if (!this.accepting) return sink.reply(index, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject', req.id));
+    const known = this.dedupe.get(req.id);
+    if (known !== undefined) return this.duplicate(known, req, sink, index);
+
+    let actor = this.actors.get(req.asset);
+    let model: Model | undefined;
+    if (actor === undefined) {
+      if (req.model === undefined) return sink.reply(index, errorReply('BAD_REQUEST', `model is required: asset "${req.asset}" does not exist yet`, req.id));
+      model = this.opts.getModel(req.model);
+      if (model === undefined) return sink.reply(index, errorReply('UNKNOWN_MODEL', `model "${req.model}" does not exist`, req.id));
+    } else {
+      model = actor.model;
+      if (req.model !== undefined && req.model !== model.name) {
+        return sink.reply(index, errorReply('MODEL_MISMATCH', `asset "${req.asset}" has model "${model.name}", not "${req.model}"`, req.id));
+      }
+    }
+    const problem = model.validate(req.op, req.args);
+    if (problem !== null) return sink.reply(index, errorReply(problem.code, problem.message, req.id));
+    if (this.inflight >= this.limits.inflightMax) {
+      return sink.reply(index, errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id));
+    }
+    if (actor !== undefined && actor.mailbox.length >= this.limits.mailboxMax) {
+      return sink.reply(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
+    }
+    if (actor === undefined) {
+      actor = new AssetActor(req.asset, model);
+      this.actors.set(req.asset, actor);
+    }
+    const entry = this.dedupe.admit(req);
+    this.inflight++;
+    actor.mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0, result: undefined, ok: false });
+    if (!actor.scheduled) {
+      actor.scheduled = true;
+      this.ready.push(actor);
+    }
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      this.opts.defer(this.drainFn);
+    }
+  }
+
+  private duplicate(known: NonNullable<ReturnType<DedupeTable['get']>>, req: UpdateRequest, sink: ReplySink, index: number): void {
+    const actor = this.actors.get(req.asset);
+    const modelDiffers = req.model !== undefined && actor !== undefined && actor.model.name !== req.model;
+    if (modelDiffers || !DedupeTable.sameRequest(known, req)) {
+      return sink.reply(index, errorReply('ID_CONFLICT', `id "${req.id}" was already used for a different request`, req.id));
+    }
+    if (known.reply !== undefined && known.seq <= this.committedSeq) return sink.reply(index, known.reply);
+    (known.waiters ??= []).push((reply) => sink.reply(index, reply));
+  }
+
+  /** Runs queued turns, round-robin over assets with work. */
+  private drain(): void {
+    this.drainScheduled = false;
+    const budget = this.limits.turnBudget;
+    while (this.ready.length > 0) {
+      const actor = this.ready.shift()!;
+      for (let n = 0; n < budget && actor.mailbox.length > 0; n++) this.turn(actor, actor.mailbox.shift()!);
+      if (actor.mailbox.length > 0) this.ready.push(actor);
+      else actor.scheduled = false;
+    }
+  }
+
+  private turn(actor: AssetActor, p: Pending): void {
+    const req = p.req;
+    const seq = ++this.lastSeq;
+    const ts = this.opts.clock.now();
+    this.opts.onRecord(this.epoch, seq, encodeRecord({ ts, id: req.id, asset: req.asset, model: actor.model.name, op: req.op, args: req.args }));
+    const reply = this.applyTo(actor, req.id, req.op, req.args, seq, this.epoch);
+    p.seq = seq;
+    p.state = actor.state;
+    p.version = actor.version;
+    p.ok = reply.ok;
+    p.result = reply.ok ? reply.result : undefined;
+    this.dedupe.stamp(p.entry, seq, ts, reply);
+    this.gate.push(p);
+  }
+
+  /** Applies an update to an actor and builds its reply; shared by turns and followers. */
+  private applyTo(actor: AssetActor, id: string, op: string, args: UpdateRequest['args'], seq: number, epoch: number): UpdateReply {
+    const out = actor.model.apply(actor.state, op, args);
+    actor.seq = seq;
+    if (out.ok) {
+      actor.state = out.state;
+      actor.version++;
+      return { id, ok: true, asset: actor.asset, version: actor.version, seq, epoch, result: out.result };
+    }
+    return { id, ok: false, error: { code: 'REJECTED', message: out.message }, asset: actor.asset, version: actor.version, seq, epoch };
+  }
+
+  /** The reply gate: releases every pending reply and event with seq <= watermark. */
+  release(watermark: number): void {
+    if (watermark <= this.committedSeq) return;
+    this.committedSeq = Math.min(watermark, this.lastSeq);
+    const gate = this.gate;
+    for (let p = gate.peek(); p !== undefined && p.seq <= watermark; p = gate.peek()) {
+      gate.shift();
+      this.inflight--;
+      const actor = p.actor;
+      actor.committedState = p.state;
+      actor.committedVersion = p.version;
+      actor.committedSeq = p.seq;
+      const entry = p.entry;
+      const reply = entry.reply!;
+      p.sink.reply(p.index, reply);
+      if (entry.waiters !== undefined) {
+        for (const w of entry.waiters) w(reply);
+        entry.waiters = undefined;
+      }
+      if (p.ok) this.opts.onEvent({ asset: actor.asset, version: p.version, seq: p.seq, epoch: (reply as UpdateOk).epoch, op: p.req.op, result: p.result });
+    }
+  }
+
+  /**
+   * Applies a record learnt from the log or from the primary. The caller guarantees
+   * `seq === lastSeq + 1` (gaps are the replication layer's business).
+   */
+  applyRecord(epoch: number, seq: number, payload: Uint8Array): void {
+    if (seq !== this.lastSeq + 1) throw new RecordApplyError(`record seq ${seq} does not follow ${this.lastSeq}`, seq);
+    let rec;
+    try {
+      rec = decodeRecord(payload);
+    } catch (err) {
+      throw new RecordApplyError(`record ${seq} cannot be decoded: ${(err as Error).message}`, seq, { cause: err });
+    }
+    let actor = this.actors.get(rec.asset);
+    if (actor === undefined) {
+      const model = this.opts.getModel(rec.model);
+      if (model === undefined) throw new RecordApplyError(`record ${seq} names unknown model "${rec.model}"`, seq);
+      actor = new AssetActor(rec.asset, model);
+      this.actors.set(rec.asset, actor);
+    }
+    const reply = this.applyTo(actor, rec.id, rec.op, rec.args, seq, epoch);
+    actor.commitApplied();
+    const entry = this.dedupe.get(rec.id) ?? { id: rec.id, asset: rec.asset, op: rec.op, args: rec.args, seq: 0, ts: 0, reply: undefined, waiters: undefined };
+    this.dedupe.stamp(entry, seq, rec.ts, reply);
+    this.lastSeq = seq;
+    this.committedSeq = seq;
+    if (epoch > this.epoch) this.epoch = epoch;
+  }
+
+  /**
+   * Drops every admitted update that has no turn yet and every pending reply: the node
+   * lost the primary role, so those clients will retry elsewhere. The applied state
+   * beyond committedSeq is NOT undone here; the caller rebuilds from the log.
+   */
+  abandonPending(): void {
+    for (const actor of this.actors.values()) actor.mailbox.clear();
+    this.ready.clear();
+    this.gate.clear();
+    this.inflight = 0;
+    this.dedupe.forgetUnturned();
+  }
+
+  query(asset: string): QueryReply {
+    const actor = this.actors.get(asset);
+    if (actor === undefined || actor.committedVersion === 0) {
+      return errorReply('NOT_FOUND', `asset "${asset}" does not exist`) as ErrorReply;
+    }
+    return { ok: true, asset, model: actor.model.name, version: actor.committedVersion, state: actor.committedState, seq: actor.committedSeq };
+  }
+
+  /**
+   * A hash over every asset's model, version and committed state, in asset-id order so
+   * that insertion order does not matter; equal on two nodes that committed the same prefix.
+   */
+  digest(): { digest: string; appliedSeq: number } {
+    const h = createHash('sha256');
+    const ids = [...this.actors.keys()].sort();
+    for (const id of ids) {
+      const a = this.actors.get(id)!;
+      if (a.committedVersion === 0) continue;
+      h.update(`${id}\u0000${a.model.name}\u0000${a.committedVersion}\u0000${canonicalJson(a.committedState)}\n`);
+    }
+    return { digest: h.digest('hex'), appliedSeq: this.committedSeq };
+  }
+
+  /**
+   * References to the committed view at committedSeq: states are immutable values, so
+   * the image stays valid while later updates proceed and the snapshot is encoded.
+   */
+  captureSnapshot(): SnapshotImage {
+    const assets: SnapshotAsset[] = [];
+    for (const a of this.actors.values()) {
+      if (a.committedVersion > 0) assets.push([a.asset, a.model.name, a.committedVersion, a.committedSeq, a.committedState]);
+    }
+    const seq = this.committedSeq;
+    const dedupe = this.dedupe.entriesUpTo(seq).map((e): SnapshotDedupe => [e.id, e.asset, e.op, e.args ?? null, e.seq, e.ts, e.reply!]);
+    return { seq, epoch: this.epoch, assets, dedupe };
+  }
+
+  /** Replaces all state with a snapshot's (recovery, or a standby's catch-up sync). */
+  loadSnapshot(image: SnapshotImage): void {
+    this.actors.clear();
+    this.dedupe.clear();
+    this.abandonPending();
+    for (const [asset, modelName, version, seq, state] of image.assets) {
+      const model = this.opts.getModel(modelName);
+      if (model === undefined) throw new RecordApplyError(`snapshot names unknown model "${modelName}"`, image.seq);
+      const a = new AssetActor(asset, model);
+      a.state = state;
+      a.version = version;
+      a.seq = seq;
+      a.commitApplied();
+      this.actors.set(asset, a);
+    }
+    for (const [id, asset, op, args, seq, ts, reply] of image.dedupe) {
+      this.dedupe.stamp({ id, asset, op, args: args ?? undefined, seq: 0, ts: 0, reply: undefined, waiters: undefined }, seq, ts, reply);
+    }
+    this.lastSeq = image.seq;
+    this.committedSeq = image.seq;
+    this.epoch = image.epoch;
+  }
+
+  /** Forgets everything (before a rebuild from the log). */
+  reset(): void {
+    this.loadSnapshot({ seq: 0, epoch: 0, assets: [], dedupe: [] });
+  }
+}
+
+/** [asset, model, version, seq, state] */
+export type SnapshotAsset = [string, string, number, number, unknown];
+/** [id, asset, op, args, seq, ts, reply] */
+export type SnapshotDedupe = [string, string, string, Record<string, unknown> | null, number, number, UpdateReply];
+
+export interface SnapshotImage {
+  seq: number;
+  epoch: number;
+  assets: SnapshotAsset[];
+  dedupe: SnapshotDedupe[];
+}

@@ -1,0 +1,2 @@
+export * from './mux';
+export * from './tx-client';

@@ -1,0 +1,249 @@
+/**
+ * TxClient: the application's door to a TxTest cluster. Clients address the cluster
+ * subject, never a node, so failover shows up only as a short pause:
+ *
+ * - every update gets an id (generated unless given) that all its retries reuse, so
+ *   the server applies it at most once and a retry gets the original reply;
+ * - updates issued in the same event-loop turn travel in one `{ batch }` message
+ *   (up to the entry and size limits), unless batching is off;
+ * - timeouts, "no responders", NOT_PRIMARY and OVERLOADED are retried with capped,
+ *   jittered exponential back-off until the request's deadline.
+ */
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  BATCH_ENTRIES_MAX,
+  BODY_BYTES_MAX,
+  DEFAULT_CLUSTER,
+  DEFAULT_PREFIX,
+  TxError,
+  decodeBody,
+  isRetryable,
+  packMsgpack,
+  subjects,
+  unpackMsgpack,
+  type Args,
+  type BatchReply,
+  type ErrorCode,
+  type QueryReply,
+  type Subjects,
+  type UpdateEvent,
+  type UpdateOk,
+  type UpdateRejected,
+  type UpdateReply,
+  type UpdateRequest,
+} from '@txtest/protocol';
+import { ReplyMux, type MuxOutcome } from './mux';
+
+export interface TxClientOptions {
+  prefix?: string;
+  cluster?: string;
+  /** Send updates of one event-loop turn together (default true). */
+  batching?: boolean;
+  /** How long one attempt waits for its reply (default 1000 ms). */
+  attemptTimeoutMs?: number;
+  /** How long an update keeps retrying before it fails with TIMEOUT (default 30 s). */
+  deadlineMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Entries per batch message (default and maximum 1024). */
+  batchEntriesMax?: number;
+  /** Called for every retry, with its reason (for the loadgen's counters). */
+  onRetry?: (reason: string) => void;
+}
+
+export interface UpdateInput {
+  asset: string;
+  op: string;
+  args?: Args;
+  model?: string;
+  /** Reuse a known id (an application-level retry); generated when absent. */
+  id?: string;
+}
+
+export type UpdateResult = UpdateOk | UpdateRejected;
+
+interface Job {
+  req: UpdateRequest;
+  bytes: number;
+  attempts: number;
+  deadline: number;
+  resolve: (r: UpdateResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Rough upper bound of an entry's encoded size, to keep batches under the body limit without encoding twice. */
+function estimateBytes(req: UpdateRequest): number {
+  return 64 + req.id.length * 3 + req.asset.length + req.op.length + (req.args === undefined ? 0 : JSON.stringify(req.args).length * 2);
+}
+
+export class TxClient {
+  readonly subjects: Subjects;
+  private readonly mux: ReplyMux;
+  private readonly batching: boolean;
+  private readonly attemptTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly batchEntriesMax: number;
+  private readonly idPrefix = `${randomBytes(9).toString('base64url')}-`;
+  private idCounter = 0;
+  private queue: Job[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly opts: TxClientOptions = {},
+  ) {
+    this.subjects = subjects(opts.prefix ?? DEFAULT_PREFIX, opts.cluster ?? DEFAULT_CLUSTER);
+    this.mux = new ReplyMux(nc);
+    this.batching = opts.batching ?? true;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 1000;
+    this.deadlineMs = opts.deadlineMs ?? 30_000;
+    this.backoffInitialMs = opts.backoffInitialMs ?? 5;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 250;
+    this.batchEntriesMax = Math.min(opts.batchEntriesMax ?? BATCH_ENTRIES_MAX, BATCH_ENTRIES_MAX);
+  }
+
+  /** A fresh id, unique to this client instance. */
+  newId(): string {
+    return this.idPrefix + (this.idCounter++).toString(36);
+  }
+
+  /**
+   * Applies one update. Resolves with the server's reply once it is committed (ok, or
+   * REJECTED by the model); rejects with a TxError for other refusals or at the deadline.
+   */
+  update(u: UpdateInput): Promise<UpdateResult> {
+    if (this.closed) return Promise.reject(new TxError('NOT_PRIMARY', 'client is closed'));
+    const req: UpdateRequest = { id: u.id ?? this.newId(), asset: u.asset, op: u.op };
+    if (u.args !== undefined) req.args = u.args;
+    if (u.model !== undefined) req.model = u.model;
+    return new Promise<UpdateResult>((resolve, reject) => {
+      this.enqueue({ req, bytes: estimateBytes(req), attempts: 0, deadline: performance.now() + this.deadlineMs, resolve, reject });
+    });
+  }
+
+  private enqueue(job: Job): void {
+    if (!this.batching) return this.sendSingle(job);
+    this.queue.push(job);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const jobs = this.queue;
+    this.queue = [];
+    const budget = BODY_BYTES_MAX - 1024;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < jobs.length; i++) {
+      const full = i - start >= this.batchEntriesMax || bytes + jobs[i]!.bytes > budget;
+      if (full && i > start) {
+        this.sendBatch(jobs.slice(start, i));
+        start = i;
+        bytes = 0;
+      }
+      bytes += jobs[i]!.bytes;
+    }
+    if (start < jobs.length) this.sendBatch(start === 0 ? jobs : jobs.slice(start));
+  }
+
+  private sendSingle(job: Job): void {
+    job.attempts++;
+    this.mux.request(this.subjects.tx, packMsgpack(job.req), this.attemptTimeoutMs, (o) => this.onSingle(job, o));
+  }
+
+  private onSingle(job: Job, o: MuxOutcome): void {
+    if (o.kind !== 'reply') return this.retry(job, o.kind);
+    this.settle(job, unpackMsgpack(o.data) as UpdateReply);
+  }
+
+  private sendBatch(jobs: Job[]): void {
+    if (jobs.length === 1) return this.sendSingle(jobs[0]!);
+    const batch = new Array<UpdateRequest>(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      jobs[i]!.attempts++;
+      batch[i] = jobs[i]!.req;
+    }
+    this.mux.request(this.subjects.tx, packMsgpack({ batch }), this.attemptTimeoutMs, (o) => this.onBatch(jobs, o));
+  }
+
+  private onBatch(jobs: Job[], o: MuxOutcome): void {
+    if (o.kind !== 'reply') {
+      for (const job of jobs) this.retry(job, o.kind);
+      return;
+    }
+    const body = unpackMsgpack(o.data) as BatchReply | UpdateReply;
+    if (!('batch' in body) || !Array.isArray(body.batch) || body.batch.length !== jobs.length) {
+      // A whole-message refusal (e.g. TOO_LARGE) applies to every entry.
+      for (const job of jobs) this.settle(job, body as UpdateReply);
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) this.settle(jobs[i]!, body.batch[i]!);
+  }
+
+  private settle(job: Job, reply: UpdateReply): void {
+    if (reply.ok || ('seq' in reply && reply.error.code === 'REJECTED')) return job.resolve(reply as UpdateResult);
+    const code = reply.error.code;
+    if (isRetryable(code)) return this.retry(job, code);
+    job.reject(new TxError(code as ErrorCode, reply.error.message));
+  }
+
+  private retry(job: Job, reason: string): void {
+    if (this.closed) return job.reject(new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
+    const now = performance.now();
+    if (now >= job.deadline) {
+      return job.reject(new TxError('TIMEOUT', `update ${job.req.id} got no reply within ${this.deadlineMs} ms (last: ${reason}, ${job.attempts} attempts)`));
+    }
+    this.opts.onRetry?.(reason);
+    const exp = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(job.attempts - 1, 16));
+    const delay = Math.min(exp / 2 + Math.random() * (exp / 2), job.deadline - now);
+    setTimeout(() => this.enqueue(job), delay);
+  }
+
+  /** Reads one asset's committed state; null when it does not exist. Retries like update(). */
+  async query(asset: string): Promise<Extract<QueryReply, { ok: true }> | null> {
+    const deadline = performance.now() + this.deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      const o = await new Promise<MuxOutcome>((res) => this.mux.request(this.subjects.query, packMsgpack({ asset }), this.attemptTimeoutMs, res));
+      if (o.kind === 'reply') {
+        const r = unpackMsgpack(o.data) as QueryReply;
+        if (r.ok) return r;
+        if (r.error.code === 'NOT_FOUND') return null;
+        if (!isRetryable(r.error.code)) throw new TxError(r.error.code, r.error.message);
+      } else if (o.kind === 'closed') {
+        throw new TxError('NOT_PRIMARY', 'client is closed');
+      }
+      if (performance.now() >= deadline) throw new TxError('TIMEOUT', `query of "${asset}" got no reply within ${this.deadlineMs} ms`);
+      await new Promise((r) => setTimeout(r, Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(attempt, 16))));
+    }
+  }
+
+  /** Subscribes to committed updates of one asset, or of all with '>'. */
+  events(asset: string, onEvent: (e: UpdateEvent) => void): { unsubscribe(): void } {
+    const subject = asset === '>' ? this.subjects.eventsAll : this.subjects.events(asset);
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const d = decodeBody(msg.data, 'msgpack');
+        if (d.ok) onEvent(d.value as UpdateEvent);
+      },
+    });
+    return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  /** Requests in flight (messages, not entries). */
+  get outstanding(): number {
+    return this.mux.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.mux.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The Raft-lite epoch record (DESIGN.md section 5), persisted atomically by an
+ * EpochStorage (write temp, fsync, rename) before the node serves in a new epoch.
+ *
+ *   { epoch, role, primary, history: [[epoch, firstSeq], ...] }
+ *
+ * `history` lists where each epoch began in this node's log, oldest first (as Kafka's
+ * leader-epoch checkpoint); it is what two nodes compare to find where their logs part.
+ */
+export interface EpochRecord {
+  /** The highest epoch this node has seen and accepted. */
+  epoch: number;
+  /** The role this node held in that epoch. */
+  role: string;
+  /** The node that was primary in that epoch ('' when unknown). */
+  primary: string;
+  history: [epoch: number, firstSeq: number][];
+}
+
+export interface EpochStorage {
+  load(): Promise<EpochRecord | null>;
+  save(record: EpochRecord): Promise<void>;
+}
+
+export const EMPTY_EPOCH_RECORD: EpochRecord = Object.freeze({ epoch: 0, role: 'none', primary: '', history: [] }) as EpochRecord;
+
+/** A record for a node that opens `epoch` as primary, its first record being `firstSeq`. */
+export function openEpoch(prev: EpochRecord, epoch: number, nodeId: string, role: string, firstSeq: number): EpochRecord {
+  if (epoch <= prev.epoch) throw new Error(`epoch ${epoch} does not move past ${prev.epoch}`);
+  const history = prev.history.filter(([, first]) => first < firstSeq);
+  history.push([epoch, firstSeq]);
+  return { epoch, role, primary: nodeId, history };
+}
+
+/** Validates a decoded record; returns the problem or null. */
+export function epochRecordProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  const r = v as Partial<EpochRecord>;
+  if (!Number.isSafeInteger(r.epoch) || (r.epoch as number) < 0) return 'epoch is not a non-negative integer';
+  if (typeof r.role !== 'string' || typeof r.primary !== 'string') return 'role or primary is not a string';
+  if (!Array.isArray(r.history) || !r.history.every((h) => Array.isArray(h) && h.length === 2 && h.every(Number.isSafeInteger))) {
+    return 'history is not a list of [epoch, firstSeq] pairs';
+  }
+  return null;
+}

@@ -1,0 +1,5 @@
+export * from './transport';
+export * from './epoch-store';
+export * from './client-door';
+export * from './durability';
+export * from './tx-node';

@@ -1,0 +1,36 @@
+/**
+ * The network seam (DESIGN.md section 2). Production: libs/transport-nats over core
+ * NATS; the simulator: an in-memory, seeded, fault-injecting network. Handlers get raw
+ * bytes and the request's encoding; everything above decodes and validates itself.
+ */
+
+/** `reply` is the subject to answer on ('' when none); `json` is true when the message carried `Content-Type: application/json`. */
+export type MessageHandler = (data: Uint8Array, reply: string, json: boolean, subject: string) => void;
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface PublishOptions {
+  /** Marks the body as JSON (`Content-Type: application/json`). */
+  json?: boolean;
+  /** Subject the receiver should answer on. */
+  reply?: string;
+}
+
+export interface Transport {
+  subscribe(subject: string, handler: MessageHandler, opts?: { queue?: string }): Subscription;
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
+  /** Sends and resolves with the reply's bytes; rejects on timeout or when nobody listens. */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** Resolves once everything published so far has reached the server. */
+  flush(): Promise<void>;
+}
+
+/** What the node logs through (pino in production). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

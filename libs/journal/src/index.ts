@@ -1,0 +1,47 @@
+/**
+ * @txtest/journal: the sans-IO write-ahead log of the primary. Frames, group-commit
+ * writer, snapshots, crash recovery, and the LogStorage seam all I/O goes through.
+ */
+export { crc32c, crc32cUpdate } from './crc32c';
+export {
+  JournalCorruptError,
+  JournalFailedError,
+  JournalRangeError,
+  JournalUsageError,
+  SnapshotCorruptError,
+} from './errors';
+export {
+  FRAME_BODY_HEADER_BYTES,
+  FRAME_CRC,
+  FRAME_HEADER_BYTES,
+  FRAME_OVERHEAD_BYTES,
+  FRAME_SHORT,
+  FRAME_ZERO,
+  decodeFrameAt,
+  encodeFrame,
+  frameEndAt,
+  frameEpoch,
+  frameFailureName,
+  frameSeq,
+  frameSize,
+  readEpoch,
+  readSeq,
+} from './frame';
+export type { DecodedFrame, FrameFailure } from './frame';
+export { MemoryLogStorage } from './memory-storage';
+export { listSegments, listSnapshots, parseSegmentName, parseSnapshotName, segmentName, snapshotName } from './names';
+export type { SeqFile } from './names';
+export { readFrames, recover } from './recovery';
+export type { RecoverOptions, Recovery, ReplayFn } from './recovery';
+export {
+  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_VERSION,
+  compact,
+  readNewestSnapshot,
+  readSnapshot,
+  writeSnapshot,
+} from './snapshot';
+export type { CompactResult, Snapshot, SnapshotInput } from './snapshot';
+export type { AppendHandle, LogStorage } from './storage';
+export { DEFAULT_SEGMENT_BYTES_MAX, LogWriter } from './writer';
+export type { LogWriterOptions } from './writer';

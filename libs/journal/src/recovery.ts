@@ -1,0 +1,362 @@
+/**
+ * Recovery: turn whatever is in the log directory after a crash into a trustworthy
+ * starting point (newest valid snapshot + the consecutive run of records after it), and
+ * serve records from the log for replay and retransmission.
+ *
+ * What counts as damage, and what happens to it:
+ *
+ * - A torn TAIL is the expected result of a crash during a write: the newest segment
+ *   ends in a partial record. It is recognized only in the newest segment and only when
+ *   nothing valid follows the bad frame: a header or body that runs past the end of the
+ *   file (and no intact later record can be found after it), a zero length with only
+ *   zero bytes to the end of the file (space the file system allocated but never
+ *   wrote), or a checksum mismatch in a frame that is the last thing in the file. Such a
+ *   tail held no acknowledged record, so it is truncated with a warning.
+ * - Anything else is damage in the MIDDLE: a bad frame followed by more data, any bad
+ *   frame in an older segment (segments are synced before the writer moves on, so they
+ *   cannot be torn), a seq that is not previous+1, an epoch that goes down, or a log
+ *   that starts after the snapshot ends (missing history). Starting from such a log
+ *   could silently drop or reorder committed records, so `recover` throws a
+ *   JournalCorruptError naming the file and byte offset, unless the operator asked for
+ *   `repair`, in which case the log is cut at that point with a loud warning.
+ *
+ * Segments wholly covered by the snapshot are not read at all: the scan starts at the
+ * newest segment whose firstSeq <= snapshot.seq + 1, so damage in history nobody needs
+ * cannot stop a node from starting (and cannot make a repair cut away needed records).
+ */
+import { JournalCorruptError, JournalRangeError } from './errors';
+import {
+  FRAME_CRC,
+  FRAME_HEADER_BYTES,
+  FRAME_OVERHEAD_BYTES,
+  FRAME_SHORT,
+  FRAME_ZERO,
+  frameEndAt,
+  readEpoch,
+  readSeq,
+} from './frame';
+import { listSegments, type SeqFile } from './names';
+import { readNewestSnapshot } from './snapshot';
+import type { LogStorage } from './storage';
+
+export interface RecoverOptions {
+  /**
+   * Cut the log at the first damage in the middle instead of refusing to start
+   * (the `--repair-log` switch). Every record after the damage is lost.
+   */
+  repair?: boolean;
+  /** Receives one human-readable line per problem found and fixed. */
+  warn: (msg: string) => void;
+}
+
+/** Called once per replayed record; `payload` and `frame` are views into the segment just read. */
+export type ReplayFn = (epoch: number, seq: number, payload: Uint8Array, frame: Uint8Array) => void;
+
+export interface Recovery {
+  /** The newest snapshot that validated, or null. */
+  snapshot: { name: string; seq: number; epoch: number; body: Uint8Array } | null;
+  /** Seq of the last record in the log, or the snapshot's seq if the log holds nothing after it; 0 if both are empty. */
+  lastSeq: number;
+  /** Epoch that goes with `lastSeq`. */
+  lastEpoch: number;
+  /**
+   * Calls `fn` synchronously for every recovered record with seq >= fromSeq, in seq
+   * order, and resolves with how many it called it for. Reads one segment at a time,
+   * checks every record's CRC again and allocates nothing per record except the two
+   * views it passes. Pass `snapshot.seq + 1` to replay the tail after the snapshot.
+   */
+  replay(fromSeq: number, fn: ReplayFn): Promise<number>;
+  /** Segment files that recovery read and kept, oldest first (covered older segments not included). */
+  segments: string[];
+}
+
+/** Recovers the log in `storage`; see the module comment for the rules. */
+export async function recover(storage: LogStorage, options: RecoverOptions): Promise<Recovery> {
+  const repair = options.repair ?? false;
+  const warn = options.warn;
+  const snapshot = await readNewestSnapshot(storage, warn);
+  const snapSeq = snapshot?.seq ?? 0;
+  const all = listSegments(await storage.list());
+
+  // The scan starts at the newest segment that holds (or would hold) snapSeq + 1.
+  let start = -1;
+  for (let i = 0; i < all.length; i++) if (all[i]!.seq <= snapSeq + 1) start = i;
+
+  const live: SeqFile[] = [];
+  const ends: number[] = [];
+  let logLastSeq = 0;
+  let logLastEpoch = 0;
+
+  /**
+   * Handles damage in the middle at `offset` of segment `idx`: throws, or in repair mode
+   * cuts the log there (later segments newest first, so a crash during the repair
+   * leaves a shorter log rather than a hole) and returns whether `idx` survived.
+   */
+  const damage = async (idx: number, offset: number, reason: string, lastGood: number): Promise<boolean> => {
+    const seg = all[idx]!;
+    const later = all.slice(idx + 1).map((s) => s.name);
+    const laterText = later.length > 0 ? ` and delete ${later.length} later segment file(s) (${later.join(', ')})` : '';
+    if (!repair) {
+      throw new JournalCorruptError(
+        `journal: ${seg.name} is corrupt at byte offset ${offset}: ${reason}. ` +
+          `This is not a torn tail, so starting from this log could lose or reorder committed records. ` +
+          `Records up to seq ${lastGood} are intact. To discard everything from that point on, restart with ` +
+          `--repair-log, which will truncate ${seg.name} at offset ${offset}${laterText}.`,
+        seg.name,
+        offset,
+      );
+    }
+    for (let j = later.length - 1; j >= 0; j--) await storage.remove(later[j]!);
+    if (offset === 0) await storage.remove(seg.name);
+    else await storage.truncate(seg.name, offset);
+    warn(
+      `journal: REPAIR (--repair-log): ${seg.name} is corrupt at byte offset ${offset}: ${reason}. ` +
+        `${offset === 0 ? `Deleted ${seg.name}` : `Truncated ${seg.name} to ${offset} bytes`}` +
+        `${later.length > 0 ? ` and deleted ${later.length} later segment file(s) (${later.join(', ')})` : ''}. ` +
+        `The log now ends at seq ${lastGood}; EVERY RECORD AFTER IT IS LOST.`,
+    );
+    return offset > 0;
+  };
+
+  if (all.length > 0 && start < 0) {
+    const first = all[0]!;
+    await damage(
+      0,
+      0,
+      `the log starts at seq ${first.seq}, but ${snapshot ? `the newest valid snapshot (${snapshot.name}) covers only up to seq ${snapSeq}` : 'there is no valid snapshot'}, so records ${snapSeq + 1}..${first.seq - 1} are missing`,
+      snapSeq,
+    );
+  } else if (all.length > 0) {
+    let expected = all[start]!.seq;
+    let lastEpoch = 0;
+    scan: for (let i = start; i < all.length; i++) {
+      const seg = all[i]!;
+      const isLast = i === all.length - 1;
+      if (i > start && seg.seq !== expected) {
+        await damage(i, 0, `the segment name says it starts at seq ${seg.seq}, but the previous segment ended at seq ${expected - 1}`, expected - 1);
+        break;
+      }
+      const buf = await storage.read(seg.name);
+      const size = buf.length;
+      let off = 0;
+      while (off < size) {
+        const next = frameEndAt(buf, off, size);
+        let problem: string | null = null;
+        if (next < 0) {
+          if (isLast && isTornTail(buf, off, next, expected, lastEpoch)) {
+            await storage.truncate(seg.name, off);
+            warn(
+              `journal: truncated torn tail of ${seg.name} at offset ${off} (${size - off} bytes: ${describeFailure(buf, off, next)}); ` +
+                `the log now ends at seq ${expected - 1}`,
+            );
+            live.push(seg);
+            ends.push(off);
+            break scan;
+          }
+          problem = describeFailure(buf, off, next) + (isLast ? `, and ${size - off} bytes follow it` : ' in a segment that is not the newest');
+        } else {
+          const seq = readSeq(buf, off);
+          const epoch = readEpoch(buf, off);
+          if (seq !== expected) problem = `the record there has seq ${seq}, but seq ${expected} was expected`;
+          else if (epoch < lastEpoch) problem = `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${lastEpoch}`;
+          else {
+            lastEpoch = epoch;
+            logLastSeq = seq;
+            expected = seq + 1;
+            off = next;
+            continue;
+          }
+        }
+        if (await damage(i, off, problem, expected - 1)) {
+          live.push(seg);
+          ends.push(off);
+        }
+        break scan;
+      }
+      live.push(seg);
+      ends.push(size);
+    }
+    logLastEpoch = lastEpoch;
+  }
+
+  const lastSeq = Math.max(logLastSeq, snapSeq);
+  const lastEpoch = Math.max(logLastEpoch, snapshot?.epoch ?? 0);
+  return {
+    snapshot: snapshot ? { name: snapshot.name, seq: snapshot.seq, epoch: snapshot.epoch, body: snapshot.body } : null,
+    lastSeq,
+    lastEpoch,
+    segments: live.map((s) => s.name),
+    replay: (fromSeq, fn) => replaySegments(storage, live, ends, fromSeq, fn),
+  };
+}
+
+async function replaySegments(storage: LogStorage, live: readonly SeqFile[], ends: readonly number[], fromSeq: number, fn: ReplayFn): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < live.length; i++) {
+    const end = ends[i]!;
+    if (end === 0) continue;
+    // Every record of this segment is below the next segment's first seq.
+    if (i + 1 < live.length && live[i + 1]!.seq <= fromSeq) continue;
+    const seg = live[i]!;
+    const buf = await storage.read(seg.name);
+    if (buf.length < end) {
+      throw new JournalCorruptError(`journal: ${seg.name} shrank to ${buf.length} bytes after recovery had validated ${end}`, seg.name, buf.length);
+    }
+    count += replayBuffer(buf, end, seg, fromSeq, fn);
+  }
+  return count;
+}
+
+/** The hot loop of replay: kept small and monomorphic on purpose. */
+function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: number, fn: ReplayFn): number {
+  let count = 0;
+  let off = 0;
+  let expected = seg.seq;
+  while (off < end) {
+    const next = frameEndAt(buf, off, end);
+    const seq = next < 0 ? -1 : readSeq(buf, off);
+    if (seq !== expected) {
+      throw new JournalCorruptError(
+        `journal: ${seg.name} changed after recovery validated it: ${next < 0 ? describeFailure(buf, off, next) : `seq ${seq} where ${expected} was expected`} at byte offset ${off}`,
+        seg.name,
+        off,
+      );
+    }
+    expected++;
+    if (seq >= fromSeq) {
+      fn(readEpoch(buf, off), seq, buf.subarray(off + FRAME_OVERHEAD_BYTES, next), buf.subarray(off, next));
+      count++;
+    }
+    off = next;
+  }
+  return count;
+}
+
+/**
+ * Encoded frames with seq >= fromSeq, in order, totalling at most about `maxBytes` (at
+ * least one frame is returned if any exists), for retransmitting from the log. Safe to
+ * call while a LogWriter appends: a partial frame at the end of the newest segment is
+ * taken to be a write in progress and ends the result. The frames are views into one
+ * copy of the bytes they span, so holding them does not pin a whole segment in memory.
+ * Returns [] when fromSeq is past the end of the log; throws JournalRangeError when the
+ * records were compacted away, and JournalCorruptError on damage or a seq gap.
+ */
+export async function readFrames(storage: LogStorage, fromSeq: number, maxBytes: number): Promise<Uint8Array[]> {
+  fromSeq = Math.max(1, fromSeq);
+  const segs = listSegments(await storage.list());
+  if (segs.length === 0) return [];
+  let i = -1;
+  for (let j = 0; j < segs.length; j++) if (segs[j]!.seq <= fromSeq) i = j;
+  if (i < 0) {
+    throw new JournalRangeError(
+      `journal: records from seq ${fromSeq} are no longer in the log, which starts at seq ${segs[0]!.seq} (send a snapshot instead)`,
+      fromSeq,
+      segs[0]!.seq,
+    );
+  }
+  const out: Uint8Array[] = [];
+  let bytes = 0;
+  let expected = -1; // first wanted seq not yet seen
+  for (; i < segs.length; i++) {
+    const seg = segs[i]!;
+    const isLast = i === segs.length - 1;
+    const buf = await storage.read(seg.name);
+    const starts: number[] = [];
+    let runStart = -1;
+    let off = 0;
+    let full = false;
+    while (off < buf.length) {
+      const next = frameEndAt(buf, off);
+      if (next < 0) {
+        if (isLast) break;
+        throw new JournalCorruptError(`journal: ${seg.name} is corrupt at byte offset ${off}: ${describeFailure(buf, off, next)}`, seg.name, off);
+      }
+      const seq = readSeq(buf, off);
+      if (seq >= fromSeq) {
+        if (expected < 0 && seq > fromSeq && off === 0) {
+          // The log jumps over fromSeq between two segments: that stretch exists only in
+          // a snapshot (a snapshot taken ahead of the log), so it cannot be served from here.
+          throw new JournalRangeError(
+            `journal: records from seq ${fromSeq} are not in the log (${seg.name} starts at seq ${seq}; send a snapshot instead)`,
+            fromSeq,
+            seq,
+          );
+        }
+        if ((expected < 0 && seq !== fromSeq) || (expected >= 0 && seq !== expected)) {
+          throw new JournalCorruptError(
+            `journal: ${seg.name} has seq ${seq} at byte offset ${off} where seq ${expected < 0 ? fromSeq : expected} was expected`,
+            seg.name,
+            off,
+          );
+        }
+        if (bytes > 0 && bytes + (next - off) > maxBytes) {
+          full = true;
+          break;
+        }
+        if (runStart < 0) runStart = off;
+        starts.push(off);
+        bytes += next - off;
+        expected = seq + 1;
+      }
+      off = next;
+    }
+    if (starts.length > 0) {
+      const runEnd = off;
+      const copy = buf.slice(runStart, runEnd);
+      for (let k = 0; k < starts.length; k++) {
+        const a = starts[k]! - runStart;
+        const b = (k + 1 < starts.length ? starts[k + 1]! : runEnd) - runStart;
+        out.push(copy.subarray(a, b));
+      }
+    }
+    if (full || (isLast && off < buf.length)) break;
+  }
+  return out;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** Whether the bad frame at `off` (status `code`) is a torn tail; see the module comment. */
+function isTornTail(buf: Uint8Array, off: number, code: number, expected: number, lastEpoch: number): boolean {
+  if (code === FRAME_ZERO) {
+    for (let p = off; p < buf.length; p++) if (buf[p] !== 0) return false;
+    return true;
+  }
+  if (code === FRAME_CRC) return off + FRAME_HEADER_BYTES + u32(buf, off) === buf.length;
+  // FRAME_SHORT: the frame runs past the end of the file. That is what a torn write
+  // looks like, but so is a damaged length field in the middle of the file; tell them
+  // apart by searching the rest of the file for an intact record that continues the
+  // run. The seq/epoch filter makes the search cheap: almost every position fails it
+  // before any checksum is computed.
+  return !intactRecordAfter(buf, off + 1, expected, lastEpoch);
+}
+
+function intactRecordAfter(buf: Uint8Array, from: number, expected: number, lastEpoch: number): boolean {
+  const size = buf.length;
+  const maxSeq = expected + Math.ceil((size - from) / FRAME_OVERHEAD_BYTES);
+  for (let p = from; p + FRAME_OVERHEAD_BYTES <= size; p++) {
+    const bodyLen = u32(buf, p);
+    if (bodyLen < 12 || bodyLen > size - p - FRAME_HEADER_BYTES) continue;
+    const seq = readSeq(buf, p);
+    if (seq < expected || seq > maxSeq) continue;
+    if (readEpoch(buf, p) < lastEpoch) continue;
+    if (frameEndAt(buf, p) > 0) return true;
+  }
+  return false;
+}
+
+function describeFailure(buf: Uint8Array, off: number, code: number): string {
+  const left = buf.length - off;
+  if (code === FRAME_SHORT) {
+    if (left < FRAME_HEADER_BYTES) return `only ${left} byte(s) left, too few for a record header`;
+    return `the record announces a ${u32(buf, off)}-byte body but only ${left - FRAME_HEADER_BYTES} bytes follow its header`;
+  }
+  if (code === FRAME_CRC) {
+    const len = u32(buf, off);
+    return len < 12 ? `impossible record body length ${len}` : `checksum mismatch in a ${len}-byte record`;
+  }
+  if (code === FRAME_ZERO) return 'zero record length (zero-filled bytes)';
+  return `bad frame (status ${code})`;
+}

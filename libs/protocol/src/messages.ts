@@ -1,0 +1,87 @@
+/**
+ * Client-facing messages (PROTOCOL.md sections 3-6). Bodies travel as MessagePack
+ * plain maps, or JSON when the request carries `Content-Type: application/json`.
+ */
+import type { ErrorBody, ErrorReply } from './errors';
+
+export type Args = Record<string, unknown>;
+
+/** One update, as validated at the edge. */
+export interface UpdateRequest {
+  id: string;
+  asset: string;
+  op: string;
+  args?: Args;
+  model?: string;
+}
+
+export interface UpdateOk {
+  id: string;
+  ok: true;
+  asset: string;
+  version: number;
+  seq: number;
+  epoch: number;
+  result: unknown;
+}
+
+/** A business refusal: processed, logged and deduplicated, state unchanged. */
+export interface UpdateRejected {
+  id: string;
+  ok: false;
+  error: ErrorBody;
+  asset: string;
+  version: number;
+  seq: number;
+  epoch: number;
+}
+
+export type UpdateReply = UpdateOk | UpdateRejected | ErrorReply;
+
+export interface BatchRequest {
+  batch: unknown[];
+}
+
+export interface BatchReply {
+  batch: UpdateReply[];
+}
+
+export interface QueryRequest {
+  asset: string;
+}
+
+export type QueryReply =
+  | { ok: true; asset: string; model: string; version: number; state: unknown; seq: number }
+  | ErrorReply;
+
+export interface PeerStatus {
+  nodeId: string;
+  connected: boolean;
+  role?: string;
+  lastSeq?: number;
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  pid: number;
+  http: string;
+  role: string;
+  epoch: number;
+  lastSeq: number;
+  committedSeq: number;
+  peer: PeerStatus | null;
+  digest?: string;
+  appliedSeq?: number;
+  [extra: string]: unknown;
+}
+
+/** Published on `P.C.events.<asset>` once an update commits. */
+export interface UpdateEvent {
+  asset: string;
+  version: number;
+  seq: number;
+  epoch: number;
+  op: string;
+  result: unknown;
+  [modelSpecific: string]: unknown;
+}

@@ -1,0 +1,4 @@
+export * from './ports';
+export * from './nats-server';
+export * from './node-process';
+export * from './status';

@@ -1,0 +1,46 @@
+/** The production Transport: core NATS, one connection per node. */
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import type { MessageHandler, PublishOptions, Subscription, Transport } from '@txtest/cluster';
+
+const CONTENT_TYPE = 'Content-Type';
+const JSON_TYPE = 'application/json';
+
+function jsonHeaders(): MsgHdrs {
+  const h = headers();
+  h.set(CONTENT_TYPE, JSON_TYPE);
+  return h;
+}
+
+export class NatsTransport implements Transport {
+  constructor(readonly nc: NatsConnection) {}
+
+  subscribe(subject: string, handler: MessageHandler, opts: { queue?: string } = {}): Subscription {
+    const sub = this.nc.subscribe(subject, {
+      ...opts,
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const h = msg.headers;
+        const json = h !== undefined && h.get(CONTENT_TYPE).startsWith(JSON_TYPE);
+        handler(msg.data, msg.reply ?? '', json, msg.subject);
+      },
+    });
+    return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
+    if (opts === undefined) return this.nc.publish(subject, data);
+    const o: { reply?: string; headers?: MsgHdrs } = {};
+    if (opts.reply !== undefined) o.reply = opts.reply;
+    if (opts.json === true) o.headers = jsonHeaders();
+    this.nc.publish(subject, data, o);
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const m = await this.nc.request(subject, data, { timeout: timeoutMs });
+    return m.data;
+  }
+
+  flush(): Promise<void> {
+    return this.nc.flush();
+  }
+}
