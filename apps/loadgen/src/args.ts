@@ -4,6 +4,7 @@ export interface LoadgenArgs {
   prefix: string;
   cluster: string;
   inFlight: number;
+  clients: number;
   durationS: number;
   warmupS: number;
   batch: boolean;
@@ -16,6 +17,7 @@ const HELP = `Usage: txtest-loadgen [flags]
   --prefix <p>        subject prefix [txtest]
   --cluster <c>       cluster name [default]
   --in-flight <n>     concurrent updates (closed loop) [64]
+  --clients <n>       client connections sharing the in-flight window [1]
   --duration <s>      measured seconds [5]
   --warmup <s>        seconds before measuring [1]
   --batch on|off      client batching [on]
@@ -34,7 +36,7 @@ function num(flag: string, v: string | undefined, min: number): number {
 }
 
 export function parseArgs(argv: string[]): LoadgenArgs {
-  const a: LoadgenArgs = { nats: 'nats://127.0.0.1:4222', prefix: 'txtest', cluster: 'default', inFlight: 64, durationS: 5, warmupS: 1, batch: true, assets: 10_000, json: false };
+  const a: LoadgenArgs = { nats: 'nats://127.0.0.1:4222', prefix: 'txtest', cluster: 'default', inFlight: 64, clients: 1, durationS: 5, warmupS: 1, batch: true, assets: 10_000, json: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = () => argv[++i];
@@ -44,6 +46,7 @@ export function parseArgs(argv: string[]): LoadgenArgs {
       case '--prefix': a.prefix = next() ?? fail('--prefix needs a value'); break;
       case '--cluster': a.cluster = next() ?? fail('--cluster needs a value'); break;
       case '--in-flight': a.inFlight = Math.floor(num('in-flight', next(), 1)); break;
+      case '--clients': a.clients = Math.floor(num('clients', next(), 1)); break;
       case '--duration': a.durationS = num('duration', next(), 0.1); break;
       case '--warmup': a.warmupS = num('warmup', next(), 0); break;
       case '--assets': a.assets = Math.floor(num('assets', next(), 1)); break;

@@ -7,11 +7,12 @@
 import { connect } from '@nats-io/transport-node';
 import { TxClient } from '@txtest/client';
 import { parseArgs } from './args';
+import { req } from './req';
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const nc = await connect({ servers: a.nats, name: 'txtest-loadgen', noAsyncTraces: true });
-  const client = new TxClient(nc, { prefix: a.prefix, cluster: a.cluster, batching: a.batch });
+  const conns = await Promise.all(Array.from({ length: a.clients }, () => connect({ servers: a.nats, name: 'txtest-loadgen', noAsyncTraces: true })));
+  const clients = conns.map((nc) => new TxClient(nc, { prefix: a.prefix, cluster: a.cluster, batching: a.batch }));
   let issued = 0;
   let committed = 0;
   let errors = 0;
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const end = warmupEnd + a.durationS * 1000;
   let measuredFrom = warmupEnd;
 
-  async function worker(): Promise<void> {
+  async function worker(client: TxClient): Promise<void> {
     for (;;) {
       const now = performance.now();
       if (now >= end) return;
@@ -44,11 +45,12 @@ async function main(): Promise<void> {
       }
     }
   }
-  await Promise.all(Array.from({ length: a.inFlight }, () => worker()));
+  await Promise.all(Array.from({ length: a.inFlight }, (_, i) => worker(clients[i % clients.length]!)));
   const seconds = (performance.now() - measuredFrom) / 1000;
   latUs.sort((x, y) => x - y);
   const pct = (p: number) => (latUs.length === 0 ? 0 : latUs[Math.min(latUs.length - 1, Math.floor(p * latUs.length))]!);
   const report = {
+    clients: a.clients,
     inFlight: a.inFlight,
     batch: a.batch,
     assets: a.assets,
@@ -61,11 +63,12 @@ async function main(): Promise<void> {
     p999Us: Math.round(pct(0.999)),
   };
   process.stdout.write(`${a.json ? JSON.stringify(report) : Object.entries(report).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
-  client.close();
-  await nc.close();
+  for (const c of clients) c.close();
+  await Promise.all(conns.map((nc) => nc.close()));
 }
 
-main().catch((err: Error) => {
+const run = process.argv[2] === 'req' ? req(process.argv.slice(3)) : main();
+run.catch((err: Error) => {
   process.stderr.write(`txtest-loadgen: ${err.message}\n`);
   process.exit(1);
 });

@@ -179,6 +179,23 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
     logLastEpoch = lastEpoch;
   }
 
+  // The newest segment may hold bytes the previous process wrote but never fsynced (it
+  // crashed, the OS did not, so we just read them from the page cache). The state we
+  // are about to rebuild includes them and the writer will build on top of them, so
+  // make them durable now: otherwise a later OS crash could cut a hole into the log
+  // below records written after this restart. Older segments were synced when the
+  // writer rotated away from them (or by an earlier recovery).
+  for (let i = live.length - 1; i >= 0; i--) {
+    if (ends[i]! === 0) continue;
+    const h = await storage.openAppend(live[i]!.name);
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    break;
+  }
+
   const lastSeq = Math.max(logLastSeq, snapSeq);
   const lastEpoch = Math.max(logLastEpoch, snapshot?.epoch ?? 0);
   return {
@@ -242,7 +259,18 @@ function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: numbe
  * records were compacted away, and JournalCorruptError on damage or a seq gap.
  */
 export async function readFrames(storage: LogStorage, fromSeq: number, maxBytes: number): Promise<Uint8Array[]> {
-  fromSeq = Math.max(1, fromSeq);
+  // Compaction may delete a segment between our list() and read(); the fresh listing on
+  // a retry then either finds the records elsewhere or reports the range as gone.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readFramesOnce(storage, Math.max(1, fromSeq), maxBytes);
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+async function readFramesOnce(storage: LogStorage, fromSeq: number, maxBytes: number): Promise<Uint8Array[]> {
   const segs = listSegments(await storage.list());
   if (segs.length === 0) return [];
   let i = -1;

@@ -18,9 +18,11 @@
  * group larger than the limit still goes into one segment, so the limit is soft.
  *
  * After a restart the writer never appends to a segment that existed before: its first
- * group opens the segment named after that group's first seq. The old tail may hold
- * bytes that were never fsynced, or may end before the snapshot's seq; starting a fresh
- * file keeps "one segment = one run of consecutive seqs" true in every case.
+ * group opens the segment named after that group's first seq. The old newest segment
+ * may end below the snapshot's seq (a snapshot taken ahead of the log), and appending
+ * to it would put a seq gap inside one file; a fresh file keeps "one segment = one run
+ * of consecutive seqs" true in every case, and a gap between segments that the snapshot
+ * covers is fine for recovery.
  */
 import { JournalCorruptError, JournalFailedError, JournalUsageError } from './errors';
 import { FRAME_OVERHEAD_BYTES, frameEndAt, frameEpoch, frameSeq, readEpoch, readSeq } from './frame';
@@ -102,8 +104,7 @@ export class LogWriter {
     this._lastSeq = lastSeq;
     this._lastEpoch = lastEpoch;
     this._writtenSeq = lastSeq;
-    // What recovery found is treated as durable. (After a process crash, but not an OS
-    // crash, it could in principle still sit in the page cache; see the module notes.)
+    // What recovery found is durable: recover() fsyncs the newest segment it kept.
     this._syncedSeq = lastSeq;
   }
 

@@ -53,7 +53,11 @@ export class FsLogStorage implements LogStorage {
   }
 
   async read(name: string): Promise<Uint8Array> {
-    return fs.promises.readFile(this.file(name));
+    const buf = await fs.promises.readFile(this.file(name));
+    // A plain Uint8Array view of the same memory (no copy), so that consumers see the
+    // same type from every LogStorage: a Buffer's subarray() returns Buffers, which
+    // compare, print and serialize differently.
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   async openAppend(name: string): Promise<AppendHandle> {

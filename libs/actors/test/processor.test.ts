@@ -1,0 +1,184 @@
+/**
+ * The processing path in isolation: a manual clock and defer queue, records captured
+ * as the log writer would get them, and the gate's watermark moved by hand.
+ */
+import { describe, expect, it } from 'vitest';
+import { getModel } from '@txtest/models';
+import type { UpdateEvent, UpdateReply, UpdateRequest } from '@txtest/protocol';
+import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, type ProcessorOptions, type ReplySink } from '../src/index';
+
+function harness(over: Partial<ProcessorOptions> = {}) {
+  const deferred: (() => void)[] = [];
+  const records: { epoch: number; seq: number; payload: Uint8Array }[] = [];
+  const events: UpdateEvent[] = [];
+  let now = 1_000;
+  const p = new Processor({
+    clock: { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined },
+    defer: (fn) => deferred.push(fn),
+    getModel,
+    onRecord: (epoch, seq, payload) => records.push({ epoch, seq, payload }),
+    onEvent: (e) => events.push(e),
+    ...over,
+  });
+  p.epoch = 3;
+  p.accepting = true;
+  const replies = new Map<string, UpdateReply>();
+  const sink: ReplySink = { reply: (_i, r) => void replies.set((r as { id: string }).id ?? '?', r) };
+  const run = () => {
+    while (deferred.length > 0) deferred.shift()!();
+  };
+  const submit = (req: UpdateRequest) => p.submit(req, sink, 0);
+  return { p, records, events, replies, run, submit, tick: (ms: number) => (now += ms) };
+}
+
+const credit = (id: string, asset: string, amount: number, model?: string): UpdateRequest => ({ id, asset, op: 'credit', args: { amount }, ...(model ? { model } : {}) });
+
+describe('processor', () => {
+  it('assigns consecutive seqs at the turn and holds replies until the gate releases them', () => {
+    const h = harness();
+    h.submit(credit('a', 'x', 5, 'account'));
+    h.submit(credit('b', 'y', 7, 'account'));
+    h.submit(credit('c', 'x', 1));
+    expect(h.replies.size).toBe(0);
+    h.run();
+    expect(h.records.map((r) => [r.epoch, r.seq])).toEqual([[3, 1], [3, 2], [3, 3]]);
+    expect(h.replies.size).toBe(0);
+    // Nothing leaves before the watermark covers it; the query sees only committed state.
+    expect(h.p.query('x')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    h.p.release(1);
+    expect([...h.replies.keys()]).toEqual(['a']);
+    expect(h.p.query('x')).toMatchObject({ ok: true, version: 1, state: { balance: 5 } });
+    h.p.release(3);
+    // x's two updates took their turns before y's: seqs follow the actors' turns.
+    expect(h.replies.get('c')).toMatchObject({ ok: true, version: 2, seq: 2, result: { balance: 6 }, epoch: 3 });
+    expect(h.replies.get('b')).toMatchObject({ ok: true, version: 1, seq: 3 });
+    expect(h.events.map((e) => [e.asset, e.version, e.seq])).toEqual([['x', 1, 1], ['x', 2, 2], ['y', 1, 3]]);
+  });
+
+  it('one asset runs strictly in order, even across many interleaved assets', () => {
+    const h = harness();
+    for (let i = 0; i < 300; i++) h.submit(credit(`r${i}`, `a${i % 7}`, 1, 'account'));
+    h.run();
+    h.p.release(300);
+    for (let a = 0; a < 7; a++) {
+      const versions = [...h.replies.values()].filter((r) => r.ok && r.asset === `a${a}`).map((r) => (r as { version: number }).version);
+      expect(versions).toEqual(versions.slice().sort((x, y) => x - y));
+    }
+    expect(h.events.map((e) => e.seq)).toEqual(h.events.map((e) => e.seq).sort((x, y) => x - y));
+  });
+
+  it('a retried id gets the original reply, even while the original is still pending', () => {
+    const h = harness();
+    const got: UpdateReply[] = [];
+    h.submit(credit('same', 'x', 5, 'account'));
+    h.p.submit(credit('same', 'x', 5, 'account'), { reply: (_i, r) => void got.push(r) }, 0);
+    h.run();
+    expect(h.records).toHaveLength(1);
+    h.p.release(1);
+    h.p.submit(credit('same', 'x', 5), { reply: (_i, r) => void got.push(r) }, 0);
+    expect(got).toHaveLength(2);
+    expect(got[0]).toEqual(h.replies.get('same'));
+    expect(got[1]).toEqual(h.replies.get('same'));
+    h.p.submit(credit('same', 'x', 6), { reply: (_i, r) => void got.push(r) }, 0);
+    expect(got[2]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
+    h.p.submit({ ...credit('same', 'x', 5), model: 'register' }, { reply: (_i, r) => void got.push(r) }, 0);
+    expect(got[3]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
+  });
+
+  it('refusals at admission change nothing and are not remembered', () => {
+    const h = harness();
+    h.submit({ id: 'm', asset: 'x', op: 'credit', args: { amount: 1 } });
+    expect(h.replies.get('m')).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    h.submit({ id: 'm', asset: 'x', op: 'credit', args: { amount: 1 }, model: 'nope' });
+    expect(h.replies.get('m')).toMatchObject({ error: { code: 'UNKNOWN_MODEL' } });
+    h.submit({ id: 'm', asset: 'x', op: 'fly', model: 'account' });
+    expect(h.replies.get('m')).toMatchObject({ error: { code: 'UNKNOWN_OP' } });
+    h.submit(credit('m', 'x', 1, 'account'));
+    h.run();
+    h.p.release(1);
+    expect(h.replies.get('m')).toMatchObject({ ok: true, seq: 1 });
+    h.submit({ id: 'n', asset: 'x', op: 'set', args: { value: 1 }, model: 'register' });
+    expect(h.replies.get('n')).toMatchObject({ error: { code: 'MODEL_MISMATCH' } });
+    h.p.accepting = false;
+    h.submit(credit('o', 'x', 1));
+    expect(h.replies.get('o')).toMatchObject({ error: { code: 'NOT_PRIMARY' } });
+    expect(h.records).toHaveLength(1);
+  });
+
+  it('sheds load with OVERLOADED beyond the mailbox and in-flight limits', () => {
+    const h = harness({ limits: { mailboxMax: 2, inflightMax: 3 } });
+    for (const id of ['1', '2', '3']) h.submit(credit(id, 'x', 1, 'account'));
+    expect(h.replies.get('3')).toMatchObject({ error: { code: 'OVERLOADED', message: /asset "x"/ } });
+    h.submit(credit('4', 'y', 1, 'account'));
+    h.submit(credit('5', 'z', 1, 'account'));
+    expect(h.replies.get('5')).toMatchObject({ error: { code: 'OVERLOADED', message: /in flight/ } });
+    h.run();
+    h.p.release(10);
+    h.submit(credit('5', 'z', 1, 'account'));
+    expect(h.replies.has('5')).toBe(true);
+  });
+
+  it('a REJECTED update is logged and deduplicated with its version unchanged', () => {
+    const h = harness();
+    h.submit({ id: 'd', asset: 'x', op: 'debit', args: { amount: 1 }, model: 'account' });
+    h.run();
+    h.p.release(1);
+    expect(h.replies.get('d')).toMatchObject({ ok: false, error: { code: 'REJECTED' }, version: 0, seq: 1 });
+    expect(h.events).toHaveLength(0);
+    expect(h.records).toHaveLength(1);
+  });
+
+  it('a follower applying the records reaches the same state, digest and replies (also via a snapshot)', async () => {
+    const h = harness();
+    for (let i = 0; i < 200; i++) h.submit(i % 5 === 4 ? { id: `r${i}`, asset: `a${i % 9}`, op: 'debit', args: { amount: 3 }, model: 'account' } : credit(`r${i}`, `a${i % 9}`, i + 1, 'account'));
+    h.run();
+    h.p.release(200);
+    const f = harness();
+    f.p.accepting = false;
+    for (const r of h.records) f.p.applyRecord(r.epoch, r.seq, r.payload);
+    expect(f.p.digest()).toEqual(h.p.digest());
+    expect(f.p.lastSeq).toBe(200);
+    // The follower's dedupe memory answers a retry with the primary's reply.
+    f.p.accepting = true;
+    const got: UpdateReply[] = [];
+    f.p.submit(credit('r7', 'a7', 8), { reply: (_i, r) => void got.push(r) }, 0);
+    expect(got[0]).toEqual(h.replies.get('r7'));
+
+    const chunks = await encodeSnapshot(h.p.captureSnapshot(), async () => undefined);
+    const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of chunks) {
+      body.set(c, off);
+      off += c.length;
+    }
+    const s = harness();
+    s.p.loadSnapshot(decodeSnapshot(body));
+    expect(s.p.digest()).toEqual(h.p.digest());
+    s.p.accepting = true;
+    s.p.submit(credit('r8', 'a8', 9), { reply: (_i, r) => void got.push(r) }, 0);
+    expect(got[1]).toEqual(h.replies.get('r8'));
+  });
+
+  it('applyRecord refuses a gap in seqs', () => {
+    const h = harness();
+    h.submit(credit('a', 'x', 1, 'account'));
+    h.run();
+    const f = harness();
+    expect(() => f.p.applyRecord(1, 2, h.records[0]!.payload)).toThrow(/does not follow/);
+  });
+});
+
+describe('dedupe retention', () => {
+  it('keeps at least countMin ids or retainMs, whichever is larger, and never more than countMax', () => {
+    const t = new DedupeTable({ countMin: 3, retainMs: 100, countMax: 6 });
+    const stamp = (id: string, seq: number, ts: number) => t.stamp(t.admit({ id, asset: 'a', op: 'o' }), seq, ts, { id, ok: false, error: { code: 'REJECTED', message: '' } });
+    for (let i = 1; i <= 5; i++) stamp(`i${i}`, i, 0);
+    expect(t.size).toBe(5); // all younger than 100 ms
+    stamp('i6', 6, 150);
+    expect(t.size).toBe(3); // i1..i3 older than 100 ms and beyond the newest 3
+    for (let i = 7; i <= 12; i++) stamp(`i${i}`, i, 150);
+    expect(t.size).toBe(6); // the hard cap
+    expect(t.get('i12')).toBeDefined();
+    expect(t.get('i6')).toBeUndefined();
+  });
+});
