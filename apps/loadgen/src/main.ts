@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   let measuring = false;
   const latUs: number[] = [];
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const warmupEnd = t0 + a.warmupS * 1000;
   const end = warmupEnd + a.durationS * 1000;
   let measuredFrom = warmupEnd;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(Array.from({ length: a.inFlight }, (_, i) => worker(clients[i % clients.length]!)));
   const seconds = (performance.now() - measuredFrom) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latUs.sort((x, y) => x - y);
   const pct = (p: number) => (latUs.length === 0 ? 0 : latUs[Math.min(latUs.length - 1, Math.floor(p * latUs.length))]!);
   const report = {
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     p50Us: Math.round(pct(0.5)),
     p99Us: Math.round(pct(0.99)),
     p999Us: Math.round(pct(0.999)),
+    clientCpuUsPerUpdate: Number(((cpu.user + cpu.system) / Math.max(1, issued)).toFixed(2)),
   };
   process.stdout.write(`${a.json ? JSON.stringify(report) : Object.entries(report).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   for (const c of clients) c.close();

@@ -36,6 +36,7 @@ export interface NodeConfig {
   readonly snapshotEveryRecords: number;
   readonly segmentBytesMax: number;
   readonly repairLog: boolean;
+  readonly events: boolean;
   readonly logLevel: string;
 }
 
@@ -79,6 +80,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'inflight-max', env: 'TXTEST_INFLIGHT_MAX', kind: 'int', default: '100000', help: 'updates in flight node-wide before OVERLOADED' },
   { flag: 'snapshot-every', env: 'TXTEST_SNAPSHOT_EVERY', kind: 'int', default: '500000', help: 'records between background snapshots (0: never)' },
   { flag: 'segment-bytes', env: 'TXTEST_SEGMENT_BYTES', kind: 'int', default: '67108864', help: 'log segment size' },
+  { flag: 'events', env: 'TXTEST_EVENTS', kind: 'string', default: 'on', help: 'publish committed updates on P.C.events.<asset>: on or off' },
   { flag: 'repair-log', env: 'TXTEST_REPAIR_LOG', kind: 'bool', help: 'truncate the log at a corrupt record instead of refusing to start' },
   { flag: 'log-level', env: 'TXTEST_LOG_LEVEL', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error' },
 ];
@@ -123,6 +125,12 @@ function bool(flag: string, v: string | undefined): boolean {
   if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
   throw new ConfigError(`--${flag} must be true or false, not "${v}"`);
+}
+
+function onOff(flag: string, v: string): boolean {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new ConfigError(`--${flag} must be on or off, not "${v}"`);
 }
 
 function int(flag: string, v: string, min: number, max: number): number {
@@ -204,6 +212,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     snapshotEveryRecords: int('snapshot-every', get('snapshot-every')!, 0, 1_000_000_000),
     segmentBytesMax: int('segment-bytes', get('segment-bytes')!, 4096, 2 ** 31),
     repairLog: bool('repair-log', get('repair-log')),
+    events: onOff('events', get('events')!),
     logLevel,
   });
 }

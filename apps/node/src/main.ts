@@ -41,6 +41,7 @@ async function run(config: NodeConfig): Promise<void> {
     fsync: config.fsync,
     bodyBytesMax: config.bodyBytesMax,
     limits: { mailboxMax: config.mailboxMax, inflightMax: config.inflightMax },
+    events: config.events,
     snapshotEveryRecords: config.snapshotEveryRecords,
     segmentBytesMax: config.segmentBytesMax,
     repairLog: config.repairLog,

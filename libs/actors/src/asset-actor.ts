@@ -28,8 +28,6 @@ export interface Pending {
   /** The actor's state and version right after this update, for its committed view. */
   state: unknown;
   version: number;
-  result: unknown;
-  ok: boolean;
 }
 
 export class AssetActor {

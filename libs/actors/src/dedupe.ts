@@ -10,6 +10,11 @@
 import { plainEqual, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import { Fifo } from './fifo';
 
+/**
+ * One remembered request. It holds the reply's fields rather than a reply object, and
+ * shares the asset id and op strings with the actor and the model, so a million of
+ * them stay small; `replyOf` rebuilds the reply when a retry asks for it.
+ */
 export interface DedupeEntry {
   readonly id: string;
   readonly asset: string;
@@ -18,9 +23,29 @@ export interface DedupeEntry {
   /** 0 until the actor's turn assigns the update its place in the log. */
   seq: number;
   ts: number;
-  reply: UpdateReply | undefined;
+  epoch: number;
+  /** The asset's version after the update (unchanged when rejected). */
+  version: number;
+  ok: boolean;
+  /** The model's result when ok, else the refusal's message. */
+  outcome: unknown;
   /** Retries that arrived before the original's reply was released. */
   waiters: ((reply: UpdateReply) => void)[] | undefined;
+}
+
+export function replyOf(e: DedupeEntry): UpdateReply {
+  return e.ok
+    ? { id: e.id, ok: true, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch, result: e.outcome }
+    : { id: e.id, ok: false, error: { code: 'REJECTED', message: e.outcome as string }, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch };
+}
+
+/** Ops are few per model; sharing one string per op name keeps entries from each holding a decoded copy. */
+const opNames = new Map<string, string>();
+function internOp(op: string): string {
+  const known = opNames.get(op);
+  if (known !== undefined) return known;
+  if (opNames.size < 4096) opNames.set(op, op);
+  return op;
 }
 
 export interface DedupeLimits {
@@ -51,17 +76,21 @@ export class DedupeTable {
     return e.asset === req.asset && e.op === req.op && plainEqual(e.args ?? null, req.args ?? null);
   }
 
-  admit(req: UpdateRequest): DedupeEntry {
-    const e: DedupeEntry = { id: req.id, asset: req.asset, op: req.op, args: req.args, seq: 0, ts: 0, reply: undefined, waiters: undefined };
+  /** A new entry for a request; `asset` should be the actor's own id string (shared). */
+  static entry(id: string, asset: string, op: string, args: Args | undefined): DedupeEntry {
+    return { id, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined };
+  }
+
+  admit(req: UpdateRequest, asset: string): DedupeEntry {
+    const e = DedupeTable.entry(req.id, asset, req.op, req.args);
     this.byId.set(req.id, e);
     return e;
   }
 
-  /** Records the turn of an admitted entry, or inserts one learnt from the log or the primary. */
-  stamp(e: DedupeEntry, seq: number, ts: number, reply: UpdateReply): void {
+  /** Records the turn of an admitted entry, or inserts one learnt from the log, a snapshot or the primary. */
+  stamp(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
-    e.reply = reply;
     if (this.byId.get(e.id) !== e) this.byId.set(e.id, e);
     this.order.push(e);
     this.evict(ts);

@@ -32,7 +32,7 @@ import {
 import type { Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import type { Clock, Defer } from './clock';
-import { DEFAULT_DEDUPE_LIMITS, DedupeTable, type DedupeLimits } from './dedupe';
+import { DEFAULT_DEDUPE_LIMITS, DedupeTable, replyOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
 
@@ -135,9 +135,9 @@ export class Processor {
       actor = new AssetActor(req.asset, model);
       this.actors.set(req.asset, actor);
     }
-    const entry = this.dedupe.admit(req);
+    const entry = this.dedupe.admit(req, actor.asset);
     this.inflight++;
-    actor.mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0, result: undefined, ok: false });
+    actor.mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0 });
     if (!actor.scheduled) {
       actor.scheduled = true;
       this.ready.push(actor);
@@ -154,7 +154,7 @@ export class Processor {
     if (modelDiffers || !DedupeTable.sameRequest(known, req)) {
       return sink.reply(index, errorReply('ID_CONFLICT', `id "${req.id}" was already used for a different request`, req.id));
     }
-    if (known.reply !== undefined && known.seq <= this.committedSeq) return sink.reply(index, known.reply);
+    if (known.seq !== 0 && known.seq <= this.committedSeq) return sink.reply(index, replyOf(known));
     (known.waiters ??= []).push((reply) => sink.reply(index, reply));
   }
 
@@ -174,27 +174,32 @@ export class Processor {
     const req = p.req;
     const seq = ++this.lastSeq;
     const ts = this.opts.clock.now();
-    this.opts.onRecord(this.epoch, seq, encodeRecord({ ts, id: req.id, asset: req.asset, model: actor.model.name, op: req.op, args: req.args }));
-    const reply = this.applyTo(actor, req.id, req.op, req.args, seq, this.epoch);
+    this.opts.onRecord(this.epoch, seq, encodeRecord({ ts, id: req.id, asset: actor.asset, model: actor.model.name, op: req.op, args: req.args }));
+    const e = p.entry;
+    this.applyTo(actor, e, seq, this.epoch);
     p.seq = seq;
     p.state = actor.state;
     p.version = actor.version;
-    p.ok = reply.ok;
-    p.result = reply.ok ? reply.result : undefined;
-    this.dedupe.stamp(p.entry, seq, ts, reply);
+    this.dedupe.stamp(e, seq, ts);
     this.gate.push(p);
   }
 
-  /** Applies an update to an actor and builds its reply; shared by turns and followers. */
-  private applyTo(actor: AssetActor, id: string, op: string, args: UpdateRequest['args'], seq: number, epoch: number): UpdateReply {
-    const out = actor.model.apply(actor.state, op, args);
+  /** Applies an update to an actor and records the outcome in its dedupe entry; shared by turns and followers. */
+  private applyTo(actor: AssetActor, e: DedupeEntry, seq: number, epoch: number): void {
+    const out = actor.model.apply(actor.state, e.op, e.args);
     actor.seq = seq;
+    e.seq = seq;
+    e.epoch = epoch;
     if (out.ok) {
       actor.state = out.state;
       actor.version++;
-      return { id, ok: true, asset: actor.asset, version: actor.version, seq, epoch, result: out.result };
+      e.ok = true;
+      e.outcome = out.result;
+    } else {
+      e.ok = false;
+      e.outcome = out.message;
     }
-    return { id, ok: false, error: { code: 'REJECTED', message: out.message }, asset: actor.asset, version: actor.version, seq, epoch };
+    e.version = actor.version;
   }
 
   /** The reply gate: releases every pending reply and event with seq <= watermark. */
@@ -210,13 +215,13 @@ export class Processor {
       actor.committedVersion = p.version;
       actor.committedSeq = p.seq;
       const entry = p.entry;
-      const reply = entry.reply!;
+      const reply = replyOf(entry);
       p.sink.reply(p.index, reply);
       if (entry.waiters !== undefined) {
         for (const w of entry.waiters) w(reply);
         entry.waiters = undefined;
       }
-      if (p.ok) this.opts.onEvent({ asset: actor.asset, version: p.version, seq: p.seq, epoch: (reply as UpdateOk).epoch, op: p.req.op, result: p.result });
+      if (entry.ok) this.opts.onEvent({ asset: actor.asset, version: entry.version, seq: entry.seq, epoch: entry.epoch, op: entry.op, result: entry.outcome });
     }
   }
 
@@ -239,10 +244,10 @@ export class Processor {
       actor = new AssetActor(rec.asset, model);
       this.actors.set(rec.asset, actor);
     }
-    const reply = this.applyTo(actor, rec.id, rec.op, rec.args, seq, epoch);
+    const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
+    this.applyTo(actor, entry, seq, epoch);
     actor.commitApplied();
-    const entry = this.dedupe.get(rec.id) ?? { id: rec.id, asset: rec.asset, op: rec.op, args: rec.args, seq: 0, ts: 0, reply: undefined, waiters: undefined };
-    this.dedupe.stamp(entry, seq, rec.ts, reply);
+    this.dedupe.stamp(entry, seq, rec.ts);
     this.lastSeq = seq;
     this.committedSeq = seq;
     if (epoch > this.epoch) this.epoch = epoch;
@@ -294,7 +299,7 @@ export class Processor {
       if (a.committedVersion > 0) assets.push([a.asset, a.model.name, a.committedVersion, a.committedSeq, a.committedState]);
     }
     const seq = this.committedSeq;
-    const dedupe = this.dedupe.entriesUpTo(seq).map((e): SnapshotDedupe => [e.id, e.asset, e.op, e.args ?? null, e.seq, e.ts, e.reply!]);
+    const dedupe = this.dedupe.entriesUpTo(seq).map((e): SnapshotDedupe => [e.id, e.asset, e.op, e.args ?? null, e.seq, e.ts, e.epoch, e.version, e.ok, e.outcome]);
     return { seq, epoch: this.epoch, assets, dedupe };
   }
 
@@ -313,8 +318,13 @@ export class Processor {
       a.commitApplied();
       this.actors.set(asset, a);
     }
-    for (const [id, asset, op, args, seq, ts, reply] of image.dedupe) {
-      this.dedupe.stamp({ id, asset, op, args: args ?? undefined, seq: 0, ts: 0, reply: undefined, waiters: undefined }, seq, ts, reply);
+    for (const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] of image.dedupe) {
+      const e = DedupeTable.entry(id, this.actors.get(asset)?.asset ?? asset, op, args ?? undefined);
+      e.epoch = epoch;
+      e.version = version;
+      e.ok = ok;
+      e.outcome = outcome;
+      this.dedupe.stamp(e, seq, ts);
     }
     this.lastSeq = image.seq;
     this.committedSeq = image.seq;
@@ -329,8 +339,8 @@ export class Processor {
 
 /** [asset, model, version, seq, state] */
 export type SnapshotAsset = [string, string, number, number, unknown];
-/** [id, asset, op, args, seq, ts, reply] */
-export type SnapshotDedupe = [string, string, string, Record<string, unknown> | null, number, number, UpdateReply];
+/** [id, asset, op, args, seq, ts, epoch, version, ok, result-or-message] */
+export type SnapshotDedupe = [string, string, string, Record<string, unknown> | null, number, number, number, number, boolean, unknown];
 
 export interface SnapshotImage {
   seq: number;

@@ -171,7 +171,7 @@ describe('processor', () => {
 describe('dedupe retention', () => {
   it('keeps at least countMin ids or retainMs, whichever is larger, and never more than countMax', () => {
     const t = new DedupeTable({ countMin: 3, retainMs: 100, countMax: 6 });
-    const stamp = (id: string, seq: number, ts: number) => t.stamp(t.admit({ id, asset: 'a', op: 'o' }), seq, ts, { id, ok: false, error: { code: 'REJECTED', message: '' } });
+    const stamp = (id: string, seq: number, ts: number) => t.stamp(t.admit({ id, asset: 'a', op: 'o' }, 'a'), seq, ts);
     for (let i = 1; i <= 5; i++) stamp(`i${i}`, i, 0);
     expect(t.size).toBe(5); // all younger than 100 ms
     stamp('i6', 6, 150);

@@ -13,6 +13,7 @@ import {
   encodeSnapshot,
   type Clock,
   type Defer,
+  type DedupeLimits,
   type ProcessorLimits,
 } from '@txtest/actors';
 import type { Model } from '@txtest/models';
@@ -43,6 +44,9 @@ export interface TxNodeOptions {
   fsync: FsyncPolicy;
   bodyBytesMax: number;
   limits?: Partial<ProcessorLimits>;
+  dedupe?: DedupeLimits;
+  /** Publish committed updates on P.C.events.<asset> (default true). */
+  events?: boolean;
   /** Records between background snapshots; 0 turns them off. */
   snapshotEveryRecords: number;
   segmentBytesMax: number;
@@ -71,10 +75,23 @@ export class TxNode {
       defer: o.defer,
       getModel: o.getModel,
       limits: o.limits ?? {},
+      ...(o.dedupe ? { dedupe: o.dedupe } : {}),
       onRecord: (epoch, seq, payload) => this.writer!.append(encodeFrame(epoch, seq, payload)),
-      onEvent: (e) => o.transport.publish(o.subjects.events(e.asset), packMsgpack(e)),
+      onEvent: o.events === false ? () => undefined : (e) => o.transport.publish(this.eventSubject(e.asset), packMsgpack(e)),
     });
     this.door = new ClientDoor(this.processor, o.transport, o.bodyBytesMax);
+  }
+
+  /** Event subjects by asset, built once per asset rather than once per update. */
+  private readonly eventSubjects = new Map<string, string>();
+
+  private eventSubject(asset: string): string {
+    let s = this.eventSubjects.get(asset);
+    if (s === undefined) {
+      s = this.o.subjects.events(asset);
+      this.eventSubjects.set(asset, s);
+    }
+    return s;
   }
 
   private setRole(to: string, reason: string): void {
