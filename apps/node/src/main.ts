@@ -12,7 +12,7 @@ import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, NatsTransport } from '@txtest/transport-nats';
 import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
-import { setImmediateDefer, systemClock } from './system-clock';
+import { systemClock } from './system-clock';
 
 async function run(config: NodeConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { node: config.id } });
@@ -33,7 +33,7 @@ async function run(config: NodeConfig): Promise<void> {
     subjects: subjects(config.prefix, config.cluster),
     transport,
     clock: systemClock,
-    defer: setImmediateDefer,
+    defer: queueMicrotask,
     logStorage: new FsLogStorage(join(config.dataDir, 'log')),
     epochStorage: new FsEpochStorage(config.dataDir),
     log: log as Logger,

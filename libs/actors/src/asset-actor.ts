@@ -4,14 +4,19 @@
  * its next update before the standby confirms the previous one); readers only ever see
  * the committed view, which the reply gate advances.
  */
-import type { UpdateReply, UpdateRequest } from '@txtest/protocol';
+import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import type { DedupeEntry } from './dedupe';
 import { Fifo } from './fifo';
 
-/** Where a reply goes: one sink per client message, `index` the entry within a batch. */
+/**
+ * Where a reply goes: one sink per client message, `index` the entry within a batch.
+ * A processed update (ok or REJECTED) is handed over as its dedupe entry, from which
+ * the sink encodes the reply directly; a refusal comes as a ready error reply.
+ */
 export interface ReplySink {
-  reply(index: number, reply: UpdateReply): void;
+  done(index: number, entry: DedupeEntry): void;
+  refused(index: number, reply: ErrorReply): void;
 }
 
 /**

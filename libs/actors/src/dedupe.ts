@@ -7,7 +7,7 @@
  * Retention is judged by the records' own timestamps, so the primary, the standby and
  * every replay evict exactly the same ids.
  */
-import { plainEqual, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { plainEqual, type Args, type MsgWriter, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import { Fifo } from './fifo';
 
 /**
@@ -29,14 +29,59 @@ export interface DedupeEntry {
   ok: boolean;
   /** The model's result when ok, else the refusal's message. */
   outcome: unknown;
-  /** Retries that arrived before the original's reply was released. */
-  waiters: ((reply: UpdateReply) => void)[] | undefined;
+  /** Retries that arrived before the original's reply was released: sink, index, sink, index, ... */
+  waiters: unknown[] | undefined;
 }
 
 export function replyOf(e: DedupeEntry): UpdateReply {
   return e.ok
     ? { id: e.id, ok: true, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch, result: e.outcome }
     : { id: e.id, ok: false, error: { code: 'REJECTED', message: e.outcome as string }, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch };
+}
+
+/** Writes an entry's reply (PROTOCOL.md section 3) without building the reply object. */
+export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
+  w.mapHeader(7);
+  w.str('id');
+  w.str(e.id);
+  w.str('ok');
+  w.bool(e.ok);
+  if (e.ok) {
+    w.str('result');
+    w.value(e.outcome);
+  } else {
+    w.str('error');
+    w.mapHeader(2);
+    w.str('code');
+    w.str('REJECTED');
+    w.str('message');
+    w.str(e.outcome as string);
+  }
+  w.str('asset');
+  w.str(e.asset);
+  w.str('version');
+  w.num(e.version);
+  w.str('seq');
+  w.num(e.seq);
+  w.str('epoch');
+  w.num(e.epoch);
+}
+
+/** Writes the event of a committed, accepted update (PROTOCOL.md section 6). */
+export function writeEventOf(w: MsgWriter, e: DedupeEntry): void {
+  w.mapHeader(6);
+  w.str('asset');
+  w.str(e.asset);
+  w.str('version');
+  w.num(e.version);
+  w.str('seq');
+  w.num(e.seq);
+  w.str('epoch');
+  w.num(e.epoch);
+  w.str('op');
+  w.str(e.op);
+  w.str('result');
+  w.value(e.outcome);
 }
 
 /** Ops are few per model; sharing one string per op name keeps entries from each holding a decoded copy. */

@@ -26,8 +26,12 @@ export class Fifo<T> {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
     this.items[this.head++] = undefined;
-    // Compact once the dead prefix dominates, so memory follows the live length.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
+    if (this.head === this.items.length) {
+      // Drained: start over, so a mostly idle queue (one per asset) never grows.
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      // Compact once the dead prefix dominates, so memory follows the live length.
       this.items = this.items.slice(this.head);
       this.head = 0;
     }

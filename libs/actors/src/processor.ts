@@ -20,19 +20,15 @@ import { createHash } from 'node:crypto';
 import {
   canonicalJson,
   decodeRecord,
-  encodeRecord,
   errorReply,
   type ErrorReply,
   type QueryReply,
-  type UpdateEvent,
-  type UpdateOk,
-  type UpdateReply,
   type UpdateRequest,
 } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import type { Clock, Defer } from './clock';
-import { DEFAULT_DEDUPE_LIMITS, DedupeTable, replyOf, type DedupeEntry, type DedupeLimits } from './dedupe';
+import { DEFAULT_DEDUPE_LIMITS, DedupeTable, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
 
@@ -54,9 +50,9 @@ export interface ProcessorOptions {
   limits?: Partial<ProcessorLimits>;
   dedupe?: DedupeLimits;
   /** Every turn's record, in seq order: the log writer and the replication stream take it from here. */
-  onRecord: (epoch: number, seq: number, payload: Uint8Array) => void;
-  /** Every committed, accepted update, in seq order (PROTOCOL.md section 6). */
-  onEvent: (event: UpdateEvent) => void;
+  onRecord: (epoch: number, seq: number, ts: number, req: UpdateRequest, model: string) => void;
+  /** Every committed, accepted update, in seq order (PROTOCOL.md section 6; `writeEventOf` encodes it). */
+  onEvent: (entry: DedupeEntry) => void;
 }
 
 export class Processor {
@@ -107,29 +103,29 @@ export class Processor {
    * at once, or the update's reply once the gate releases it.
    */
   submit(req: UpdateRequest, sink: ReplySink, index: number): void {
-    if (!this.accepting) return sink.reply(index, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject', req.id));
+    if (!this.accepting) return sink.refused(index, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject', req.id));
     const known = this.dedupe.get(req.id);
     if (known !== undefined) return this.duplicate(known, req, sink, index);
 
     let actor = this.actors.get(req.asset);
     let model: Model | undefined;
     if (actor === undefined) {
-      if (req.model === undefined) return sink.reply(index, errorReply('BAD_REQUEST', `model is required: asset "${req.asset}" does not exist yet`, req.id));
+      if (req.model === undefined) return sink.refused(index, errorReply('BAD_REQUEST', `model is required: asset "${req.asset}" does not exist yet`, req.id));
       model = this.opts.getModel(req.model);
-      if (model === undefined) return sink.reply(index, errorReply('UNKNOWN_MODEL', `model "${req.model}" does not exist`, req.id));
+      if (model === undefined) return sink.refused(index, errorReply('UNKNOWN_MODEL', `model "${req.model}" does not exist`, req.id));
     } else {
       model = actor.model;
       if (req.model !== undefined && req.model !== model.name) {
-        return sink.reply(index, errorReply('MODEL_MISMATCH', `asset "${req.asset}" has model "${model.name}", not "${req.model}"`, req.id));
+        return sink.refused(index, errorReply('MODEL_MISMATCH', `asset "${req.asset}" has model "${model.name}", not "${req.model}"`, req.id));
       }
     }
     const problem = model.validate(req.op, req.args);
-    if (problem !== null) return sink.reply(index, errorReply(problem.code, problem.message, req.id));
+    if (problem !== null) return sink.refused(index, errorReply(problem.code, problem.message, req.id));
     if (this.inflight >= this.limits.inflightMax) {
-      return sink.reply(index, errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id));
+      return sink.refused(index, errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id));
     }
     if (actor !== undefined && actor.mailbox.length >= this.limits.mailboxMax) {
-      return sink.reply(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
+      return sink.refused(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
     }
     if (actor === undefined) {
       actor = new AssetActor(req.asset, model);
@@ -152,10 +148,10 @@ export class Processor {
     const actor = this.actors.get(req.asset);
     const modelDiffers = req.model !== undefined && actor !== undefined && actor.model.name !== req.model;
     if (modelDiffers || !DedupeTable.sameRequest(known, req)) {
-      return sink.reply(index, errorReply('ID_CONFLICT', `id "${req.id}" was already used for a different request`, req.id));
+      return sink.refused(index, errorReply('ID_CONFLICT', `id "${req.id}" was already used for a different request`, req.id));
     }
-    if (known.seq !== 0 && known.seq <= this.committedSeq) return sink.reply(index, replyOf(known));
-    (known.waiters ??= []).push((reply) => sink.reply(index, reply));
+    if (known.seq !== 0 && known.seq <= this.committedSeq) return sink.done(index, known);
+    (known.waiters ??= []).push(sink, index);
   }
 
   /** Runs queued turns, round-robin over assets with work. */
@@ -174,7 +170,7 @@ export class Processor {
     const req = p.req;
     const seq = ++this.lastSeq;
     const ts = this.opts.clock.now();
-    this.opts.onRecord(this.epoch, seq, encodeRecord({ ts, id: req.id, asset: actor.asset, model: actor.model.name, op: req.op, args: req.args }));
+    this.opts.onRecord(this.epoch, seq, ts, req, actor.model.name);
     const e = p.entry;
     this.applyTo(actor, e, seq, this.epoch);
     p.seq = seq;
@@ -215,13 +211,13 @@ export class Processor {
       actor.committedVersion = p.version;
       actor.committedSeq = p.seq;
       const entry = p.entry;
-      const reply = replyOf(entry);
-      p.sink.reply(p.index, reply);
-      if (entry.waiters !== undefined) {
-        for (const w of entry.waiters) w(reply);
+      p.sink.done(p.index, entry);
+      const waiters = entry.waiters;
+      if (waiters !== undefined) {
         entry.waiters = undefined;
+        for (let i = 0; i < waiters.length; i += 2) (waiters[i] as ReplySink).done(waiters[i + 1] as number, entry);
       }
-      if (entry.ok) this.opts.onEvent({ asset: actor.asset, version: entry.version, seq: entry.seq, epoch: entry.epoch, op: entry.op, result: entry.outcome });
+      if (entry.ok) this.opts.onEvent(entry);
     }
   }
 

@@ -4,26 +4,31 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
-import type { UpdateEvent, UpdateReply, UpdateRequest } from '@txtest/protocol';
-import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, type ProcessorOptions, type ReplySink } from '../src/index';
+import { encodeRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, replyOf, type DedupeEntry, type ProcessorOptions, type ReplySink } from '../src/index';
+
+/** A sink that hands each reply, rebuilt as the client would decode it, to `fn`. */
+function sinkOf(fn: (r: UpdateReply) => void): ReplySink {
+  return { done: (_i, e) => fn(replyOf(e)), refused: (_i, r) => fn(r) };
+}
 
 function harness(over: Partial<ProcessorOptions> = {}) {
   const deferred: (() => void)[] = [];
   const records: { epoch: number; seq: number; payload: Uint8Array }[] = [];
-  const events: UpdateEvent[] = [];
+  const events: DedupeEntry[] = [];
   let now = 1_000;
   const p = new Processor({
     clock: { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined },
     defer: (fn) => deferred.push(fn),
     getModel,
-    onRecord: (epoch, seq, payload) => records.push({ epoch, seq, payload }),
+    onRecord: (epoch, seq, ts, req, model) => records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
     onEvent: (e) => events.push(e),
     ...over,
   });
   p.epoch = 3;
   p.accepting = true;
   const replies = new Map<string, UpdateReply>();
-  const sink: ReplySink = { reply: (_i, r) => void replies.set((r as { id: string }).id ?? '?', r) };
+  const sink = sinkOf((r) => void replies.set((r as { id: string }).id ?? '?', r));
   const run = () => {
     while (deferred.length > 0) deferred.shift()!();
   };
@@ -71,17 +76,17 @@ describe('processor', () => {
     const h = harness();
     const got: UpdateReply[] = [];
     h.submit(credit('same', 'x', 5, 'account'));
-    h.p.submit(credit('same', 'x', 5, 'account'), { reply: (_i, r) => void got.push(r) }, 0);
+    h.p.submit(credit('same', 'x', 5, 'account'), sinkOf((r) => void got.push(r)), 0);
     h.run();
     expect(h.records).toHaveLength(1);
     h.p.release(1);
-    h.p.submit(credit('same', 'x', 5), { reply: (_i, r) => void got.push(r) }, 0);
+    h.p.submit(credit('same', 'x', 5), sinkOf((r) => void got.push(r)), 0);
     expect(got).toHaveLength(2);
     expect(got[0]).toEqual(h.replies.get('same'));
     expect(got[1]).toEqual(h.replies.get('same'));
-    h.p.submit(credit('same', 'x', 6), { reply: (_i, r) => void got.push(r) }, 0);
+    h.p.submit(credit('same', 'x', 6), sinkOf((r) => void got.push(r)), 0);
     expect(got[2]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
-    h.p.submit({ ...credit('same', 'x', 5), model: 'register' }, { reply: (_i, r) => void got.push(r) }, 0);
+    h.p.submit({ ...credit('same', 'x', 5), model: 'register' }, sinkOf((r) => void got.push(r)), 0);
     expect(got[3]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
   });
 
@@ -141,7 +146,7 @@ describe('processor', () => {
     // The follower's dedupe memory answers a retry with the primary's reply.
     f.p.accepting = true;
     const got: UpdateReply[] = [];
-    f.p.submit(credit('r7', 'a7', 8), { reply: (_i, r) => void got.push(r) }, 0);
+    f.p.submit(credit('r7', 'a7', 8), sinkOf((r) => void got.push(r)), 0);
     expect(got[0]).toEqual(h.replies.get('r7'));
 
     const chunks = await encodeSnapshot(h.p.captureSnapshot(), async () => undefined);
@@ -155,7 +160,7 @@ describe('processor', () => {
     s.p.loadSnapshot(decodeSnapshot(body));
     expect(s.p.digest()).toEqual(h.p.digest());
     s.p.accepting = true;
-    s.p.submit(credit('r8', 'a8', 9), { reply: (_i, r) => void got.push(r) }, 0);
+    s.p.submit(credit('r8', 'a8', 9), sinkOf((r) => void got.push(r)), 0);
     expect(got[1]).toEqual(h.replies.get('r8'));
   });
 

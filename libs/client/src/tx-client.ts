@@ -91,6 +91,7 @@ export class TxClient {
   private queue: Job[] = [];
   private flushScheduled = false;
   private closed = false;
+  private readonly flushFn = () => this.flush();
 
   constructor(
     readonly nc: NatsConnection,
@@ -130,7 +131,7 @@ export class TxClient {
     this.queue.push(job);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      queueMicrotask(this.flushFn);
     }
   }
 

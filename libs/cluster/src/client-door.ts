@@ -9,18 +9,28 @@ import {
   decodeBody,
   encodeBody,
   errorReply,
+  MsgWriter,
   parseQuery,
   parseUpdate,
-  type BatchReply,
-  type UpdateReply,
+  type ErrorReply,
 } from '@txtest/protocol';
-import type { Processor, ReplySink } from '@txtest/actors';
+import { replyOf, writeReplyOf, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { Transport } from './transport';
 
-/** Collects the replies of one client message and sends them once all are in. */
+type Item = DedupeEntry | ErrorReply;
+
+function isEntry(x: Item): x is DedupeEntry {
+  return 'outcome' in x;
+}
+
+/**
+ * Collects the replies of one client message and sends them once all are in. A
+ * MessagePack batch reply is written straight from the dedupe entries into one
+ * buffer; JSON (the by-hand path) builds reply objects.
+ */
 class MessageSink implements ReplySink {
   private remaining: number;
-  private readonly replies: UpdateReply[] | null;
+  private readonly items: Item[] | null;
 
   constructor(
     private readonly door: ClientDoor,
@@ -30,22 +40,55 @@ class MessageSink implements ReplySink {
     batch: boolean,
   ) {
     this.remaining = count;
-    this.replies = batch ? new Array<UpdateReply>(count) : null;
+    this.items = batch ? new Array<Item>(count) : null;
   }
 
-  reply(index: number, reply: UpdateReply): void {
-    if (this.replies === null) return this.door.send(this.replyTo, reply, this.json);
-    this.replies[index] = reply;
-    if (--this.remaining === 0) this.door.send(this.replyTo, { batch: this.replies } satisfies BatchReply, this.json);
+  done(index: number, entry: DedupeEntry): void {
+    this.put(index, entry);
+  }
+
+  refused(index: number, reply: ErrorReply): void {
+    this.put(index, reply);
+  }
+
+  private put(index: number, item: Item): void {
+    if (this.items === null) return this.door.sendItems(this.replyTo, this.json, item, null);
+    this.items[index] = item;
+    if (--this.remaining === 0) this.door.sendItems(this.replyTo, this.json, null, this.items);
   }
 }
 
 export class ClientDoor {
+  private readonly w = new MsgWriter();
+
   constructor(
     private readonly processor: Processor,
     private readonly transport: Transport,
     private readonly bodyBytesMax: number,
   ) {}
+
+  /** Sends one reply (`one`) or a batch reply (`batch`). */
+  sendItems(replyTo: string, json: boolean, one: Item | null, batch: Item[] | null): void {
+    if (replyTo === '') return;
+    if (json) {
+      const toReply = (x: Item) => (isEntry(x) ? replyOf(x) : x);
+      return this.send(replyTo, batch === null ? toReply(one!) : { batch: batch.map(toReply) }, true);
+    }
+    const w = this.w;
+    if (batch === null) this.writeItem(one!);
+    else {
+      w.mapHeader(1);
+      w.str('batch');
+      w.arrayHeader(batch.length);
+      for (let i = 0; i < batch.length; i++) this.writeItem(batch[i]!);
+    }
+    this.transport.publish(replyTo, w.take());
+  }
+
+  private writeItem(x: Item): void {
+    if (isEntry(x)) writeReplyOf(this.w, x);
+    else this.w.value(x);
+  }
 
   send(replyTo: string, value: unknown, json: boolean): void {
     if (replyTo === '') return;
@@ -70,7 +113,7 @@ export class ClientDoor {
     for (let i = 0; i < entries.length; i++) {
       const parsed = parseUpdate(entries[i]);
       if (parsed.ok) this.processor.submit(parsed.value, sink, i);
-      else sink.reply(i, parsed.reply);
+      else sink.refused(i, parsed.reply);
     }
   };
 

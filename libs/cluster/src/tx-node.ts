@@ -10,6 +10,7 @@
 import {
   Processor,
   decodeSnapshot,
+  writeEventOf,
   encodeSnapshot,
   type Clock,
   type Defer,
@@ -19,13 +20,14 @@ import {
 import type { Model } from '@txtest/models';
 import {
   compact,
-  encodeFrame,
+  FRAME_OVERHEAD_BYTES,
   LogWriter,
+  sealFrame,
   recover,
   writeSnapshot,
   type LogStorage,
 } from '@txtest/journal';
-import { decodeBody, encodeBody, packMsgpack, type NodeStatus, type Subjects } from '@txtest/protocol';
+import { decodeBody, encodeBody, MsgWriter, writeRecord, type NodeStatus, type Subjects } from '@txtest/protocol';
 import { ClientDoor } from './client-door';
 import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
 import { EMPTY_EPOCH_RECORD, openEpoch, type EpochRecord, type EpochStorage } from './epoch-store';
@@ -63,6 +65,8 @@ export class TxNode {
   private epochRecord: EpochRecord = EMPTY_EPOCH_RECORD;
   private readonly subs: Subscription[] = [];
   private readonly door: ClientDoor;
+  /** One writer for records and events: both are written and taken within one call. */
+  private readonly w = new MsgWriter();
   private snapshotting = false;
   private lastSnapshotSeq = 0;
   private writtenSeq = 0;
@@ -76,8 +80,20 @@ export class TxNode {
       getModel: o.getModel,
       limits: o.limits ?? {},
       ...(o.dedupe ? { dedupe: o.dedupe } : {}),
-      onRecord: (epoch, seq, payload) => this.writer!.append(encodeFrame(epoch, seq, payload)),
-      onEvent: o.events === false ? () => undefined : (e) => o.transport.publish(this.eventSubject(e.asset), packMsgpack(e)),
+      onRecord: (epoch, seq, ts, req, model) => {
+        // The record is written straight into its frame: one buffer, no copy.
+        const w = this.w;
+        w.reserve(FRAME_OVERHEAD_BYTES);
+        writeRecord(w, ts, req.id, req.asset, model, req.op, req.args);
+        this.writer!.append(sealFrame(w.take(), epoch, seq));
+      },
+      onEvent:
+        o.events === false
+          ? () => undefined
+          : (e) => {
+              writeEventOf(this.w, e);
+              o.transport.publish(this.eventSubject(e.asset), this.w.take());
+            },
     });
     this.door = new ClientDoor(this.processor, o.transport, o.bodyBytesMax);
   }
@@ -120,7 +136,9 @@ export class TxNode {
       lastSeq: this.processor.lastSeq,
       lastEpoch: rec.lastEpoch,
       segmentBytesMax: o.segmentBytesMax,
-      defer: o.defer,
+      // The group is written right after the turns that filled it (a microtask after the
+      // drain), not one event-loop iteration later: the turns of a drain are the group.
+      defer: queueMicrotask,
       onWritten: (seq) => {
         this.writtenSeq = seq;
         this.sync!.onWritten(seq);
@@ -170,7 +188,8 @@ export class TxNode {
     const { o } = this;
     const t0 = o.clock.now();
     const image = this.processor.captureSnapshot();
-    const pause = () => new Promise<void>((resolve) => o.defer(resolve));
+    // A timer, not a microtask: client traffic must get the event loop between chunks.
+    const pause = () => new Promise<void>((resolve) => o.clock.setTimeout(resolve, 0));
     const chunks = await encodeSnapshot(image, pause);
     await writeSnapshot(o.logStorage, { seq: image.seq, epoch: image.epoch, chunks });
     this.lastSnapshotSeq = image.seq;

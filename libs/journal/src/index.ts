@@ -19,6 +19,7 @@ export {
   FRAME_ZERO,
   decodeFrameAt,
   encodeFrame,
+  sealFrame,
   frameEndAt,
   frameEpoch,
   frameFailureName,

@@ -6,3 +6,4 @@ export * from './codec';
 export * from './validate';
 export * from './record';
 export * from './equal';
+export * from './msg-writer';

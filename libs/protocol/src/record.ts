@@ -13,6 +13,7 @@
  *   dedupe-retention decisions identical on every node and in every replay.
  */
 import { packMsgpack, unpackMsgpack } from './codec';
+import type { MsgWriter } from './msg-writer';
 import type { Args } from './messages';
 
 export const RECORD_UPDATE = 1;
@@ -28,6 +29,18 @@ export interface UpdateRecord {
 
 export function encodeRecord(r: UpdateRecord): Uint8Array {
   return packMsgpack([RECORD_UPDATE, r.ts, r.id, r.asset, r.model, r.op, r.args ?? null]);
+}
+
+/** Writes a record's payload at the writer's position (the hot path: no intermediate array). */
+export function writeRecord(w: MsgWriter, ts: number, id: string, asset: string, model: string, op: string, args: Args | undefined): void {
+  w.arrayHeader(7);
+  w.num(RECORD_UPDATE);
+  w.num(ts);
+  w.str(id);
+  w.str(asset);
+  w.str(model);
+  w.str(op);
+  w.value(args ?? null);
 }
 
 export function decodeRecord(payload: Uint8Array): UpdateRecord {

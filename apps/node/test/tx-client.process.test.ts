@@ -1,0 +1,90 @@
+/**
+ * TxClient against a real nats-server and node process: retries through "no
+ * responders" until a node serves, batches one event-loop turn into one message,
+ * and gives up with TIMEOUT at its deadline.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TxClient } from '@txtest/client';
+import { TxError, unpackMsgpack } from '@txtest/protocol';
+import { startNatsServer, startNode, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
+
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+let node: NodeProcess | null = null;
+let dataDir: string;
+
+beforeAll(async () => {
+  nats = await startNatsServer({ jetstream: false });
+  nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'txtest-client-'));
+});
+
+afterAll(async () => {
+  await nc?.close();
+  node?.kill('SIGKILL');
+  await node?.exited;
+  await nats?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('TxClient', () => {
+  it('gives up with TIMEOUT at its deadline when no node answers', async () => {
+    const retries: string[] = [];
+    const client = new TxClient(nc, { cluster: 'nobody', deadlineMs: 300, onRetry: (r) => retries.push(r) });
+    const err = await client.update({ asset: 'a', op: 'credit', args: { amount: 1 }, model: 'account' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TxError);
+    expect((err as TxError).code).toBe('TIMEOUT');
+    expect(retries).toContain('no-responders');
+    client.close();
+  });
+
+  it('retries through "no responders" until a node starts serving, then succeeds once', async () => {
+    const retries: string[] = [];
+    let retried!: () => void;
+    const firstRetry = new Promise<void>((resolve) => (retried = resolve));
+    const client = new TxClient(nc, { deadlineMs: 30_000, onRetry: (r) => (retries.push(r), retried()) });
+    const pending = client.update({ asset: 'late', op: 'credit', args: { amount: 9 }, model: 'account' });
+    // The first attempt has no responder; start the node only after a retry has happened.
+    await firstRetry;
+    node = await startNode(['--id', 'c1', '--standalone', '--nats', nats.url, '--data-dir', dataDir, '--http', '0']);
+    const reply = await pending;
+    expect(reply).toMatchObject({ ok: true, version: 1, result: { balance: 9 } });
+    expect(retries.every((r) => r === 'no-responders' || r === 'timeout')).toBe(true);
+    client.close();
+  });
+
+  it('updates issued in one event-loop turn travel as one batch message; batching off sends one each', async () => {
+    const seen: unknown[] = [];
+    const spy = nc.subscribe('txtest.default.tx', { callback: (_e, m) => void seen.push(unpackMsgpack(m.data)) });
+    await nc.flush();
+    const batched = new TxClient(nc);
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => batched.update({ asset: 'b1', op: 'credit', args: { amount: i + 1 }, model: 'account' })));
+    expect(replies.map((r) => r.ok && r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as { batch: unknown[] }).batch).toHaveLength(10);
+
+    seen.length = 0;
+    const single = new TxClient(nc, { batching: false });
+    await Promise.all(Array.from({ length: 3 }, () => single.update({ asset: 'b1', op: 'debit', args: { amount: 1 } })));
+    expect(seen).toHaveLength(3);
+    expect(seen.every((s) => !('batch' in (s as object)))).toBe(true);
+    spy.unsubscribe();
+    batched.close();
+    single.close();
+  });
+
+  it('a refusal that retrying cannot fix rejects at once with its code', async () => {
+    const client = new TxClient(nc);
+    const err = await client.update({ asset: 'b1', op: 'credit', args: { amount: -5 } }).catch((e: unknown) => e);
+    expect((err as TxError).code).toBe('BAD_ARGS');
+    const rejected = await client.update({ asset: 'b1', op: 'debit', args: { amount: 1_000_000 } });
+    expect(rejected).toMatchObject({ ok: false, error: { code: 'REJECTED' } });
+    expect(await client.query('nope')).toBeNull();
+    client.close();
+  });
+});
