@@ -141,6 +141,15 @@ export class DedupeTable {
     this.evict(ts);
   }
 
+  /** Inserts an entry learnt from the log, a snapshot or the primary (never admitted here). */
+  insert(e: DedupeEntry, seq: number, ts: number): void {
+    e.seq = seq;
+    e.ts = ts;
+    this.byId.set(e.id, e);
+    this.order.push(e);
+    this.evict(ts);
+  }
+
   /** Forgets an admitted entry that never got a turn (its request was dropped). */
   forget(e: DedupeEntry): void {
     if (e.seq === 0 && this.byId.get(e.id) === e) this.byId.delete(e.id);

@@ -23,6 +23,7 @@ import {
   errorReply,
   type ErrorReply,
   type QueryReply,
+  type UpdateRecord,
   type UpdateRequest,
 } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
@@ -227,7 +228,7 @@ export class Processor {
    */
   applyRecord(epoch: number, seq: number, payload: Uint8Array): void {
     if (seq !== this.lastSeq + 1) throw new RecordApplyError(`record seq ${seq} does not follow ${this.lastSeq}`, seq);
-    let rec;
+    let rec: UpdateRecord;
     try {
       rec = decodeRecord(payload);
     } catch (err) {
@@ -243,7 +244,9 @@ export class Processor {
     const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
     this.applyTo(actor, entry, seq, epoch);
     actor.commitApplied();
-    this.dedupe.stamp(entry, seq, rec.ts);
+    // A replayed id that is already known (a duplicate record cannot exist, but a
+    // snapshot may overlap the log's first records) is replaced by the newer entry.
+    this.dedupe.insert(entry, seq, rec.ts);
     this.lastSeq = seq;
     this.committedSeq = seq;
     if (epoch > this.epoch) this.epoch = epoch;
@@ -320,7 +323,7 @@ export class Processor {
       e.version = version;
       e.ok = ok;
       e.outcome = outcome;
-      this.dedupe.stamp(e, seq, ts);
+      this.dedupe.insert(e, seq, ts);
     }
     this.lastSeq = image.seq;
     this.committedSeq = image.seq;

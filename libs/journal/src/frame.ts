@@ -123,6 +123,21 @@ export function frameEndAt(buf: Uint8Array, offset: number, end = buf.length): n
   return bodyEnd;
 }
 
+/**
+ * Like `frameEndAt` without the checksum: for the replay pass over bytes that recovery
+ * has just validated frame by frame (length, seq continuity and the file's size are
+ * still checked by the caller, so a file that changed in between is still caught).
+ */
+export function frameSpanAt(buf: Uint8Array, offset: number, end = buf.length): number {
+  if (end - offset < FRAME_HEADER_BYTES) return FRAME_SHORT;
+  const bodyLen = readU32(buf, offset);
+  if (bodyLen === 0) return FRAME_ZERO;
+  const bodyStart = offset + FRAME_HEADER_BYTES;
+  if (bodyLen > end - bodyStart) return FRAME_SHORT;
+  if (bodyLen < FRAME_BODY_HEADER_BYTES) return FRAME_CRC;
+  return bodyStart + bodyLen;
+}
+
 /** Maps a negative `frameEndAt` status to its failure name. */
 export function frameFailureName(code: number): FrameFailure {
   return code === FRAME_ZERO ? 'zero' : code === FRAME_CRC ? 'crc' : 'short';

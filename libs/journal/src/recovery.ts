@@ -32,6 +32,7 @@ import {
   FRAME_SHORT,
   FRAME_ZERO,
   frameEndAt,
+  frameSpanAt,
   readEpoch,
   readSeq,
 } from './frame';
@@ -224,13 +225,17 @@ async function replaySegments(storage: LogStorage, live: readonly SeqFile[], end
   return count;
 }
 
-/** The hot loop of replay: kept small and monomorphic on purpose. */
+/**
+ * The hot loop of replay: kept small and monomorphic on purpose. It does not compute
+ * the CRCs again: recovery verified every frame of these files moments before, and the
+ * lengths and seq continuity checked here catch a file that changed in between.
+ */
 function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: number, fn: ReplayFn): number {
   let count = 0;
   let off = 0;
   let expected = seg.seq;
   while (off < end) {
-    const next = frameEndAt(buf, off, end);
+    const next = frameSpanAt(buf, off, end);
     const seq = next < 0 ? -1 : readSeq(buf, off);
     if (seq !== expected) {
       throw new JournalCorruptError(

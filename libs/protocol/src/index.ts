@@ -7,3 +7,4 @@ export * from './validate';
 export * from './record';
 export * from './equal';
 export * from './msg-writer';
+export * from './msg-reader';

@@ -12,7 +12,8 @@
  *   kind: 1 = update. ts: the primary's clock (ms) at the actor's turn, which keeps
  *   dedupe-retention decisions identical on every node and in every replay.
  */
-import { packMsgpack, unpackMsgpack } from './codec';
+import { packMsgpack } from './codec';
+import { MsgReader } from './msg-reader';
 import type { MsgWriter } from './msg-writer';
 import type { Args } from './messages';
 
@@ -43,17 +44,19 @@ export function writeRecord(w: MsgWriter, ts: number, id: string, asset: string,
   w.value(args ?? null);
 }
 
+const reader = new MsgReader();
+
+/** Decodes a record payload; throws with a sentence when it is not one. */
 export function decodeRecord(payload: Uint8Array): UpdateRecord {
-  const a = unpackMsgpack(payload) as unknown[];
-  if (!Array.isArray(a) || a[0] !== RECORD_UPDATE || a.length < 7) {
-    throw new Error(`not an update record (kind ${Array.isArray(a) ? String(a[0]) : typeof a})`);
-  }
-  return {
-    ts: a[1] as number,
-    id: a[2] as string,
-    asset: a[3] as string,
-    model: a[4] as string,
-    op: a[5] as string,
-    args: (a[6] ?? undefined) as Args | undefined,
-  };
+  const r = reader.reset(payload);
+  const n = r.arrayHeader();
+  const kind = n > 0 ? r.value() : undefined;
+  if (kind !== RECORD_UPDATE || n < 7) throw new Error(`not an update record (kind ${String(kind)}, ${n} fields)`);
+  const ts = r.num();
+  const id = r.str();
+  const asset = r.str();
+  const model = r.str();
+  const op = r.str();
+  const args = r.value();
+  return { ts, id, asset, model, op, args: args === null ? undefined : (args as Args) };
 }

@@ -1,0 +1,135 @@
+/**
+ * A MessagePack reader for the replay path, the counterpart of MsgWriter: one reader
+ * walks a record without the per-call setup of a general decoder, and reads the plain
+ * types the protocol carries (maps, arrays, str, int, float, nil, bool). Anything else
+ * throws, which callers turn into a clear error naming the record.
+ */
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const TWO_32 = 0x1_0000_0000;
+
+export class MsgReader {
+  private b: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  private end = 0;
+
+  reset(bytes: Uint8Array): this {
+    this.b = bytes;
+    this.pos = 0;
+    this.end = bytes.length;
+    return this;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.end) throw new RangeError('MessagePack data ends early');
+    return this.b[this.pos++]!;
+  }
+
+  private u16(): number {
+    const b = this.b;
+    const p = this.pos;
+    if (p + 2 > this.end) throw new RangeError('MessagePack data ends early');
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
+  }
+
+  private u32(): number {
+    const b = this.b;
+    const p = this.pos;
+    if (p + 4 > this.end) throw new RangeError('MessagePack data ends early');
+    this.pos = p + 4;
+    return ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  }
+
+  arrayHeader(): number {
+    const t = this.byte();
+    if (t >= 0x90 && t <= 0x9f) return t & 0x0f;
+    if (t === 0xdc) return this.u16();
+    if (t === 0xdd) return this.u32();
+    throw new TypeError(`expected an array, found type byte 0x${t.toString(16)}`);
+  }
+
+  num(): number {
+    const v = this.value();
+    if (typeof v !== 'number') throw new TypeError(`expected a number, found ${typeof v}`);
+    return v;
+  }
+
+  str(): string {
+    const v = this.value();
+    if (typeof v !== 'string') throw new TypeError(`expected a string, found ${typeof v}`);
+    return v;
+  }
+
+  private string(len: number): string {
+    const b = this.b;
+    const p = this.pos;
+    if (p + len > this.end) throw new RangeError('MessagePack data ends early');
+    this.pos = p + len;
+    if (len < 24) {
+      // Short ASCII (ids, asset ids, ops, keys): a char-code loop beats a native call.
+      let s = '';
+      let i = p;
+      for (; i < p + len; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === p + len) return s;
+    }
+    return decoder.decode(b.subarray(p, p + len));
+  }
+
+  value(): unknown {
+    const t = this.byte();
+    if (t <= 0x7f) return t;
+    if (t >= 0xe0) return t - 0x100;
+    if (t <= 0x8f) return this.map(t & 0x0f);
+    if (t <= 0x9f) return this.array(t & 0x0f);
+    if (t <= 0xbf) return this.string(t & 0x1f);
+    const b = this.b;
+    switch (t) {
+      case 0xc0: return null;
+      case 0xc2: return false;
+      case 0xc3: return true;
+      case 0xcc: return this.byte();
+      case 0xcd: return this.u16();
+      case 0xce: return this.u32();
+      case 0xcf: { const hi = this.u32(); return hi * TWO_32 + this.u32(); }
+      case 0xd0: { const v = this.byte(); return v > 0x7f ? v - 0x100 : v; }
+      case 0xd1: { const v = this.u16(); return v > 0x7fff ? v - 0x10000 : v; }
+      case 0xd2: return this.u32() | 0;
+      case 0xd3: { const hi = this.u32() | 0; return hi * TWO_32 + this.u32(); }
+      case 0xca: { const p = this.pos; this.u32(); return new DataView(b.buffer, b.byteOffset + p, 4).getFloat32(0); }
+      case 0xcb: { const p = this.pos; this.u32(); this.u32(); return new DataView(b.buffer, b.byteOffset + p, 8).getFloat64(0); }
+      case 0xd9: return this.string(this.byte());
+      case 0xda: return this.string(this.u16());
+      case 0xdb: return this.string(this.u32());
+      case 0xdc: return this.array(this.u16());
+      case 0xdd: return this.array(this.u32());
+      case 0xde: return this.map(this.u16());
+      case 0xdf: return this.map(this.u32());
+      default:
+        throw new TypeError(`MessagePack type byte 0x${t.toString(16)} is not plain data`);
+    }
+  }
+
+  private array(n: number): unknown[] {
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = this.value();
+    return out;
+  }
+
+  private map(n: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const k = this.value();
+      if (typeof k !== 'string') throw new TypeError('a map key is not a string');
+      out[k] = this.value();
+    }
+    return out;
+  }
+}
