@@ -57,6 +57,11 @@ export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
     w.str('message');
     w.str(e.outcome as string);
   }
+  writePosition(w, e);
+}
+
+/** The four fields that place an update: asset, version, seq, epoch (replies and events both carry them). */
+function writePosition(w: MsgWriter, e: DedupeEntry): void {
   w.str('asset');
   w.str(e.asset);
   w.str('version');
@@ -70,14 +75,7 @@ export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
 /** Writes the event of a committed, accepted update (PROTOCOL.md section 6). */
 export function writeEventOf(w: MsgWriter, e: DedupeEntry): void {
   w.mapHeader(6);
-  w.str('asset');
-  w.str(e.asset);
-  w.str('version');
-  w.num(e.version);
-  w.str('seq');
-  w.num(e.seq);
-  w.str('epoch');
-  w.num(e.epoch);
+  writePosition(w, e);
   w.str('op');
   w.str(e.op);
   w.str('result');

@@ -112,15 +112,10 @@ export const FRAME_ZERO = -3;
  * scan millions of frames and then read epoch and seq with `readEpoch` / `readSeq`.
  */
 export function frameEndAt(buf: Uint8Array, offset: number, end = buf.length): number {
-  if (end - offset < FRAME_HEADER_BYTES) return FRAME_SHORT;
-  const bodyLen = readU32(buf, offset);
-  if (bodyLen === 0) return FRAME_ZERO;
-  const bodyStart = offset + FRAME_HEADER_BYTES;
-  if (bodyLen > end - bodyStart) return FRAME_SHORT;
-  if (bodyLen < FRAME_BODY_HEADER_BYTES) return FRAME_CRC;
-  const bodyEnd = bodyStart + bodyLen;
-  if (crc32c(buf, bodyStart, bodyEnd) !== readU32(buf, offset + 4)) return FRAME_CRC;
-  return bodyEnd;
+  const next = frameSpanAt(buf, offset, end);
+  if (next < 0) return next;
+  if (crc32c(buf, offset + FRAME_HEADER_BYTES, next) !== readU32(buf, offset + 4)) return FRAME_CRC;
+  return next;
 }
 
 /**

@@ -66,18 +66,18 @@ export class MsgWriter {
   num(n: number): void {
     this.ensure(9);
     const b = this.buf;
-    if (Number.isInteger(n) && n >= -TWO_32 * TWO_32 && n < TWO_32 * TWO_32) {
+    // Integers beyond 32 bits go out as float64 (exact for safe integers), as msgpackr
+    // writes them: default decoders would otherwise hand clients a BigInt for uint64.
+    if (Number.isInteger(n) && n >= -0x8000_0000 && n < TWO_32) {
       if (n >= 0) {
         if (n < 0x80) b[this.pos++] = n;
         else if (n < 0x100) { b[this.pos++] = 0xcc; b[this.pos++] = n; }
         else if (n < 0x10000) { b[this.pos++] = 0xcd; b.writeUInt16BE(n, this.pos); this.pos += 2; }
-        else if (n < TWO_32) { b[this.pos++] = 0xce; b.writeUInt32BE(n, this.pos); this.pos += 4; }
-        else { b[this.pos++] = 0xcf; b.writeUInt32BE(Math.floor(n / TWO_32), this.pos); b.writeUInt32BE(n >>> 0, this.pos + 4); this.pos += 8; }
+        else { b[this.pos++] = 0xce; b.writeUInt32BE(n, this.pos); this.pos += 4; }
       } else if (n >= -32) b[this.pos++] = n & 0xff;
       else if (n >= -0x80) { b[this.pos++] = 0xd0; b.writeInt8(n, this.pos); this.pos += 1; }
       else if (n >= -0x8000) { b[this.pos++] = 0xd1; b.writeInt16BE(n, this.pos); this.pos += 2; }
-      else if (n >= -0x8000_0000) { b[this.pos++] = 0xd2; b.writeInt32BE(n, this.pos); this.pos += 4; }
-      else { b[this.pos++] = 0xcb; b.writeDoubleBE(n, this.pos); this.pos += 8; }
+      else { b[this.pos++] = 0xd2; b.writeInt32BE(n, this.pos); this.pos += 4; }
       return;
     }
     b[this.pos++] = 0xcb;
