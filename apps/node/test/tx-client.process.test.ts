@@ -78,6 +78,20 @@ describe('TxClient', () => {
     single.close();
   });
 
+  it('a turn whose updates exceed the body limit is split into several messages under it', async () => {
+    const sizes: number[] = [];
+    const spy = nc.subscribe('txtest.default.tx', { callback: (_e, m) => void sizes.push(m.data.length) });
+    await nc.flush();
+    const client = new TxClient(nc);
+    const big = 'é'.repeat(1000); // 2,000 bytes of UTF-8 each
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => client.update({ asset: `reg.${i}`, op: 'set', args: { value: big }, model: 'register' })));
+    expect(replies.every((r) => r.ok)).toBe(true);
+    expect(sizes.length).toBeGreaterThan(2);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+    spy.unsubscribe();
+    client.close();
+  });
+
   it('a refusal that retrying cannot fix rejects at once with its code', async () => {
     const client = new TxClient(nc);
     const err = await client.update({ asset: 'b1', op: 'credit', args: { amount: -5 } }).catch((e: unknown) => e);

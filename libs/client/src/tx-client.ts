@@ -72,9 +72,23 @@ interface Job {
   reject: (e: Error) => void;
 }
 
-/** Rough upper bound of an entry's encoded size, to keep batches under the body limit without encoding twice. */
+/**
+ * Upper bound of an entry's encoded size, to keep batches under the body limit without
+ * encoding twice: strings count 3 bytes a character (UTF-8's worst case for UTF-16
+ * units), every other scalar 9 bytes, every container 5 bytes of header.
+ */
 function estimateBytes(req: UpdateRequest): number {
-  return 64 + req.id.length * 3 + req.asset.length + req.op.length + (req.args === undefined ? 0 : JSON.stringify(req.args).length * 2);
+  return 48 + 3 * (req.id.length + req.asset.length + req.op.length + (req.model?.length ?? 0)) + (req.args === undefined ? 0 : valueBytes(req.args, 0));
+}
+
+function valueBytes(v: unknown, depth: number): number {
+  if (typeof v === 'string') return 5 + 3 * v.length;
+  if (typeof v !== 'object' || v === null) return 9;
+  if (depth > 64) return Infinity; // refused by the server anyway; keeps a cyclic value from looping
+  let n = 5;
+  if (Array.isArray(v)) for (const x of v) n += valueBytes(x, depth + 1);
+  else for (const k in v) n += 5 + 3 * k.length + valueBytes((v as Record<string, unknown>)[k], depth + 1);
+  return n;
 }
 
 export class TxClient {
