@@ -6,22 +6,26 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { getModel } from '@txtest/models';
-import { TxNode, type Logger } from '@txtest/cluster';
+import { TxNode, type Arbiter, type Logger } from '@txtest/cluster';
 import { subjects } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
-import { connectNats, describeNats, NatsTransport } from '@txtest/transport-nats';
+import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
 import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
 import { systemClock } from './system-clock';
 
 async function run(config: NodeConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { node: config.id } });
-  if (!config.standalone) {
-    throw new ConfigError('this build runs standalone nodes only: pass --standalone (the pair arrives with replication)');
-  }
   log.info({ nats: describeNats(config.nats), dataDir: config.dataDir, cluster: config.cluster }, 'starting');
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
   const transport = new NatsTransport(nc);
+  let arbiter: Arbiter | null = null;
+  if (!config.standalone && config.arbiter !== 'off') {
+    const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix });
+    if (kv === null && config.arbiter === 'kv') throw new ConfigError('--arbiter kv needs JetStream on the NATS server, and it is not enabled there');
+    log.info({ arbiter: kv === null ? 'off (no JetStream)' : kv.bucket }, 'arbiter');
+    arbiter = kv;
+  }
   let node: TxNode | null = null;
   const http = new HttpServer({
     status: (digest) => node?.status(digest) ?? { nodeId: config.id, role: 'starting' },
@@ -30,6 +34,12 @@ async function run(config: NodeConfig): Promise<void> {
   const httpAddress = await http.listen(config.http.host, config.http.port);
   node = new TxNode({
     nodeId: config.id,
+    peerId: config.peer,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatMissed: config.heartbeatMissed,
+    ack: config.ack,
+    arbiter,
+    forcePrimary: config.forcePrimary,
     subjects: subjects(config.prefix, config.cluster),
     transport,
     clock: systemClock,
@@ -55,6 +65,7 @@ async function run(config: NodeConfig): Promise<void> {
     log.info({ signal }, 'stopping');
     try {
       await node!.stop();
+      await arbiter?.close();
       await nc.drain();
       await http.close();
       log.info({}, 'stopped');

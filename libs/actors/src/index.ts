@@ -5,3 +5,4 @@ export * from './dedupe';
 export * from './asset-actor';
 export * from './processor';
 export * from './snapshot-codec';
+export * from './role-machine';

@@ -1,40 +1,60 @@
 /**
  * A TxTest node's core, sans-IO: recovery (snapshot + log replay), the epoch record,
  * the processor with its reply gate, the log writer with its fsync policy, background
- * snapshots, and the client, query and status subjects. The app supplies the adapters
- * (NATS transport, file storage, clock, logger) and the HTTP side.
+ * snapshots, the client, query and status subjects, and (in a pair) heartbeats,
+ * negotiation, replication and failover. The role machine (libs/actors) is the only
+ * thing that changes the node's role; this class supplies its actions and feeds it
+ * events. The app supplies the adapters (NATS transport, file storage, clock, logger,
+ * arbiter) and the HTTP side.
  *
- * This is the standalone node (`solo`): the gate opens on the local log. The pair
- * (replication, heartbeats, failover) builds on the same parts.
+ * The reply gate's watermark: solo, the local log (written, or synced with `--fsync
+ * always`); primary with a standby, the lower of that and the standby's acknowledged
+ * watermark. So an `ok` never reveals an update the standby (or the log) lacks.
  */
 import {
   Processor,
   decodeSnapshot,
-  writeEventOf,
   encodeSnapshot,
+  roleChange,
+  roleMachine,
+  roleOf,
+  writeEventOf,
   type Clock,
-  type Defer,
   type DedupeLimits,
+  type Defer,
   type ProcessorLimits,
+  type RoleChange,
+  type RoleState,
+  type TimerHandle,
 } from '@txtest/actors';
 import type { Model } from '@txtest/models';
+import { compact, FRAME_OVERHEAD_BYTES, LogWriter, recover, sealFrame, writeSnapshot, type LogStorage } from '@txtest/journal';
 import {
-  compact,
-  FRAME_OVERHEAD_BYTES,
-  LogWriter,
-  sealFrame,
-  recover,
-  writeSnapshot,
-  type LogStorage,
-} from '@txtest/journal';
-import { decodeBody, encodeBody, MsgWriter, writeRecord, type NodeStatus, type Subjects } from '@txtest/protocol';
+  decodeBody,
+  encodeBody,
+  MsgWriter,
+  NodeKind,
+  writeRecord,
+  type NodeMessage,
+  type NodeStatus,
+  type NodeSummary,
+  type Subjects,
+} from '@txtest/protocol';
+import { createActor, type Actor } from 'xstate';
+import type { Arbiter } from './arbiter';
 import { ClientDoor } from './client-door';
 import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
-import { EMPTY_EPOCH_RECORD, openEpoch, type EpochRecord, type EpochStorage } from './epoch-store';
+import { choosePrimary, noteEpoch } from './election';
+import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
+import { Follower } from './follower';
+import { PeerLink } from './peer-link';
+import { Replicator } from './replicator';
 import type { Logger, Subscription, Transport } from './transport';
 
 export interface TxNodeOptions {
   nodeId: string;
+  /** The other node of the pair; null when standalone. */
+  peerId: string | null;
   subjects: Subjects;
   transport: Transport;
   clock: Clock;
@@ -53,27 +73,60 @@ export interface TxNodeOptions {
   snapshotEveryRecords: number;
   segmentBytesMax: number;
   repairLog: boolean;
+  heartbeatIntervalMs?: number;
+  heartbeatMissed?: number;
+  /** What a standby's ack means: in memory (default) or synced to its log. */
+  ack?: 'received' | 'logged';
+  /** Compare-and-set on every epoch change; null runs without one. */
+  arbiter?: Arbiter | null;
+  /** Start as primary without the peer (operator override). */
+  forcePrimary?: boolean;
   /** Fields the app adds to status (pid, http address). */
   statusExtras: () => { pid: number; http: string };
+  /** Every role change, after it is logged (for the HTTP live stream). */
+  onRoleChange?: (change: RoleChange) => void;
 }
 
+const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
+
 export class TxNode {
-  role = 'starting';
   readonly processor: Processor;
   private writer: LogWriter | null = null;
   private sync: SyncPolicy | null = null;
   private epochRecord: EpochRecord = EMPTY_EPOCH_RECORD;
   private readonly subs: Subscription[] = [];
+  private clientSubs: Subscription[] = [];
   private readonly door: ClientDoor;
   /** One writer for records and events: both are written and taken within one call. */
   private readonly w = new MsgWriter();
   private snapshotting = false;
   private lastSnapshotSeq = 0;
   private writtenSeq = 0;
+  private syncedSeq = 0;
+  /** Where replies come from: the local log alone, or also the standby's acks; 'hold' releases nothing. */
+  private gate: 'local' | 'standby' | 'hold' = 'hold';
+  private readonly actor: Actor<typeof roleMachine>;
+  private readonly link: PeerLink | null;
+  private readonly replicator: Replicator | null;
+  private readonly follower: Follower | null;
+  private peer: NodeSummary | null = null;
+  private lastPeerAt = Number.NEGATIVE_INFINITY;
+  private lastAliveSentAt = Number.NEGATIVE_INFINITY;
+  private negotiatingSince = 0;
+  private waitingLogged = false;
+  private heartbeatTimer: TimerHandle | null = null;
+  private readonly heartbeatIntervalMs: number;
+  private readonly heartbeatMissed: number;
+  private stopped: Promise<void> | null = null;
+  private resolveStopped: (() => void) | null = null;
   /** Set when the log failed: the node stops taking updates rather than ack unlogged ones. */
   failed: Error | null = null;
+  /** Times this node took over as primary (for metrics). */
+  promotions = 0;
 
   constructor(private readonly o: TxNodeOptions) {
+    this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 50;
+    this.heartbeatMissed = o.heartbeatMissed ?? 4;
     this.processor = new Processor({
       clock: o.clock,
       defer: o.defer,
@@ -85,7 +138,9 @@ export class TxNode {
         const w = this.w;
         w.reserve(FRAME_OVERHEAD_BYTES);
         writeRecord(w, ts, req.id, req.asset, model, req.op, req.args);
-        this.writer!.append(sealFrame(w.take(), epoch, seq));
+        const frame = sealFrame(w.take(), epoch, seq);
+        this.writer!.append(frame);
+        this.replicator?.onFrame(seq, frame);
       },
       onEvent:
         o.events === false
@@ -96,6 +151,76 @@ export class TxNode {
             },
     });
     this.door = new ClientDoor(this.processor, o.transport, o.bodyBytesMax);
+    if (o.peerId === null) {
+      this.link = null;
+      this.replicator = null;
+      this.follower = null;
+    } else {
+      this.link = new PeerLink(o.transport, o.subjects, o.nodeId, o.peerId, (m) => this.onPeerMessage(m), o.log);
+      this.replicator = new Replicator({
+        link: this.link,
+        nodeId: o.nodeId,
+        epoch: () => this.epochRecord.epoch,
+        lastSeq: () => this.processor.lastSeq,
+        committedSeq: () => this.processor.committedSeq,
+        history: () => this.epochRecord.history,
+        storage: o.logStorage,
+        snapshot: () => this.snapshotChunks(),
+        onAck: () => this.releaseGate(),
+        onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
+        log: o.log,
+      });
+      this.follower = new Follower({
+        link: this.link,
+        nodeId: o.nodeId,
+        epoch: () => this.epochRecord.epoch,
+        ack: o.ack ?? 'received',
+        apply: (epoch, seq, frame, payloadStart) => this.applyReplicated(epoch, seq, frame, payloadStart),
+        lastSeq: () => this.processor.lastSeq,
+        installSnapshot: (seq, epoch, body, history) => this.installSnapshot(seq, epoch, body, history),
+        onCaughtUp: () => this.actor.send({ type: 'SYNCED' }),
+        log: o.log,
+      });
+    }
+    this.actor = createActor(
+      roleMachine.provide({
+        actions: {
+          sendHello: () => this.sendHello(),
+          openEpoch: () => void this.openEpoch(),
+          enterPrimary: () => this.serve('standby'),
+          enterSolo: () => this.serve('local'),
+          leavePrimary: () => this.hold(),
+          leaveSolo: () => this.hold(),
+          startSync: () => this.startSync(),
+          enterStandby: () => undefined,
+          leaveStandby: () => undefined,
+          enterFenced: () => this.fence(),
+          enterStopping: () => void this.shutdown(),
+        },
+      }),
+      {
+        clock: o.clock as never,
+        input: {
+          nodeId: o.nodeId,
+          peerId: o.peerId,
+          standalone: o.peerId === null,
+          heartbeatIntervalMs: this.heartbeatIntervalMs,
+          heartbeatMissed: this.heartbeatMissed,
+        },
+      },
+    );
+    let prev = this.actor.getSnapshot();
+    this.actor.subscribe((next) => {
+      const change = roleChange(prev, next);
+      prev = next;
+      if (change === null) return;
+      o.log.info({ from: change.from, to: change.to, epoch: change.epoch, reason: change.reason }, `${change.from} -> ${change.to}`);
+      o.onRoleChange?.(change);
+    });
+  }
+
+  get role(): RoleState {
+    return roleOf(this.actor.getSnapshot());
   }
 
   /** Event subjects by asset, built once per asset rather than once per update. */
@@ -110,17 +235,12 @@ export class TxNode {
     return s;
   }
 
-  private setRole(to: string, reason: string): void {
-    const from = this.role;
-    this.role = to;
-    this.o.log.info({ from, to, epoch: this.processor.epoch, reason }, `${from} -> ${to}`);
-  }
-
   async start(): Promise<void> {
     const { o } = this;
     // Status answers from the first moment, whatever the role.
     this.subs.push(o.transport.subscribe(o.subjects.status(o.nodeId), (data, reply, json) => this.onStatus(data, reply, json)));
-    this.setRole('recovering', 'process start');
+    this.actor.start();
+    this.actor.send({ type: 'START' });
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
     if (rec.snapshot !== null) this.processor.loadSnapshot(decodeSnapshot(rec.snapshot.body));
@@ -130,11 +250,27 @@ export class TxNode {
       { snapshotSeq: this.lastSnapshotSeq, replayed, lastSeq: this.processor.lastSeq, assets: this.processor.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
     );
-    this.writtenSeq = this.processor.lastSeq;
+    this.openWriter(this.processor.lastSeq, rec.lastEpoch);
+    this.epochRecord = (await o.epochStorage.load()) ?? EMPTY_EPOCH_RECORD;
+    this.processor.epoch = Math.max(this.epochRecord.epoch, this.processor.epoch);
+    if (this.link !== null) {
+      this.link.start();
+      this.beat();
+    }
+    await o.transport.flush();
+    this.negotiatingSince = o.clock.now();
+    this.actor.send({ type: 'RECOVERED', epoch: this.epochRecord.epoch });
+  }
+
+  private openWriter(lastSeq: number, lastEpoch: number): void {
+    const { o } = this;
+    this.writtenSeq = lastSeq;
+    this.syncedSeq = lastSeq;
+    this.replicator?.reset(lastSeq + 1);
     this.writer = new LogWriter({
       storage: o.logStorage,
-      lastSeq: this.processor.lastSeq,
-      lastEpoch: rec.lastEpoch,
+      lastSeq,
+      lastEpoch,
       segmentBytesMax: o.segmentBytesMax,
       // The group is written right after the turns that filled it (a microtask after the
       // drain), not one event-loop iteration later: the turns of a drain are the group.
@@ -146,20 +282,297 @@ export class TxNode {
       },
       onError: (err) => this.fail(err),
     });
-    this.sync = new SyncPolicy(o.fsync, this.writer, o.clock, (seq) => this.processor.release(seq), (err) => this.fail(err));
-
-    const stored = (await o.epochStorage.load()) ?? EMPTY_EPOCH_RECORD;
-    const epoch = Math.max(stored.epoch, rec.lastEpoch, this.processor.epoch) + 1;
-    this.epochRecord = openEpoch(stored, epoch, o.nodeId, 'solo', this.processor.lastSeq + 1);
-    await o.epochStorage.save(this.epochRecord);
-    this.processor.epoch = epoch;
-    this.processor.accepting = true;
-    // A queue group keeps a stray second subscriber from doubling work; the epoch rules keep it from acking.
-    this.subs.push(o.transport.subscribe(o.subjects.tx, this.door.onTx, { queue: 'txtest' }));
-    this.subs.push(o.transport.subscribe(o.subjects.query, this.door.onQuery, { queue: 'txtest' }));
-    await o.transport.flush();
-    this.setRole('solo', `standalone, fsync ${describeFsync(o.fsync)}`);
+    this.sync?.stop();
+    this.sync = new SyncPolicy(
+      o.fsync,
+      this.writer,
+      o.clock,
+      (seq) => {
+        this.syncedSeq = seq;
+        this.follower?.onSynced(seq);
+        this.releaseGate();
+      },
+      (err) => this.fail(err),
+    );
   }
+
+  /** The gate's watermark right now (see the module comment). */
+  private releaseGate(): void {
+    if (this.gate === 'hold') return;
+    const local = this.o.fsync.kind === 'always' ? this.syncedSeq : this.writtenSeq;
+    const mark = this.gate === 'standby' ? Math.min(local, this.replicator!.standbyAck) : local;
+    this.processor.release(mark);
+  }
+
+  // ---- serving ------------------------------------------------------------------
+
+  private serve(gate: 'local' | 'standby'): void {
+    this.gate = gate;
+    this.processor.epoch = this.epochRecord.epoch;
+    this.processor.accepting = this.failed === null;
+    if (this.clientSubs.length === 0) {
+      // A queue group keeps a stray second subscriber from doubling work; the epoch rules keep it from acking.
+      this.clientSubs.push(this.o.transport.subscribe(this.o.subjects.tx, this.door.onTx, { queue: 'txtest' }));
+      this.clientSubs.push(this.o.transport.subscribe(this.o.subjects.query, this.door.onQuery, { queue: 'txtest' }));
+    }
+    this.releaseGate();
+    if (gate === 'local' && this.o.peerId === null) this.o.log.info({ fsync: describeFsync(this.o.fsync) }, 'serving standalone');
+  }
+
+  /** Between roles: keep what is pending (a new epoch may still confirm it) but release nothing. */
+  private hold(): void {
+    this.gate = 'hold';
+  }
+
+  private unserve(): void {
+    for (const s of this.clientSubs.splice(0)) s.unsubscribe();
+    this.processor.accepting = false;
+    this.gate = 'hold';
+    this.processor.abandonPending();
+  }
+
+  private fence(): void {
+    this.unserve();
+    this.replicator?.stopFollowing();
+    // What this node holds beyond the new primary's history is dropped when it rejoins:
+    // the primary compares histories and sends a snapshot when the logs diverge.
+    queueMicrotask(() => this.actor.send({ type: 'FENCE_DONE' }));
+  }
+
+  // ---- epochs --------------------------------------------------------------------
+
+  private async saveRecord(record: EpochRecord): Promise<void> {
+    this.epochRecord = record;
+    await this.o.epochStorage.save(record);
+  }
+
+  /**
+   * Opens a new epoch: persisted (and, with an arbiter, won by compare-and-set) before
+   * the node serves anything in it (DESIGN.md section 5, rule 1).
+   */
+  private async openEpoch(): Promise<void> {
+    const { o } = this;
+    try {
+      this.processor.accepting = false;
+      // Let admitted updates take their turns in the old epoch before the new one begins.
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      const prev = this.epochRecord;
+      let epoch = Math.max(prev.epoch, this.peer?.epoch ?? 0) + 1;
+      if (o.arbiter) {
+        const r = await o.arbiter.read();
+        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId) {
+          this.actor.send({ type: 'PROMOTION_FAILED', reason: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` });
+          return;
+        }
+        epoch = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
+        const cas = await o.arbiter.compareAndSet(r.revision, { epoch, primary: o.nodeId });
+        if (!cas.ok) {
+          const v = cas.current.value;
+          this.actor.send({ type: 'PROMOTION_FAILED', reason: `lost the arbiter's compare-and-set to ${v ? `${v.primary} in epoch ${v.epoch}` : 'another writer'}` });
+          return;
+        }
+      }
+      const firstSeq = this.processor.lastSeq + 1;
+      await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      this.processor.epoch = epoch;
+      this.promotions++;
+      this.actor.send({ type: 'EPOCH_OPENED', epoch, withStandby: false });
+    } catch (err) {
+      this.actor.send({ type: 'PROMOTION_FAILED', reason: `cannot open a new epoch: ${(err as Error).message}` });
+    }
+  }
+
+  // ---- the pair -------------------------------------------------------------------
+
+  private summary(): NodeSummary {
+    const r = this.epochRecord;
+    return {
+      from: this.o.nodeId,
+      epoch: r.epoch,
+      role: this.role,
+      primary: r.primary,
+      recordRole: r.role,
+      lastSeq: this.processor.lastSeq,
+      ackSeq: this.replicator?.mode === 'live' ? this.replicator.standbyAck : this.processor.committedSeq,
+      history: r.history,
+    };
+  }
+
+  /** Heartbeats every interval, in every role: they are also how a stale node learns the epoch. */
+  private beat(): void {
+    const { o } = this;
+    this.heartbeatTimer = o.clock.setTimeout(() => {
+      if (this.stopped !== null && this.resolveStopped === null) return;
+      this.link!.send(NodeKind.HEARTBEAT, this.summary());
+      const role = this.role;
+      if (role === 'syncing' && this.follower!.caughtUp === false && o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) {
+        this.link!.send(NodeKind.JOIN, this.summary());
+      }
+      this.beat();
+    }, this.heartbeatIntervalMs);
+  }
+
+  private peerTimeoutMs(): number {
+    return this.heartbeatIntervalMs * this.heartbeatMissed;
+  }
+
+  private sendHello(): void {
+    const { o } = this;
+    this.link?.send(NodeKind.HELLO, this.summary());
+    // Alone too long: only the arbiter or the operator may let this node serve.
+    if (o.clock.now() - this.negotiatingSince < this.peerTimeoutMs()) return;
+    if (o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) return;
+    if (o.forcePrimary) {
+      o.log.warn({ epoch: this.epochRecord.epoch }, 'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins');
+      return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
+    }
+    if (o.arbiter) {
+      void o.arbiter.read().then(
+        (r) => {
+          if (this.role !== 'negotiating') return;
+          const v = r.value;
+          if (v !== null && v.primary === o.nodeId && v.epoch === this.epochRecord.epoch) {
+            this.actor.send({ type: 'DECIDED_PRIMARY', reason: `the arbiter confirms this node was primary in epoch ${v.epoch}` });
+          } else this.logWaiting(v === null ? 'the arbiter has no primary on record' : `the arbiter names ${v.primary} in epoch ${v.epoch}`);
+        },
+        (err: Error) => this.logWaiting(`the arbiter cannot be read: ${err.message}`),
+      );
+      return;
+    }
+    this.logWaiting('no arbiter');
+  }
+
+  private logWaiting(why: string): void {
+    if (this.waitingLogged) return;
+    this.waitingLogged = true;
+    this.o.log.warn({ peer: this.o.peerId, epoch: this.epochRecord.epoch, why }, `waiting for peer ${this.o.peerId}: this node cannot be sure it was the last primary (${why}); start the peer, or pass --force-primary`);
+  }
+
+  private startSync(): void {
+    this.unserve();
+    this.replicator!.stopFollowing();
+    this.follower!.reset();
+    this.link!.send(NodeKind.JOIN, this.summary());
+  }
+
+  private onPeerMessage(m: NodeMessage): void {
+    const { o } = this;
+    const now = o.clock.now();
+    this.lastPeerAt = now;
+    if (now - this.lastAliveSentAt >= this.heartbeatIntervalMs / 4) {
+      this.lastAliveSentAt = now;
+      this.actor.send({ type: 'PEER_ALIVE' });
+    }
+    const role = this.role;
+    const h = m.header;
+    const mine = this.epochRecord.epoch;
+    const claimsPrimary =
+      m.kind === NodeKind.REPLICATE || m.kind === NodeKind.SNAPSHOT || ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
+    if (m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO || m.kind === NodeKind.JOIN) this.peer = m.header;
+
+    if (claimsPrimary && h.epoch > mine) {
+      if (SERVING.has(role) || role === 'promoting' || role === 'standby') {
+        return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
+      }
+      if (role === 'syncing') void this.adopt(h.epoch, h.from);
+      if (role === 'negotiating') return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${h.from} is primary in epoch ${h.epoch}` });
+    } else if (claimsPrimary && h.epoch < mine && (SERVING.has(role) || role === 'standby' || role === 'syncing')) {
+      // A stale primary: tell it the epoch so it fences itself, and ignore what it says.
+      this.link!.send(NodeKind.HEARTBEAT, this.summary());
+      return;
+    } else if (claimsPrimary && h.epoch === mine && SERVING.has(role)) {
+      // Two primaries in one epoch can only happen without an arbiter; the lower id keeps it.
+      if (o.nodeId > h.from) return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
+      return;
+    }
+
+    switch (m.kind) {
+      case NodeKind.HELLO:
+      case NodeKind.HEARTBEAT:
+        if (role === 'negotiating') this.decide(m.header);
+        else if (role === 'standby' && m.header.role === 'solo') this.actor.send({ type: 'RESYNC', reason: `primary ${h.from} runs solo: rejoining` });
+        return;
+      case NodeKind.JOIN:
+        if (SERVING.has(role)) this.replicator!.onJoin(m.header);
+        return;
+      case NodeKind.REPLICATE:
+        if (role === 'syncing' || role === 'standby') this.follower!.onReplicate(m.header, m.payload);
+        return;
+      case NodeKind.SNAPSHOT:
+        if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload).catch((err: Error) => this.fail(err));
+        return;
+      case NodeKind.ACK:
+        if (SERVING.has(role)) this.replicator!.onAck(m.header);
+        return;
+      case NodeKind.RESEND:
+        if (SERVING.has(role)) this.replicator!.onResend(m.header);
+        return;
+      default: {
+        const never: never = m;
+        return never;
+      }
+    }
+  }
+
+  /** Negotiation: the peer is up; both apply the same rule to the same facts. */
+  private decide(peer: NodeSummary): void {
+    if (peer.role === 'primary' || peer.role === 'solo') {
+      return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${peer.from} is ${peer.role} in epoch ${peer.epoch}` });
+    }
+    if (peer.role === 'starting' || peer.role === 'recovering' || peer.role === 'stopping') return;
+    const me = { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
+    const them = { nodeId: peer.from, record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history }, lastSeq: peer.lastSeq };
+    const { primary, reason } = choosePrimary(me, them);
+    this.actor.send(primary === this.o.nodeId ? { type: 'DECIDED_PRIMARY', reason } : { type: 'DECIDED_STANDBY', reason });
+  }
+
+  /** A syncing node follows the primary of a higher epoch: it records that before taking its records. */
+  private async adopt(epoch: number, primary: string): Promise<void> {
+    if (epoch <= this.epochRecord.epoch) return;
+    await this.saveRecord({ ...this.epochRecord, epoch, role: 'standby', primary });
+  }
+
+  /** A standby's turn: append the primary's frame unchanged, then apply its record. */
+  private applyReplicated(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void {
+    this.writer!.append(frame);
+    this.processor.applyRecord(epoch, seq, frame.subarray(payloadStart));
+    const r = this.epochRecord;
+    const last = r.history[r.history.length - 1];
+    if (last === undefined || last[0] < epoch) {
+      // This log now holds a record of a new epoch: note where it began.
+      void this.saveRecord({ ...r, epoch: Math.max(r.epoch, epoch), history: noteEpoch(r.history, epoch, seq) }).catch((err: Error) => this.fail(err));
+    }
+  }
+
+  /**
+   * Replaces this node's state and log with the primary's snapshot: the old log goes
+   * first (after the epoch record names the new primary, so a crash in between leaves
+   * an empty standby that resyncs, never a node that thinks it was primary).
+   */
+  private async installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void> {
+    const { o } = this;
+    const image = decodeSnapshot(body);
+    const old = this.processor.lastSeq;
+    await this.writer!.idle();
+    await this.writer!.close();
+    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history });
+    for (const name of await o.logStorage.list()) {
+      if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
+    }
+    await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
+    this.lastSnapshotSeq = seq;
+    this.processor.loadSnapshot(image);
+    this.openWriter(seq, epoch);
+    o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
+  }
+
+  private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
+    const image = this.processor.captureSnapshot();
+    const chunks = await encodeSnapshot(image, () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0)));
+    return { seq: image.seq, chunks };
+  }
+
+  // ---- snapshots, status, failure, stop --------------------------------------------
 
   private fail(err: unknown): void {
     if (this.failed !== null) return;
@@ -187,27 +600,32 @@ export class TxNode {
   async snapshot(): Promise<number> {
     const { o } = this;
     const t0 = o.clock.now();
-    const image = this.processor.captureSnapshot();
-    // A timer, not a microtask: client traffic must get the event loop between chunks.
-    const pause = () => new Promise<void>((resolve) => o.clock.setTimeout(resolve, 0));
-    const chunks = await encodeSnapshot(image, pause);
-    await writeSnapshot(o.logStorage, { seq: image.seq, epoch: image.epoch, chunks });
-    this.lastSnapshotSeq = image.seq;
-    await compact(o.logStorage, image.seq);
-    o.log.info({ seq: image.seq, assets: image.assets.length, dedupe: image.dedupe.length, ms: o.clock.now() - t0 }, 'snapshot written');
-    return image.seq;
+    const { seq, chunks } = await this.snapshotChunks();
+    await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks });
+    this.lastSnapshotSeq = seq;
+    await compact(o.logStorage, seq);
+    o.log.info({ seq, ms: o.clock.now() - t0 }, 'snapshot written');
+    return seq;
   }
 
   status(digest: boolean): NodeStatus {
     const p = this.processor;
+    const peerId = this.o.peerId;
     const s: NodeStatus = {
       nodeId: this.o.nodeId,
       ...this.o.statusExtras(),
       role: this.role,
-      epoch: p.epoch,
+      epoch: this.epochRecord.epoch,
       lastSeq: p.lastSeq,
-      committedSeq: p.committedSeq,
-      peer: null,
+      committedSeq: this.role === 'standby' || this.role === 'syncing' ? p.lastSeq : p.committedSeq,
+      peer:
+        peerId === null
+          ? null
+          : {
+              nodeId: peerId,
+              connected: this.o.clock.now() - this.lastPeerAt < this.peerTimeoutMs(),
+              ...(this.peer ? { role: this.peer.role, lastSeq: this.peer.lastSeq } : {}),
+            },
     };
     if (digest) Object.assign(s, p.digest());
     return s;
@@ -221,20 +639,37 @@ export class TxNode {
   }
 
   /** Stops taking updates, lets every pending reply out once logged, and closes the log. */
-  async stop(): Promise<void> {
-    this.setRole('stopping', 'shutdown requested');
-    for (const s of this.subs.splice(0)) s.unsubscribe();
-    this.processor.accepting = false;
-    // Updates admitted before this point still get their turn (deferred), then the log settles.
-    await new Promise<void>((resolve) => this.o.defer(resolve));
-    const writer = this.writer;
-    if (writer !== null) {
-      await writer.idle();
-      await writer.sync();
-      this.processor.release(this.writtenSeq);
-      this.sync?.stop();
-      await writer.close();
+  stop(): Promise<void> {
+    if (this.stopped === null) {
+      this.stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+      this.actor.send({ type: 'STOP', reason: 'shutdown requested' });
     }
-    await this.o.transport.flush();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { o } = this;
+    try {
+      for (const s of this.clientSubs.splice(0)) s.unsubscribe();
+      this.processor.accepting = false;
+      // Updates admitted before this point still get their turn (deferred), then the log settles.
+      await new Promise<void>((resolve) => this.o.defer(resolve));
+      const writer = this.writer;
+      if (writer !== null) {
+        await writer.idle();
+        await writer.sync();
+        if (this.gate === 'local') this.processor.release(this.writtenSeq);
+        this.sync?.stop();
+        await writer.close();
+      }
+      if (this.heartbeatTimer !== null) o.clock.clearTimeout(this.heartbeatTimer);
+      this.link?.stop();
+      for (const s of this.subs.splice(0)) s.unsubscribe();
+      await o.transport.flush();
+    } finally {
+      this.actor.send({ type: 'STOPPED' });
+      this.resolveStopped?.();
+      this.resolveStopped = null;
+    }
   }
 }

@@ -8,3 +8,4 @@ export * from './record';
 export * from './equal';
 export * from './msg-writer';
 export * from './msg-reader';
+export * from './node-messages';

@@ -1,2 +1,3 @@
 export * from './connect';
 export * from './nats-transport';
+export * from './kv-arbiter';

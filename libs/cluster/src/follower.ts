@@ -1,0 +1,136 @@
+/**
+ * The standby's side of replication: frames are taken strictly in seq order, appended
+ * to the standby's own log unchanged and applied to its state (a hot standby); the
+ * contiguous watermark is acknowledged once per batch (`--ack received`) or once the
+ * log has synced it (`--ack logged`). A gap asks the primary to resend from the first
+ * missing seq; frames already held are skipped, so duplicates and retransmits are harmless.
+ */
+import { frameEndAt, readEpoch, readSeq } from '@txtest/journal';
+import { NodeKind, type ReplicateHeader, type SnapshotHeader } from '@txtest/protocol';
+import type { PeerLink } from './peer-link';
+import type { Logger } from './transport';
+
+export interface FollowerDeps {
+  link: PeerLink;
+  nodeId: string;
+  epoch(): number;
+  ack: 'received' | 'logged';
+  /** Appends the frame to the log and applies its record; seq is lastSeq + 1. */
+  apply(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void;
+  lastSeq(): number;
+  /** Replaces all local state and log with a snapshot from the primary. */
+  installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void>;
+  /** The first live batch arrived with nothing missing: catch-up is over. */
+  onCaughtUp(): void;
+  log: Logger;
+}
+
+export class Follower {
+  private ackScheduled = false;
+  private resendAskedFor = 0;
+  private snapshotPieces: Uint8Array[] = [];
+  private installing = false;
+  caughtUp = false;
+  /** Seq the local log has synced (for `--ack logged`). */
+  syncedSeq = 0;
+  /** The primary's commit watermark, as last heard. */
+  primaryCommitted = 0;
+  private readonly ackFn = () => this.sendAck();
+
+  constructor(private readonly d: FollowerDeps) {}
+
+  reset(): void {
+    this.caughtUp = false;
+    this.resendAskedFor = 0;
+    this.snapshotPieces = [];
+  }
+
+  onReplicate(h: ReplicateHeader, payload: Uint8Array): void {
+    if (this.installing) return;
+    this.primaryCommitted = Math.max(this.primaryCommitted, h.committedSeq);
+    let off = 0;
+    let applied = 0;
+    let gapAt = 0;
+    while (off < payload.length) {
+      const next = frameEndAt(payload, off);
+      if (next < 0) {
+        this.d.log.warn({ firstSeq: h.firstSeq, offset: off }, 'dropped a replication batch with a damaged frame; asking for a resend');
+        gapAt = this.d.lastSeq() + 1;
+        break;
+      }
+      const seq = readSeq(payload, off);
+      const expected = this.d.lastSeq() + 1;
+      if (seq > expected) {
+        gapAt = expected;
+        break;
+      }
+      if (seq === expected) {
+        this.d.apply(readEpoch(payload, off), seq, payload.subarray(off, next), 20);
+        applied++;
+      }
+      off = next;
+    }
+    if (gapAt > 0) return this.askResend(gapAt);
+    this.resendAskedFor = 0;
+    if (applied > 0) this.scheduleAck();
+    if (h.live && !this.caughtUp) {
+      this.caughtUp = true;
+      this.d.onCaughtUp();
+      this.scheduleAck();
+    }
+  }
+
+  private askResend(fromSeq: number): void {
+    // One request per missing seq: the primary answers it with everything from there on.
+    if (this.resendAskedFor === fromSeq) return;
+    this.resendAskedFor = fromSeq;
+    this.d.log.warn({ fromSeq }, 'gap in the replication stream: asking the primary to resend');
+    this.d.link.send(NodeKind.RESEND, { from: this.d.nodeId, epoch: this.d.epoch(), fromSeq });
+  }
+
+  /** The standby's log synced up to seq (drives acks in `logged` mode). */
+  onSynced(seq: number): void {
+    this.syncedSeq = seq;
+    if (this.d.ack === 'logged') this.scheduleAck();
+  }
+
+  scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(this.ackFn);
+  }
+
+  private sendAck(): void {
+    this.ackScheduled = false;
+    const seq = this.d.ack === 'received' ? this.d.lastSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
+    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq });
+  }
+
+  async onSnapshot(h: SnapshotHeader, payload: Uint8Array): Promise<void> {
+    if (h.chunk === 0) this.snapshotPieces = [];
+    if (h.chunk !== this.snapshotPieces.length) {
+      this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');
+      this.snapshotPieces = [];
+      return this.askResend(this.d.lastSeq() + 1);
+    }
+    this.snapshotPieces.push(payload.slice());
+    if (!h.last) return;
+    let total = 0;
+    for (const p of this.snapshotPieces) total += p.length;
+    const body = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.snapshotPieces) {
+      body.set(p, at);
+      at += p.length;
+    }
+    this.snapshotPieces = [];
+    this.installing = true;
+    try {
+      await this.d.installSnapshot(h.seq, h.epoch, body, h.history);
+    } finally {
+      this.installing = false;
+    }
+    this.resendAskedFor = 0;
+    this.scheduleAck();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Node-to-node messages on `P.C._node.<nodeId>` (replication, acks, heartbeats, sync).
+ * Never client traffic. One layout for all of them, so the receiver has one switch:
+ *
+ *   +------+----------------+------------------------+---------------------------+
+ *   | kind | headerLen u32BE | header (MessagePack map) | payload (kind-specific)  |
+ *   | u8   |                 |  always has from, epoch  | REPLICATE: journal frames |
+ *   +------+----------------+------------------------+  SNAPSHOT: a body chunk   |
+ *                                                       others: empty            |
+ *                                                     +---------------------------+
+ *
+ * Every message carries the sender's epoch: a receiver refuses a lower one and steps
+ * down on a higher one (DESIGN.md section 5). REPLICATE's payload is the very bytes
+ * the primary wrote to its own log, so the standby appends them unchanged.
+ */
+import { packMsgpack, unpackMsgpack } from './codec';
+
+export const NodeKind = {
+  HELLO: 1,
+  HEARTBEAT: 2,
+  REPLICATE: 3,
+  ACK: 4,
+  RESEND: 5,
+  JOIN: 6,
+  SNAPSHOT: 7,
+} as const;
+export type NodeKind = (typeof NodeKind)[keyof typeof NodeKind];
+
+/** What a node tells its peer about itself in HELLO, HEARTBEAT and JOIN. */
+export interface NodeSummary {
+  from: string;
+  /** The epoch the sender is in (its persisted epoch record). */
+  epoch: number;
+  role: string;
+  /** The primary of the sender's latest epoch ('' if none). */
+  primary: string;
+  /** The role the sender held in that epoch. */
+  recordRole: string;
+  lastSeq: number;
+  /** A primary: the standby's acknowledged watermark; a standby: what it received contiguously. */
+  ackSeq: number;
+  /** [epoch, firstSeq] pairs: where each epoch began in the sender's log. */
+  history: [number, number][];
+}
+
+export interface ReplicateHeader {
+  from: string;
+  epoch: number;
+  firstSeq: number;
+  count: number;
+  /** The primary's commit watermark when it sent this, so the standby knows what is confirmed. */
+  committedSeq: number;
+  /** True once the standby has caught up: these are the primary's live batches. */
+  live: boolean;
+}
+
+export interface AckHeader {
+  from: string;
+  epoch: number;
+  seq: number;
+}
+
+export interface ResendHeader {
+  from: string;
+  epoch: number;
+  fromSeq: number;
+}
+
+export interface SnapshotHeader {
+  from: string;
+  epoch: number;
+  /** The seq the snapshot reflects; the tail streams from seq + 1. */
+  seq: number;
+  /** The epoch history of the primary up to the snapshot, for the joiner's epoch record. */
+  history: [number, number][];
+  chunk: number;
+  last: boolean;
+}
+
+export type NodeMessage =
+  | { kind: typeof NodeKind.HELLO; header: NodeSummary; payload: Uint8Array }
+  | { kind: typeof NodeKind.HEARTBEAT; header: NodeSummary; payload: Uint8Array }
+  | { kind: typeof NodeKind.JOIN; header: NodeSummary; payload: Uint8Array }
+  | { kind: typeof NodeKind.REPLICATE; header: ReplicateHeader; payload: Uint8Array }
+  | { kind: typeof NodeKind.ACK; header: AckHeader; payload: Uint8Array }
+  | { kind: typeof NodeKind.RESEND; header: ResendHeader; payload: Uint8Array }
+  | { kind: typeof NodeKind.SNAPSHOT; header: SnapshotHeader; payload: Uint8Array };
+
+export function encodeNodeMessage(kind: NodeKind, header: object, payload: readonly Uint8Array[] = []): Uint8Array {
+  const h = packMsgpack(header);
+  let size = 5 + h.length;
+  for (const p of payload) size += p.length;
+  const out = new Uint8Array(size);
+  out[0] = kind;
+  out[1] = (h.length >>> 24) & 0xff;
+  out[2] = (h.length >>> 16) & 0xff;
+  out[3] = (h.length >>> 8) & 0xff;
+  out[4] = h.length & 0xff;
+  out.set(h, 5);
+  let at = 5 + h.length;
+  for (const p of payload) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const KINDS = new Set<number>(Object.values(NodeKind));
+
+/** Decodes a node message; returns a sentence instead of throwing on anything malformed. */
+export function decodeNodeMessage(bytes: Uint8Array): NodeMessage | string {
+  if (bytes.length < 5) return `node message of ${bytes.length} bytes is too short`;
+  const kind = bytes[0]!;
+  if (!KINDS.has(kind)) return `unknown node message kind ${kind}`;
+  const len = ((bytes[1]! << 24) >>> 0) + ((bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!);
+  if (5 + len > bytes.length) return `node message header of ${len} bytes overruns the message`;
+  let header: unknown;
+  try {
+    header = unpackMsgpack(bytes.subarray(5, 5 + len));
+  } catch (err) {
+    return `node message header is not MessagePack: ${(err as Error).message}`;
+  }
+  if (typeof header !== 'object' || header === null) return 'node message header is not a map';
+  const h = header as { from?: unknown; epoch?: unknown };
+  if (typeof h.from !== 'string' || !Number.isSafeInteger(h.epoch)) return 'node message header lacks from or epoch';
+  return { kind, header, payload: bytes.subarray(5 + len) } as NodeMessage;
+}
