@@ -14,7 +14,12 @@ export interface Candidate {
  * Both nodes up, neither serving: the node that was primary in the highest epoch wins;
  * with no such node, the longer log; then the lower node id.
  */
-export function choosePrimary(a: Candidate, b: Candidate): { primary: string; reason: string } {
+export function choosePrimary(a: Candidate, b: Candidate, arbiter: { epoch: number; primary: string } | null = null): { primary: string; reason: string } {
+  // The arbiter outlives both nodes' disks: if it names one of them in an epoch newer
+  // than either record, that node was the last primary whatever the records say.
+  if (arbiter !== null && arbiter.epoch > Math.max(a.record.epoch, b.record.epoch) && (arbiter.primary === a.nodeId || arbiter.primary === b.nodeId)) {
+    return { primary: arbiter.primary, reason: `the arbiter names ${arbiter.primary} as primary in epoch ${arbiter.epoch}` };
+  }
   const [hi, lo] = a.record.epoch >= b.record.epoch ? [a, b] : [b, a];
   const last = hi.record.primary;
   if (hi.record.epoch > 0 && (last === a.nodeId || last === b.nodeId)) {

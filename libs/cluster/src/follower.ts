@@ -41,11 +41,16 @@ export class Follower {
 
   reset(): void {
     this.caughtUp = false;
+    this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.snapshotPieces = [];
   }
 
-  onReplicate(h: ReplicateHeader, payload: Uint8Array): void {
+  /** When the primary's stream last delivered anything (for re-sending JOIN). */
+  lastStreamAt = Number.NEGATIVE_INFINITY;
+
+  onReplicate(h: ReplicateHeader, payload: Uint8Array, now: number): void {
+    this.lastStreamAt = now;
     if (this.installing) return;
     this.primaryCommitted = Math.max(this.primaryCommitted, h.committedSeq);
     let off = 0;
@@ -106,7 +111,8 @@ export class Follower {
     this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq });
   }
 
-  async onSnapshot(h: SnapshotHeader, payload: Uint8Array): Promise<void> {
+  async onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): Promise<void> {
+    this.lastStreamAt = now;
     if (h.chunk === 0) this.snapshotPieces = [];
     if (h.chunk !== this.snapshotPieces.length) {
       this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');

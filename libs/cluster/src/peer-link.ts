@@ -38,7 +38,12 @@ export class PeerLink {
         return;
       }
       this.received++;
-      this.onMessage(m);
+      try {
+        this.onMessage(m);
+      } catch (err) {
+        // A peer's message must never take this node down; the stream recovers by resend or rejoin.
+        this.log.error({ kind: m.kind, err: (err as Error).stack ?? String(err) }, 'handling a node message failed');
+      }
     });
   }
 

@@ -183,10 +183,12 @@ export class Replicator {
         const last = this.d.lastSeq();
         if (this.nextSeq > last) {
           this.mode = 'live';
+          // An empty live batch tells the standby it has everything, even when nothing was missing.
+          this.send(this.nextSeq, [], true);
           this.d.onLive();
           return;
         }
-        if (this.nextSeq >= this.ringFirstSeq) {
+        if (this.nextSeq >= this.ringFirstSeq && this.ring.length - this.ringHead >= this.d.lastSeq() - this.ringFirstSeq + 1) {
           // From memory: synchronous, so nothing can slip in between the last range and going live.
           while (this.nextSeq <= this.d.lastSeq()) {
             const frames: Uint8Array[] = [];

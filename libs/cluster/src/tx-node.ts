@@ -110,9 +110,12 @@ export class TxNode {
   private readonly replicator: Replicator | null;
   private readonly follower: Follower | null;
   private peer: NodeSummary | null = null;
+  /** The arbiter's value as last read (negotiation weighs it). */
+  private arbiterView: { epoch: number; primary: string } | null = null;
   private lastPeerAt = Number.NEGATIVE_INFINITY;
   private lastAliveSentAt = Number.NEGATIVE_INFINITY;
   private negotiatingSince = 0;
+  private lastJoinAt = Number.NEGATIVE_INFINITY;
   private waitingLogged = false;
   private heartbeatTimer: TimerHandle | null = null;
   private readonly heartbeatIntervalMs: number;
@@ -252,6 +255,7 @@ export class TxNode {
     );
     this.openWriter(this.processor.lastSeq, rec.lastEpoch);
     this.epochRecord = (await o.epochStorage.load()) ?? EMPTY_EPOCH_RECORD;
+    if (o.arbiter) this.arbiterView = (await o.arbiter.read()).value;
     this.processor.epoch = Math.max(this.epochRecord.epoch, this.processor.epoch);
     if (this.link !== null) {
       this.link.start();
@@ -341,9 +345,14 @@ export class TxNode {
 
   // ---- epochs --------------------------------------------------------------------
 
-  private async saveRecord(record: EpochRecord): Promise<void> {
+  /** Saves run one at a time, in order: two racing renames of one temp file would fail. */
+  private saving: Promise<void> = Promise.resolve();
+
+  private saveRecord(record: EpochRecord): Promise<void> {
     this.epochRecord = record;
-    await this.o.epochStorage.save(record);
+    const done = this.saving.then(() => this.o.epochStorage.save(record));
+    this.saving = done.catch(() => undefined);
+    return done;
   }
 
   /**
@@ -360,6 +369,7 @@ export class TxNode {
       let epoch = Math.max(prev.epoch, this.peer?.epoch ?? 0) + 1;
       if (o.arbiter) {
         const r = await o.arbiter.read();
+        this.arbiterView = r.value;
         if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId) {
           this.actor.send({ type: 'PROMOTION_FAILED', reason: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` });
           return;
@@ -405,7 +415,10 @@ export class TxNode {
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
       const role = this.role;
-      if (role === 'syncing' && this.follower!.caughtUp === false && o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) {
+      // A join that got no stream going (lost, or sent before the peer served) is sent again.
+      const now = o.clock.now();
+      if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
+        this.lastJoinAt = now;
         this.link!.send(NodeKind.JOIN, this.summary());
       }
       this.beat();
@@ -429,6 +442,7 @@ export class TxNode {
     if (o.arbiter) {
       void o.arbiter.read().then(
         (r) => {
+          this.arbiterView = r.value;
           if (this.role !== 'negotiating') return;
           const v = r.value;
           if (v !== null && v.primary === o.nodeId && v.epoch === this.epochRecord.epoch) {
@@ -452,6 +466,7 @@ export class TxNode {
     this.unserve();
     this.replicator!.stopFollowing();
     this.follower!.reset();
+    this.lastJoinAt = this.o.clock.now();
     this.link!.send(NodeKind.JOIN, this.summary());
   }
 
@@ -459,15 +474,17 @@ export class TxNode {
     const { o } = this;
     const now = o.clock.now();
     this.lastPeerAt = now;
-    if (now - this.lastAliveSentAt >= this.heartbeatIntervalMs / 4) {
-      this.lastAliveSentAt = now;
-      this.actor.send({ type: 'PEER_ALIVE' });
-    }
     const role = this.role;
     const h = m.header;
     const mine = this.epochRecord.epoch;
     const claimsPrimary =
       m.kind === NodeKind.REPLICATE || m.kind === NodeKind.SNAPSHOT || ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
+    // A follower watches its primary, not any peer: two syncing nodes must not keep each other waiting.
+    const following = role === 'standby' || role === 'syncing';
+    if ((!following || (claimsPrimary && h.epoch >= mine)) && now - this.lastAliveSentAt >= this.heartbeatIntervalMs / 4) {
+      this.lastAliveSentAt = now;
+      this.actor.send({ type: 'PEER_ALIVE' });
+    }
     if (m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO || m.kind === NodeKind.JOIN) this.peer = m.header;
 
     if (claimsPrimary && h.epoch > mine) {
@@ -496,10 +513,10 @@ export class TxNode {
         if (SERVING.has(role)) this.replicator!.onJoin(m.header);
         return;
       case NodeKind.REPLICATE:
-        if (role === 'syncing' || role === 'standby') this.follower!.onReplicate(m.header, m.payload);
+        if (role === 'syncing' || role === 'standby') this.follower!.onReplicate(m.header, m.payload, now);
         return;
       case NodeKind.SNAPSHOT:
-        if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload).catch((err: Error) => this.fail(err));
+        if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         if (SERVING.has(role)) this.replicator!.onAck(m.header);
@@ -522,7 +539,7 @@ export class TxNode {
     if (peer.role === 'starting' || peer.role === 'recovering' || peer.role === 'stopping') return;
     const me = { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
     const them = { nodeId: peer.from, record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history }, lastSeq: peer.lastSeq };
-    const { primary, reason } = choosePrimary(me, them);
+    const { primary, reason } = choosePrimary(me, them, this.arbiterView);
     this.actor.send(primary === this.o.nodeId ? { type: 'DECIDED_PRIMARY', reason } : { type: 'DECIDED_STANDBY', reason });
   }
 
@@ -535,6 +552,8 @@ export class TxNode {
   /** A standby's turn: append the primary's frame unchanged, then apply its record. */
   private applyReplicated(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void {
     this.writer!.append(frame);
+    // The ring stays continuous across a takeover: this node may serve these frames to a joiner later.
+    this.replicator!.onFrame(seq, frame);
     this.processor.applyRecord(epoch, seq, frame.subarray(payloadStart));
     const r = this.epochRecord;
     const last = r.history[r.history.length - 1];
@@ -563,6 +582,7 @@ export class TxNode {
     this.lastSnapshotSeq = seq;
     this.processor.loadSnapshot(image);
     this.openWriter(seq, epoch);
+    this.replicator!.reset(seq + 1);
     o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
   }
 

@@ -14,6 +14,11 @@ describe('choosing the primary when both nodes start', () => {
     expect(choosePrimary(cand('n1', 7, 'n1', 100), cand('n2', 7, 'n1', 99, 'standby')).primary).toBe('n1');
   });
 
+  it('the arbiter, naming a node in an epoch newer than both records, decides', () => {
+    expect(choosePrimary(cand('n1', 2, 'n1', 50), cand('n2', 0, '', 0), { epoch: 3, primary: 'n2' }).primary).toBe('n2');
+    expect(choosePrimary(cand('n1', 4, 'n1', 50), cand('n2', 0, '', 0), { epoch: 3, primary: 'n2' }).primary).toBe('n1');
+  });
+
   it('with no history the longer log wins, then the lower id', () => {
     expect(choosePrimary(cand('n1', 0, '', 3), cand('n2', 0, '', 9)).primary).toBe('n2');
     expect(choosePrimary(cand('n2', 0, '', 0), cand('n1', 0, '', 0))).toEqual({ primary: 'n1', reason: expect.stringMatching(/lower node id/) });
