@@ -2,3 +2,5 @@ export * from './ports';
 export * from './nats-server';
 export * from './node-process';
 export * from './status';
+export * from './pair';
+export * from './audit';
