@@ -15,9 +15,20 @@ export interface AckedCredit {
 
 export class CreditAudit {
   readonly acked: AckedCredit[] = [];
+  private waiters: { n: number; resolve: () => void }[] = [];
 
   record(a: AckedCredit): void {
     this.acked.push(a);
+    if (this.waiters.length > 0) {
+      const n = this.acked.length;
+      this.waiters = this.waiters.filter((w) => (n >= w.n ? (w.resolve(), false) : true));
+    }
+  }
+
+  /** Resolves once `n` acks have been recorded in all. */
+  whenAcked(n: number): Promise<void> {
+    if (this.acked.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 
   /** Problems found, as sentences; empty when the audit is clean. */
