@@ -22,12 +22,15 @@ export interface FollowerDeps {
   installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void>;
   /** The first live batch arrived with nothing missing: catch-up is over. */
   onCaughtUp(): void;
+  /** How long to wait before asking again for the same missing seq. */
+  resendRetryMs: number;
   log: Logger;
 }
 
 export class Follower {
   private ackScheduled = false;
   private resendAskedFor = 0;
+  private resendAskedAt = Number.NEGATIVE_INFINITY;
   private snapshotPieces: Uint8Array[] = [];
   private installing = false;
   caughtUp = false;
@@ -75,7 +78,7 @@ export class Follower {
       }
       off = next;
     }
-    if (gapAt > 0) return this.askResend(gapAt);
+    if (gapAt > 0) return this.askResend(gapAt, now);
     this.resendAskedFor = 0;
     if (applied > 0) this.scheduleAck();
     if (h.live && !this.caughtUp) {
@@ -85,10 +88,15 @@ export class Follower {
     }
   }
 
-  private askResend(fromSeq: number): void {
-    // One request per missing seq: the primary answers it with everything from there on.
-    if (this.resendAskedFor === fromSeq) return;
+  /**
+   * Asks the primary for everything from `fromSeq` on. One request per missing seq and
+   * retry interval: the resend itself may be lost, so the same seq is asked for again
+   * once `resendRetryMs` has passed.
+   */
+  askResend(fromSeq: number, now: number): void {
+    if (this.resendAskedFor === fromSeq && now - this.resendAskedAt < this.d.resendRetryMs) return;
     this.resendAskedFor = fromSeq;
+    this.resendAskedAt = now;
     this.d.log.warn({ fromSeq }, 'gap in the replication stream: asking the primary to resend');
     this.d.link.send(NodeKind.RESEND, { from: this.d.nodeId, epoch: this.d.epoch(), fromSeq });
   }
@@ -117,7 +125,7 @@ export class Follower {
     if (h.chunk !== this.snapshotPieces.length) {
       this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');
       this.snapshotPieces = [];
-      return this.askResend(this.d.lastSeq() + 1);
+      return this.askResend(this.d.lastSeq() + 1, now);
     }
     this.snapshotPieces.push(payload.slice());
     if (!h.last) return;

@@ -116,6 +116,8 @@ export class TxNode {
   private lastAliveSentAt = Number.NEGATIVE_INFINITY;
   private negotiatingSince = 0;
   private lastJoinAt = Number.NEGATIVE_INFINITY;
+  /** The standby's lastSeq when the primary's previous heartbeat came. */
+  private seqAtLastBeat = -1;
   private waitingLogged = false;
   private heartbeatTimer: TimerHandle | null = null;
   private readonly heartbeatIntervalMs: number;
@@ -182,6 +184,7 @@ export class TxNode {
         lastSeq: () => this.processor.lastSeq,
         installSnapshot: (seq, epoch, body, history) => this.installSnapshot(seq, epoch, body, history),
         onCaughtUp: () => this.actor.send({ type: 'SYNCED' }),
+        resendRetryMs: 2 * (o.heartbeatIntervalMs ?? 50),
         log: o.log,
       });
     }
@@ -508,6 +511,14 @@ export class TxNode {
       case NodeKind.HEARTBEAT:
         if (role === 'negotiating') this.decide(m.header);
         else if (role === 'standby' && m.header.role === 'solo') this.actor.send({ type: 'RESYNC', reason: `primary ${h.from} runs solo: rejoining` });
+        else if (role === 'standby' && m.kind === NodeKind.HEARTBEAT) {
+          // The primary holds records this standby has not got, and none arrived since the
+          // last heartbeat: the batch carrying them was lost and the stream went quiet.
+          // Ask for them rather than wait for a next batch that may never come.
+          const mine = this.processor.lastSeq;
+          if (m.header.lastSeq > mine && mine === this.seqAtLastBeat) this.follower!.askResend(mine + 1, now);
+          this.seqAtLastBeat = mine;
+        }
         return;
       case NodeKind.JOIN:
         if (SERVING.has(role)) this.replicator!.onJoin(m.header);
