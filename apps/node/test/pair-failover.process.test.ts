@@ -32,12 +32,12 @@ async function client(opts: ConstructorParameters<typeof TxClient>[1] = {}): Pro
 }
 
 /** Runs `total` credits from `clients` x `perClient` workers; calls `atAck(n)` after each ack. */
-async function creditLoad(clients: TxClient[], perClient: number, total: number, audit: CreditAudit, atAck: (n: number) => void): Promise<void> {
+async function creditLoad(prefix: string, clients: TxClient[], perClient: number, total: number, audit: CreditAudit, atAck: (n: number) => void): Promise<void> {
   let issued = 0;
   const worker = async (c: TxClient, w: number) => {
     while (issued < total) {
       const n = issued++;
-      const asset = `acct-${(n * 7 + w) % 53}`;
+      const asset = `${prefix}-${(n * 7 + w) % 53}`;
       const amount = 1 + (n % 11);
       const id = c.newId();
       const reply = await c.update({ id, asset, op: 'credit', args: { amount }, model: 'account' });
@@ -56,7 +56,7 @@ describe('pair: replication and failover', () => {
     const r = await c.update({ asset: 'hello', op: 'credit', args: { amount: 1 }, model: 'account' });
     expect(r).toMatchObject({ ok: true, epoch: 1 });
     const [s1, s2] = await Promise.all([nodeStatus(conns[0]!, 'n1', true), nodeStatus(conns[0]!, 'n2', true)]);
-    expect(s1).toMatchObject({ role: 'primary', peer: { nodeId: 'n2', connected: true, role: 'standby' } });
+    expect(s1).toMatchObject({ role: 'primary', peer: { nodeId: 'n2', connected: true } });
     expect(s2).toMatchObject({ role: 'standby', lastSeq: s1.lastSeq });
     expect(s2.digest).toBe(s1.digest);
   });
@@ -65,7 +65,7 @@ describe('pair: replication and failover', () => {
     const clients = await Promise.all([client(), client({ batching: false }), client(), client({ batching: false })]);
     const audit = new CreditAudit();
     let killed: Promise<void> | null = null;
-    await creditLoad(clients, 8, 3000, audit, (n) => {
+    await creditLoad('kill', clients, 8, 3000, audit, (n) => {
       if (n === 1000 && killed === null) killed = pair.kill('n1');
     });
     await killed;
@@ -86,5 +86,20 @@ describe('pair: replication and failover', () => {
     for (let i = 0; i < 50 && s1.appliedSeq !== s2.appliedSeq; i++) s1 = await nodeStatus(nc, 'n1', true);
     expect(s1.appliedSeq).toBe(s2.appliedSeq);
     expect(s1.digest).toBe(s2.digest);
+  });
+
+  it('SIGTERM on a primary with a live standby hands over cleanly: no client error, the standby takes over at once', async () => {
+    // After the previous test n2 is primary and n1 its standby.
+    const clients = await Promise.all([client(), client({ batching: false })]);
+    const audit = new CreditAudit();
+    let stopped: Promise<void> | null = null;
+    await creditLoad('term', clients, 8, 1500, audit, (n) => {
+      if (n === 500 && stopped === null) stopped = pair.kill('n2', 'SIGTERM');
+    });
+    await stopped;
+    expect((await pair.node('n2').exited).code).toBe(0);
+    expect((await pair.waitRole('n1', 'promoting', 0)).reason).toMatch(/handed over/);
+    await pair.waitRole('n1', 'solo');
+    expect(await audit.check(clients[0]!)).toEqual([]);
   });
 });

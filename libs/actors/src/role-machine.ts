@@ -91,6 +91,8 @@ export type RoleEvent =
   | { type: 'STANDBY_ATTACHED' }
   /** The standby has caught up with the primary. */
   | { type: 'SYNCED' }
+  /** The primary handed over cleanly (SIGTERM) and leaves: take over now. */
+  | { type: 'PRIMARY_LEFT'; reason: string }
   /** The standby lost the replication stream and must catch up again. */
   | { type: 'RESYNC'; reason: string }
   /** The fenced node has dropped the records the higher epoch did not confirm. */
@@ -161,7 +163,7 @@ const roleSetup = setup({
 /** Takes the reason from events that carry one. */
 const reasonFromEvent = roleSetup.assign({
   reason: ({ event }) => {
-    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'STANDBY_LOST', 'RESYNC', 'STOP']);
+    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'STANDBY_LOST', 'RESYNC', 'PRIMARY_LEFT', 'STOP']);
     return event.reason;
   },
 });
@@ -333,6 +335,8 @@ export const roleMachine = roleSetup.createMachine({
       ...watchingPeer('#role.promoting'),
       on: {
         RESYNC: { target: 'syncing', actions: reasonFromEvent },
+        // A planned switch-over: the primary has handed over everything and is leaving.
+        PRIMARY_LEFT: { target: 'promoting', actions: reasonFromEvent },
         HIGHER_EPOCH: adoptOnHigherEpoch,
       },
     },

@@ -123,6 +123,8 @@ export class TxNode {
   private readonly heartbeatIntervalMs: number;
   private readonly heartbeatMissed: number;
   private stopped: Promise<void> | null = null;
+  /** A primary with a live standby hands over on SIGTERM instead of just leaving. */
+  private handingOver = false;
   private resolveStopped: (() => void) | null = null;
   /** Set when the log failed: the node stops taking updates rather than ack unlogged ones. */
   failed: Error | null = null;
@@ -530,10 +532,16 @@ export class TxNode {
         if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
-        if (SERVING.has(role)) this.replicator!.onAck(m.header);
+        // A stopping primary still counts acks: its handover waits for them.
+        if (SERVING.has(role) || role === 'stopping') this.replicator!.onAck(m.header);
         return;
       case NodeKind.RESEND:
         if (SERVING.has(role)) this.replicator!.onResend(m.header);
+        return;
+      case NodeKind.HANDOVER:
+        if (role === 'standby' && h.epoch === mine && this.processor.lastSeq >= m.header.lastSeq) {
+          this.actor.send({ type: 'PRIMARY_LEFT', reason: `primary ${h.from} handed over (planned switch-over)` });
+        }
         return;
       default: {
         const never: never = m;
@@ -672,10 +680,33 @@ export class TxNode {
   /** Stops taking updates, lets every pending reply out once logged, and closes the log. */
   stop(): Promise<void> {
     if (this.stopped === null) {
+      this.handingOver = this.role === 'primary' && this.replicator?.mode === 'live';
       this.stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
       this.actor.send({ type: 'STOP', reason: 'shutdown requested' });
     }
     return this.stopped;
+  }
+
+  /**
+   * Planned switch-over: wait (bounded) until the standby has acknowledged every record,
+   * let those replies out, then tell it to take over at once instead of waiting for
+   * missed heartbeats. Clients see only the short gap of its promotion.
+   */
+  private async handOver(): Promise<void> {
+    const { o } = this;
+    const target = this.processor.lastSeq;
+    const deadline = o.clock.now() + 2 * this.peerTimeoutMs();
+    while (this.replicator!.standbyAck < target && o.clock.now() < deadline) {
+      await new Promise<void>((resolve) => o.clock.setTimeout(resolve, 1));
+    }
+    const acked = this.replicator!.standbyAck;
+    this.processor.release(Math.min(acked, this.writtenSeq));
+    if (acked >= target) {
+      this.link!.send(NodeKind.HANDOVER, { from: o.nodeId, epoch: this.epochRecord.epoch, lastSeq: target });
+      o.log.info({ lastSeq: target, standby: o.peerId }, 'handed over to the standby');
+    } else {
+      o.log.warn({ lastSeq: target, acked }, 'the standby did not acknowledge everything in time: leaving without a handover (it takes over after missed heartbeats)');
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -685,6 +716,7 @@ export class TxNode {
       this.processor.accepting = false;
       // Updates admitted before this point still get their turn (deferred), then the log settles.
       await new Promise<void>((resolve) => this.o.defer(resolve));
+      if (this.handingOver) await this.handOver();
       const writer = this.writer;
       if (writer !== null) {
         await writer.idle();

@@ -23,6 +23,8 @@ export const NodeKind = {
   RESEND: 5,
   JOIN: 6,
   SNAPSHOT: 7,
+  /** A primary leaving cleanly (SIGTERM) after its standby acknowledged everything. */
+  HANDOVER: 8,
 } as const;
 export type NodeKind = (typeof NodeKind)[keyof typeof NodeKind];
 
@@ -84,7 +86,8 @@ export type NodeMessage =
   | { kind: typeof NodeKind.REPLICATE; header: ReplicateHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.ACK; header: AckHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.RESEND; header: ResendHeader; payload: Uint8Array }
-  | { kind: typeof NodeKind.SNAPSHOT; header: SnapshotHeader; payload: Uint8Array };
+  | { kind: typeof NodeKind.SNAPSHOT; header: SnapshotHeader; payload: Uint8Array }
+  | { kind: typeof NodeKind.HANDOVER; header: { from: string; epoch: number; lastSeq: number }; payload: Uint8Array };
 
 export function encodeNodeMessage(kind: NodeKind, header: object, payload: readonly Uint8Array[] = []): Uint8Array {
   const h = packMsgpack(header);
