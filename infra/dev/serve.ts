@@ -2,9 +2,9 @@
  * `nx serve node`: a complete local setup for development. Uses the NATS server at
  * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when one answers there, else starts
  * a private nats-server on that port (JetStream on, store under ./data/nats); then
- * starts the node(s) with readable logs. Ctrl-C stops everything it started, by PID.
- *
- * Until replication lands this runs one standalone node; the pair replaces it.
+ * starts the pair n1 and n2 (status on 127.0.0.1:7071 and :7072) with readable logs.
+ * Ctrl-C stops everything it started, by PID: the nodes first (SIGTERM, so a primary
+ * hands over cleanly), then the private nats-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -44,17 +44,22 @@ async function main(): Promise<void> {
     nats = await startNatsServer({ port, storeDir });
     process.stdout.write(`serve: started a private nats-server (pid ${nats.pid}) on ${url}, JetStream store ${storeDir}\n`);
   }
-  const node = spawn(process.execPath, [NODE_BIN, '--id', 'n1', '--standalone', '--nats', url, '--http', '127.0.0.1:7070', '--data-dir', join(REPO_ROOT, 'data', 'n1')], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(node);
-  node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
-  node.once('exit', (code, signal) => {
-    process.stdout.write(`serve: node n1 exited (code ${code}, signal ${signal})\n`);
-    void shutdown(code ?? 1);
-  });
-  process.stdout.write(`serve: node n1 (pid ${node.pid}) status at http://127.0.0.1:7070/status; Ctrl-C stops everything\n`);
+  const ports: Record<string, number> = { n1: 7071, n2: 7072 };
+  for (const [id, peer] of [['n1', 'n2'], ['n2', 'n1']] as const) {
+    const node = spawn(
+      process.execPath,
+      [NODE_BIN, '--id', id, '--peer', peer, '--nats', url, '--http', `127.0.0.1:${ports[id]}`, '--data-dir', join(REPO_ROOT, 'data', id)],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(node);
+    node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
+    node.once('exit', (code, signal) => {
+      process.stdout.write(`serve: node ${id} exited (code ${code}, signal ${signal})\n`);
+      if (!stopping) void shutdown(code ?? 1);
+    });
+    process.stdout.write(`serve: node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status\n`);
+  }
+  process.stdout.write('serve: Ctrl-C stops everything\n');
 }
 
 let stopping = false;
