@@ -32,7 +32,7 @@ const transport: Transport = {
 };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const node = new TxNode({ ...(process.env.SMALL_DEDUPE ? { dedupe: { countMin: 10000, retainMs: 0, countMax: 10000 } } : {}),
-  nodeId: 'b1', subjects: subjects(), transport,
+  nodeId: 'b1', peerId: null, subjects: subjects(), transport,
   clock: { now: () => Date.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
   defer: (fn) => void setImmediate(fn),
   logStorage: new FsLogStorage(join(dir, 'log')), epochStorage: new FsEpochStorage(dir), log: quiet, getModel,
@@ -40,6 +40,8 @@ const node = new TxNode({ ...(process.env.SMALL_DEDUPE ? { dedupe: { countMin: 1
   statusExtras: () => ({ pid: process.pid, http: '' }),
 });
 await node.start();
+// The node subscribes to the client subject once its role machine reaches solo.
+while (!handlers.has('txtest.default.tx')) await new Promise((r) => setTimeout(r, 1));
 const tx = handlers.get('txtest.default.tx')!;
 let id = 0;
 const bodies: Uint8Array[] = [];

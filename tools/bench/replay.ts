@@ -35,7 +35,7 @@ const nop: Transport = { subscribe: () => ({ unsubscribe() {} }), publish() {}, 
 let recoveredMs = -1;
 const log = { debug() {}, info(o: { ms?: number }, m?: string) { if (m === 'recovered from the log') recoveredMs = o.ms ?? -1; }, warn() {}, error() {} };
 const node = new TxNode({
-  nodeId: 'r1', subjects: subjects(), transport: nop,
+  nodeId: 'r1', peerId: null, subjects: subjects(), transport: nop,
   clock: { now: () => performance.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
   defer: queueMicrotask, logStorage: storage, epochStorage: new FsEpochStorage(dir), log, getModel,
   fsync: { kind: 'never' }, bodyBytesMax: 65536, snapshotEveryRecords: 0, segmentBytesMax: 64 << 20, repairLog: false,

@@ -82,6 +82,48 @@ export function writeEventOf(w: MsgWriter, e: DedupeEntry): void {
   w.value(e.outcome);
 }
 
+/**
+ * A Map split into 64 by a hash of the key. A million-entry Map doubles its table in
+ * one go, which stalls the event loop long enough to miss heartbeats; 64 smaller maps
+ * grow a sixty-fourth at a time.
+ */
+class ShardedMap<V> {
+  private readonly shards: Map<string, V>[] = Array.from({ length: 64 }, () => new Map<string, V>());
+
+  /** Ids differ most at the end (counters, sequence numbers): the last three characters and the length pick the shard. */
+  private shard(key: string): Map<string, V> {
+    const n = key.length;
+    const h = n + key.charCodeAt(n - 1) * 7 + (n > 1 ? key.charCodeAt(n - 2) * 31 : 0) + (n > 2 ? key.charCodeAt(n - 3) * 131 : 0);
+    return this.shards[h & 63]!;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.shards) n += m.size;
+    return n;
+  }
+
+  get(key: string): V | undefined {
+    return this.shard(key).get(key);
+  }
+
+  set(key: string, value: V): void {
+    this.shard(key).set(key, value);
+  }
+
+  delete(key: string): void {
+    this.shard(key).delete(key);
+  }
+
+  deleteWhere(pred: (v: V) => boolean): void {
+    for (const m of this.shards) for (const [k, v] of m) if (pred(v)) m.delete(k);
+  }
+
+  clear(): void {
+    for (const m of this.shards) m.clear();
+  }
+}
+
 /** Ops are few per model; sharing one string per op name keeps entries from each holding a decoded copy. */
 const opNames = new Map<string, string>();
 function internOp(op: string): string {
@@ -100,7 +142,7 @@ export interface DedupeLimits {
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
 export class DedupeTable {
-  private readonly byId = new Map<string, DedupeEntry>();
+  private readonly byId = new ShardedMap<DedupeEntry>();
   /** Turned entries, oldest seq first. */
   private readonly order = new Fifo<DedupeEntry>();
 
@@ -155,7 +197,7 @@ export class DedupeTable {
 
   /** Forgets every admitted entry that never got a turn (on losing the primary role). */
   forgetUnturned(): void {
-    for (const [id, e] of this.byId) if (e.seq === 0) this.byId.delete(id);
+    this.byId.deleteWhere((e) => e.seq === 0);
   }
 
   private evict(nowTs: number): void {

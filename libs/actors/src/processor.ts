@@ -298,8 +298,9 @@ export class Processor {
       if (a.committedVersion > 0) assets.push([a.asset, a.model.name, a.committedVersion, a.committedSeq, a.committedState]);
     }
     const seq = this.committedSeq;
-    const dedupe = this.dedupe.entriesUpTo(seq).map((e): SnapshotDedupe => [e.id, e.asset, e.op, e.args ?? null, e.seq, e.ts, e.epoch, e.version, e.ok, e.outcome]);
-    return { seq, epoch: this.epoch, assets, dedupe };
+    // References only: the entries are turned into rows a chunk at a time by the encoder,
+    // so a large table never stalls the event loop here.
+    return { seq, epoch: this.epoch, assets, dedupe: this.dedupe.entriesUpTo(seq) };
   }
 
   /** Replaces all state with a snapshot's (recovery, or a standby's catch-up sync). */
@@ -317,7 +318,8 @@ export class Processor {
       a.commitApplied();
       this.actors.set(asset, a);
     }
-    for (const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] of image.dedupe) {
+    for (const row of image.dedupe) {
+      const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] = dedupeRow(row);
       const e = DedupeTable.entry(id, this.actors.get(asset)?.asset ?? asset, op, args ?? undefined);
       e.epoch = epoch;
       e.version = version;
@@ -345,5 +347,10 @@ export interface SnapshotImage {
   seq: number;
   epoch: number;
   assets: SnapshotAsset[];
-  dedupe: SnapshotDedupe[];
+  /** Live entries when captured, rows when decoded. */
+  dedupe: (SnapshotDedupe | DedupeEntry)[];
+}
+
+export function dedupeRow(x: SnapshotDedupe | DedupeEntry): SnapshotDedupe {
+  return Array.isArray(x) ? x : [x.id, x.asset, x.op, x.args ?? null, x.seq, x.ts, x.epoch, x.version, x.ok, x.outcome];
 }

@@ -149,6 +149,12 @@ const roleSetup = setup({
     enterFenced: () => {},
     enterStopping: () => {},
   },
+  // The node replaces this: it answers false when its own event loop has just been
+  // blocked, because then the peer's heartbeats may be waiting unread in the socket
+  // (timers run before I/O), and a node must not depose its peer for its own stall.
+  guards: {
+    peerSilent: () => true,
+  },
   // Both delays come from the context so that the node's settings, not constants
   // here, decide the timing.
   delays: {
@@ -199,7 +205,13 @@ function watchingPeer(onTimeout: '#role.promoting' | '#role.negotiating') {
       watching: {
         description: WATCHING,
         on: { PEER_ALIVE: { target: 'watching', reenter: true } },
-        after: { peerTimeout: { target: onTimeout, actions: heartbeatsMissed } },
+        after: {
+          peerTimeout: [
+            { guard: 'peerSilent', target: onTimeout, actions: heartbeatsMissed },
+            // Vetoed: watch again, so the timeout is judged afresh after the pending I/O.
+            { target: 'watching', reenter: true },
+          ],
+        },
       },
     },
   });

@@ -11,17 +11,19 @@
  */
 import { packMsgpack, unpackMsgpackMultiple } from '@txtest/protocol';
 import { SnapshotFormatError } from './errors';
-import type { SnapshotAsset, SnapshotDedupe, SnapshotImage } from './processor';
+import { dedupeRow, type SnapshotAsset, type SnapshotDedupe, type SnapshotImage } from './processor';
 
 const CHUNK_ITEMS = 4096;
 
 export async function encodeSnapshot(image: SnapshotImage, pause: () => Promise<void>): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [packMsgpack({ v: 1, seq: image.seq, epoch: image.epoch, assets: image.assets.length, dedupe: image.dedupe.length })];
-  for (const [tag, items] of [['a', image.assets], ['d', image.dedupe]] as const) {
-    for (let i = 0; i < items.length; i += CHUNK_ITEMS) {
-      chunks.push(packMsgpack([tag, items.slice(i, i + CHUNK_ITEMS)]));
-      await pause();
-    }
+  for (let i = 0; i < image.assets.length; i += CHUNK_ITEMS) {
+    chunks.push(packMsgpack(['a', image.assets.slice(i, i + CHUNK_ITEMS)]));
+    await pause();
+  }
+  for (let i = 0; i < image.dedupe.length; i += CHUNK_ITEMS) {
+    chunks.push(packMsgpack(['d', image.dedupe.slice(i, i + CHUNK_ITEMS).map(dedupeRow)]));
+    await pause();
   }
   return chunks;
 }

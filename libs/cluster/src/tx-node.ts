@@ -116,10 +116,15 @@ export class TxNode {
   private lastAliveSentAt = Number.NEGATIVE_INFINITY;
   private negotiatingSince = 0;
   private lastJoinAt = Number.NEGATIVE_INFINITY;
+  private lastArbiterReadAt = Number.NEGATIVE_INFINITY;
   /** The standby's lastSeq when the primary's previous heartbeat came. */
   private seqAtLastBeat = -1;
   private waitingLogged = false;
   private heartbeatTimer: TimerHandle | null = null;
+  /** When the heartbeat timer last ran (a stalled event loop shows as an overdue beat). */
+  private lastBeatAt = 0;
+  /** When an overdue beat last showed a stalled event loop. */
+  private lastStallAt = Number.NEGATIVE_INFINITY;
   private readonly heartbeatIntervalMs: number;
   private readonly heartbeatMissed: number;
   private stopped: Promise<void> | null = null;
@@ -192,6 +197,14 @@ export class TxNode {
     }
     this.actor = createActor(
       roleMachine.provide({
+        guards: {
+          // The heartbeat timer runs every interval; when it is overdue, this node's event
+          // loop was blocked (GC, a large snapshot) and the peer's messages may be unread.
+          peerSilent: () => {
+            const now = o.clock.now();
+            return now - this.lastBeatAt <= 1.5 * this.heartbeatIntervalMs && now - this.lastStallAt > this.heartbeatIntervalMs;
+          },
+        },
         actions: {
           sendHello: () => this.sendHello(),
           openEpoch: () => void this.openEpoch(),
@@ -264,6 +277,7 @@ export class TxNode {
     this.processor.epoch = Math.max(this.epochRecord.epoch, this.processor.epoch);
     if (this.link !== null) {
       this.link.start();
+      this.lastBeatAt = o.clock.now();
       this.beat();
     }
     await o.transport.flush();
@@ -417,11 +431,14 @@ export class TxNode {
   private beat(): void {
     const { o } = this;
     this.heartbeatTimer = o.clock.setTimeout(() => {
+      const now = o.clock.now();
+      // A beat far behind its schedule means this node's event loop stalled just now.
+      if (now - this.lastBeatAt > 1.5 * this.heartbeatIntervalMs) this.lastStallAt = now;
+      this.lastBeatAt = now;
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
       const role = this.role;
       // A join that got no stream going (lost, or sent before the peer served) is sent again.
-      const now = o.clock.now();
       if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
         this.lastJoinAt = now;
         this.link!.send(NodeKind.JOIN, this.summary());
@@ -445,6 +462,9 @@ export class TxNode {
       return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }
     if (o.arbiter) {
+      // One arbiter read per peer timeout is plenty while waiting; hellos go out every interval.
+      if (o.clock.now() - this.lastArbiterReadAt < this.peerTimeoutMs()) return;
+      this.lastArbiterReadAt = o.clock.now();
       void o.arbiter.read().then(
         (r) => {
           this.arbiterView = r.value;
@@ -605,9 +625,12 @@ export class TxNode {
     o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
   }
 
+  /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
+  private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
+
   private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
     const image = this.processor.captureSnapshot();
-    const chunks = await encodeSnapshot(image, () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0)));
+    const chunks = await encodeSnapshot(image, this.pause);
     return { seq: image.seq, chunks };
   }
 
@@ -640,7 +663,7 @@ export class TxNode {
     const { o } = this;
     const t0 = o.clock.now();
     const { seq, chunks } = await this.snapshotChunks();
-    await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks });
+    await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks, pause: this.pause });
     this.lastSnapshotSeq = seq;
     await compact(o.logStorage, seq);
     o.log.info({ seq, ms: o.clock.now() - t0 }, 'snapshot written');

@@ -35,6 +35,11 @@ export interface SnapshotInput {
   epoch: number;
   /** The body, in as many pieces as the serializer produced (they are not concatenated). */
   chunks: Uint8Array[];
+  /**
+   * Called between chunks while the checksum is computed, so a serving node can yield to
+   * its event loop (the journal itself never schedules anything).
+   */
+  pause?: () => Promise<void>;
 }
 
 export interface Snapshot {
@@ -56,6 +61,7 @@ export async function writeSnapshot(storage: LogStorage, input: SnapshotInput): 
   for (const c of chunks) {
     bodyLen += c.length;
     crc = crc32cUpdate(crc, c);
+    if (input.pause) await input.pause();
   }
   const header = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const dv = new DataView(header.buffer);
