@@ -52,7 +52,7 @@ export class Replicator {
   private readonly flushFn = () => this.flush();
 
   constructor(private readonly d: ReplicatorDeps) {
-    this.ringBytesMax = d.ringBytesMax ?? 128 * 1024 * 1024;
+    this.ringBytesMax = d.ringBytesMax ?? 32 * 1024 * 1024;
     this.tailRecordsMax = d.tailRecordsMax ?? 500_000;
   }
 
