@@ -191,6 +191,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (v !== undefined) nats[key] = v;
   }
   if (nats.password !== undefined && nats.user === undefined) throw new ConfigError('--nats-password needs --nats-user');
+  const fsync = parseFsync(get('fsync')!);
+  if (ack === 'logged' && fsync.kind === 'never') throw new ConfigError('--ack logged needs the log to be synced: use --fsync always or an interval, not never');
   return Object.freeze({
     id,
     peer: standalone ? null : peer,
@@ -204,7 +206,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     heartbeatMissed: int('heartbeat-missed', get('heartbeat-missed')!, 2, 100),
     arbiter: arbiterRaw as NodeConfig['arbiter'],
     forcePrimary: bool('force-primary', get('force-primary')),
-    fsync: parseFsync(get('fsync')!),
+    fsync,
     ack,
     bodyBytesMax: int('body-bytes-max', get('body-bytes-max')!, 1024, 1024 * 1024),
     mailboxMax: int('mailbox-max', get('mailbox-max')!, 1, 10_000_000),

@@ -33,9 +33,9 @@ afterAll(async () => {
 /** Each scenario gets its own cluster name, so arbiter keys and subjects never mix. */
 let clusterNo = 0;
 
-async function freshPair(): Promise<{ p: TestPair; c: TxClient; audit: CreditAudit; credit: (n: number) => Promise<void> }> {
+async function freshPair(extra: string[] = []): Promise<{ p: TestPair; c: TxClient; audit: CreditAudit; credit: (n: number) => Promise<void> }> {
   const cluster = `restart${++clusterNo}`;
-  const p = new TestPair({ natsUrl: nats.url, args: ['--cluster', cluster] });
+  const p = new TestPair({ natsUrl: nats.url, args: ['--cluster', cluster, ...extra] });
   pair = p;
   await Promise.all([p.start('n1'), p.start('n2')]);
   await Promise.all([p.waitRole('n1', 'primary'), p.waitRole('n2', 'standby')]);
@@ -76,8 +76,8 @@ describe('restart scenarios', () => {
     c.close();
   });
 
-  it('N2 standby and N1 fails: N2 takes over; a restarted N1 syncs and becomes standby', async () => {
-    const { p, c, audit, credit } = await freshPair();
+  it('N2 standby and N1 fails: N2 takes over; a restarted N1 syncs and becomes standby (with --ack logged)', async () => {
+    const { p, c, audit, credit } = await freshPair(['--ack', 'logged']);
     await credit(200);
     await p.kill('n1');
     await p.waitRole('n2', 'solo');

@@ -303,6 +303,8 @@ export class TxNode {
         this.sync!.onWritten(seq);
         this.maybeSnapshot();
       },
+      // A real fsync: what `--ack logged` waits for on a standby.
+      onSynced: (seq) => this.follower?.onSynced(seq),
       onError: (err) => this.fail(err),
     });
     this.sync?.stop();
@@ -312,7 +314,6 @@ export class TxNode {
       o.clock,
       (seq) => {
         this.syncedSeq = seq;
-        this.follower?.onSynced(seq);
         this.releaseGate();
       },
       (err) => this.fail(err),

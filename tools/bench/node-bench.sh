@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Node throughput and latency, as in docs/BENCHMARKS.md: a private nats-server on a
+# free port (JetStream on, for the arbiter), a standalone node or a pair (PAIR=1), and
+# the loadgen: account credits over 10,000 assets, 64 in flight with batching off and
+# on, then 1 in flight. Stops what it started, by PID.
+# Usage: tools/bench/standalone.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+DURATION=${DURATION:-8}; WARMUP=${WARMUP:-2}; FSYNC=${FSYNC:-5ms}; EVENTS=${EVENTS:-on}; CLIENTS=${CLIENTS:-1}; PAIR=${PAIR:-0}
+PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+DIR=$(mktemp -d -t txtest-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
+trap cleanup EXIT
+nats-server -a 127.0.0.1 -p "$PORT" -js -sd "$DIR/js" > "$DIR/nats.log" 2>&1 & PIDS+=($!)
+common=(--nats "nats://127.0.0.1:$PORT" --http 0 --fsync "$FSYNC" --events "$EVENTS" --log-level warn)
+if [ "$PAIR" = 1 ]; then
+  node apps/node/bin/txtest-node.js --id b1 --peer b2 --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
+  node apps/node/bin/txtest-node.js --id b2 --peer b1 --data-dir "$DIR/b2" "${common[@]}" > "$DIR/b2.log" 2>&1 & PIDS+=($!)
+  want='"role":"primary"'
+else
+  node apps/node/bin/txtest-node.js --id b1 --standalone --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
+  want='"role":"solo"'
+fi
+# Polling the status subject is how an operator would wait for the role, too.
+for _ in $(seq 1 100); do node apps/loadgen/bin/txtest-loadgen.js req --nats "nats://127.0.0.1:$PORT" status.b1 '{}' 2>/dev/null | grep -q "$want" && break; sleep 0.1; done
+run() { node apps/loadgen/bin/txtest-loadgen.js --nats "nats://127.0.0.1:$PORT" --duration "$DURATION" --warmup "$WARMUP" --assets 10000 --json "$@"; }
+echo "# $([ "$PAIR" = 1 ] && echo pair || echo 'standalone node'), fsync $FSYNC, events $EVENTS, clients $CLIENTS"
+echo "batch off, 64 in flight:  $(run --in-flight 64 --batch off --clients "$CLIENTS")"
+echo "batch on,  64 in flight:  $(run --in-flight 64 --batch on --clients "$CLIENTS")"
+echo "1 in flight:              $(run --in-flight 1 --batch on --clients 1)"
