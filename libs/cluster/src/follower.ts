@@ -6,7 +6,7 @@
  * missing seq; frames already held are skipped, so duplicates and retransmits are harmless.
  */
 import { frameEndAt, readEpoch, readSeq } from '@txtest/journal';
-import { NodeKind, type ReplicateHeader, type SnapshotHeader } from '@txtest/protocol';
+import { concatBytes, NodeKind, type ReplicateHeader, type SnapshotHeader } from '@txtest/protocol';
 import type { PeerLink } from './peer-link';
 import type { Logger } from './transport';
 
@@ -129,14 +129,7 @@ export class Follower {
     }
     this.snapshotPieces.push(payload.slice());
     if (!h.last) return;
-    let total = 0;
-    for (const p of this.snapshotPieces) total += p.length;
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const p of this.snapshotPieces) {
-      body.set(p, at);
-      at += p.length;
-    }
+    const body = concatBytes(this.snapshotPieces);
     this.snapshotPieces = [];
     this.installing = true;
     try {

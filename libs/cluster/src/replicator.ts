@@ -7,7 +7,7 @@
  * standby saw a gap) drops back to catching up from the seq it names.
  */
 import { readFrames, JournalRangeError, type LogStorage } from '@txtest/journal';
-import { NodeKind, type AckHeader, type NodeSummary, type ResendHeader } from '@txtest/protocol';
+import { concatBytes, NodeKind, type AckHeader, type NodeSummary, type ResendHeader } from '@txtest/protocol';
 import { agreedPrefix } from './election';
 import type { PeerLink } from './peer-link';
 import type { Logger } from './transport';
@@ -155,14 +155,8 @@ export class Replicator {
     this.batch = [];
     const snap = await this.d.snapshot();
     if (gen !== this.generation) return;
-    let total = 0;
-    for (const c of snap.chunks) total += c.length;
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const c of snap.chunks) {
-      body.set(c, at);
-      at += c.length;
-    }
+    const body = concatBytes(snap.chunks);
+    const total = body.length;
     const history = this.d.history().filter(([, first]) => first <= snap.seq);
     const pieces = Math.max(1, Math.ceil(total / CHUNK_BYTES));
     for (let i = 0; i < pieces; i++) {

@@ -95,3 +95,16 @@ function u16(b: Uint8Array, i: number): number {
 function u32(b: Uint8Array, i: number): number {
   return (((b[i] ?? 0) << 24) >>> 0) + (((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0));
 }
+
+/** The chunks as one buffer (snapshot bodies travel and are checked whole). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
