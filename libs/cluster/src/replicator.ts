@@ -214,6 +214,7 @@ export class Replicator {
           this.pumping = false;
           return void this.sendSnapshot();
         }
+        this.d.log.info({ fromSeq: this.nextSeq, records: frames.length }, 'resending from the log (no longer in memory)');
         this.send(this.nextSeq, frames, false);
         this.nextSeq += frames.length;
       }

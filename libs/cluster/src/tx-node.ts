@@ -81,6 +81,8 @@ export interface TxNodeOptions {
   arbiter?: Arbiter | null;
   /** Start as primary without the peer (operator override). */
   forcePrimary?: boolean;
+  /** Bytes of recent frames the primary keeps in memory for resends (default 32 MiB); older ones come from the log. */
+  replicationRingBytes?: number;
   /** Fields the app adds to status (pid, http address). */
   statusExtras: () => { pid: number; http: string };
   /** Every role change, after it is logged (for the HTTP live stream). */
@@ -181,6 +183,7 @@ export class TxNode {
         onAck: () => this.releaseGate(),
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
+        ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
       });
       this.follower = new Follower({
         link: this.link,
