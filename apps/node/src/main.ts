@@ -79,7 +79,7 @@ async function run(config: NodeConfig): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await node.start();
-  log.info({ role: node.role, epoch: node.processor.epoch, http: httpAddress, pid: process.pid }, 'serving');
+  log.info({ role: node.role, epoch: node.processor.epoch, http: httpAddress, pid: process.pid }, 'started');
 }
 
 const argv = process.argv.slice(2);

@@ -93,9 +93,9 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}): NodeProc
   };
 }
 
-/** Spawns a node and waits for its "serving" line; returns the process and its HTTP address. */
+/** Spawns a node and waits for its "started" line; returns the process and its HTTP address. */
 export async function startNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<NodeProcess & { http: string }> {
   const p = spawnNode(args, env);
-  const line = await p.waitForLog((l) => l.msg === 'serving');
+  const line = await p.waitForLog((l) => l.msg === 'started');
   return Object.assign(p, { http: String(line.http) });
 }

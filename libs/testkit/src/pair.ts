@@ -44,7 +44,7 @@ export class TestPair {
     const p = spawnNode(this.args(id, extra));
     this.procs.set(id, p);
     this.all.push(p);
-    await p.waitForLog((l) => l.msg === 'serving');
+    await p.waitForLog((l) => l.msg === 'started');
     return p;
   }
 
