@@ -114,7 +114,20 @@ export class Replicator {
     if (h.seq > this.standbyAck) {
       this.standbyAck = h.seq;
       this.d.onAck(h.seq);
+      if (this.ackWaiter !== null && h.seq >= this.ackWaiter.seq) {
+        const w = this.ackWaiter;
+        this.ackWaiter = null;
+        w.resolve();
+      }
     }
+  }
+
+  private ackWaiter: { seq: number; resolve: () => void } | null = null;
+
+  /** Resolves once the standby has acknowledged `seq` (one waiter: the handover). */
+  whenAcked(seq: number): Promise<void> {
+    if (this.standbyAck >= seq) return Promise.resolve();
+    return new Promise((resolve) => (this.ackWaiter = { seq, resolve }));
   }
 
   onResend(h: ResendHeader): void {

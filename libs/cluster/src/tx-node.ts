@@ -722,10 +722,12 @@ export class TxNode {
   private async handOver(): Promise<void> {
     const { o } = this;
     const target = this.processor.lastSeq;
-    const deadline = o.clock.now() + 2 * this.peerTimeoutMs();
-    while (this.replicator!.standbyAck < target && o.clock.now() < deadline) {
-      await new Promise<void>((resolve) => o.clock.setTimeout(resolve, 1));
-    }
+    let timer: TimerHandle | null = null;
+    await Promise.race([
+      this.replicator!.whenAcked(target),
+      new Promise<void>((resolve) => (timer = o.clock.setTimeout(resolve, 2 * this.peerTimeoutMs()))),
+    ]);
+    if (timer !== null) o.clock.clearTimeout(timer);
     const acked = this.replicator!.standbyAck;
     this.processor.release(Math.min(acked, this.writtenSeq));
     if (acked >= target) {
