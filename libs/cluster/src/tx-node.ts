@@ -541,9 +541,9 @@ export class TxNode {
           // The primary holds records this standby has not got, and none arrived since the
           // last heartbeat: the batch carrying them was lost and the stream went quiet.
           // Ask for them rather than wait for a next batch that may never come.
-          const mine = this.processor.lastSeq;
-          if (m.header.lastSeq > mine && mine === this.seqAtLastBeat) this.follower!.askResend(mine + 1, now);
-          this.seqAtLastBeat = mine;
+          const have = this.processor.lastSeq;
+          if (m.header.lastSeq > have && have === this.seqAtLastBeat) this.follower!.askResend(have + 1, now);
+          this.seqAtLastBeat = have;
         }
         return;
       case NodeKind.JOIN:
