@@ -119,4 +119,21 @@ describe('restart scenarios', () => {
       c.close();
     });
   });
+
+  it('with --arbiter off, even the last primary started alone waits; --force-primary lets an operator start it', async () => {
+    const { p, c, audit, credit } = await freshPair(['--arbiter', 'off']);
+    await credit(100);
+    await p.kill('n2');
+    await p.kill('n1');
+    await p.start('n1');
+    await p.node('n1').waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for peer') && /no arbiter/.test(l.msg));
+    expect(await readyz(p, 'n1')).toBe(503);
+    await p.kill('n1');
+    await p.start('n1', ['--force-primary']);
+    expect((await p.waitRole('n1', 'promoting')).reason).toMatch(/forced by the operator/);
+    await p.waitRole('n1', 'solo');
+    await credit(50);
+    expect(await audit.check(c)).toEqual([]);
+    c.close();
+  });
 });
