@@ -40,7 +40,10 @@ export interface TxClientOptions {
   cluster?: string;
   /** Send updates of one event-loop turn together (default true). */
   batching?: boolean;
-  /** How long one attempt waits for its reply (default 1000 ms). */
+  /**
+   * How long one attempt waits for its reply (default 250 ms): a request sent to a primary
+   * that just died is retried (same id) soon after the standby has taken over (~0.2 s).
+   */
   attemptTimeoutMs?: number;
   /** How long an update keeps retrying before it fails with TIMEOUT (default 30 s). */
   deadlineMs?: number;
@@ -114,10 +117,10 @@ export class TxClient {
     this.subjects = subjects(opts.prefix ?? DEFAULT_PREFIX, opts.cluster ?? DEFAULT_CLUSTER);
     this.mux = new ReplyMux(nc);
     this.batching = opts.batching ?? true;
-    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 1000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 250;
     this.deadlineMs = opts.deadlineMs ?? 30_000;
     this.backoffInitialMs = opts.backoffInitialMs ?? 5;
-    this.backoffMaxMs = opts.backoffMaxMs ?? 250;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 100;
     this.batchEntriesMax = Math.min(opts.batchEntriesMax ?? BATCH_ENTRIES_MAX, BATCH_ENTRIES_MAX);
   }
 
