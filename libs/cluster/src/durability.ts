@@ -1,8 +1,6 @@
 /**
- * Ties the log writer to the reply gate for a node that serves alone: the gate opens
- * on the local log write (`never` and interval policies, where a process crash cannot
- * lose what the kernel has) or on fsync (`always`). The interval policy syncs on the
- * injected clock; `always` syncs after every group, coalescing while a sync runs.
+ * The fsync policy. The reply gate opens on the local log write (`never` and interval
+ * policies, where a process crash cannot lose what the kernel has) or on fsync (`always`).
  */
 import type { Clock, TimerHandle } from '@txtest/actors';
 
@@ -13,71 +11,49 @@ export function describeFsync(p: FsyncPolicy): string {
 }
 
 export interface Syncable {
+  /** Syncs what is written; concurrent calls share one fdatasync (LogWriter does this). */
   sync(): Promise<void>;
 }
 
+/**
+ * Decides when the log is synced: after every written group (`always`), on the
+ * injected clock (`<N>ms`), or never. Coalescing and the synced watermark are the log
+ * writer's own (its `onSynced`); this class only says when.
+ */
 export class SyncPolicy {
-  private syncing = false;
-  private again = false;
   private timer: TimerHandle | null = null;
-  private written = 0;
-  private synced = 0;
   private stopped = false;
-  /** Total fsync calls and their summed duration, for metrics. */
-  syncs = 0;
-  syncMsTotal = 0;
 
   constructor(
     private readonly policy: FsyncPolicy,
     private readonly log: Syncable,
     private readonly clock: Clock,
-    private readonly onDurable: (seq: number) => void,
     private readonly onError: (err: unknown) => void,
   ) {
     if (policy.kind === 'interval') this.arm(policy.ms);
   }
 
-  /** The log has written everything up to seq (not yet synced). */
-  onWritten(seq: number): void {
-    this.written = seq;
+  /** With `always`, the gate opens on the sync, not on the write. */
+  get gateOnSync(): boolean {
+    return this.policy.kind === 'always';
+  }
+
+  /** The log has written a group. */
+  onWritten(): void {
     if (this.policy.kind === 'always') this.syncNow();
-    else this.onDurable(seq);
   }
 
   private arm(ms: number): void {
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
-      if (this.written > this.synced) this.syncNow();
+      this.syncNow();
       this.arm(ms);
     }, ms);
   }
 
   private syncNow(): void {
-    if (this.syncing) {
-      this.again = true;
-      return;
-    }
-    this.syncing = true;
-    const upTo = this.written;
-    const t0 = this.clock.now();
-    this.log.sync().then(
-      () => {
-        this.syncs++;
-        this.syncMsTotal += this.clock.now() - t0;
-        this.syncing = false;
-        this.synced = upTo;
-        if (this.policy.kind === 'always') this.onDurable(upTo);
-        if (this.again) {
-          this.again = false;
-          if (this.written > this.synced) this.syncNow();
-        }
-      },
-      (err) => {
-        this.syncing = false;
-        this.onError(err);
-      },
-    );
+    this.log.sync().catch((err: unknown) => this.onError(err));
   }
 
   stop(): void {

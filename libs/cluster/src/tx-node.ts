@@ -303,30 +303,26 @@ export class TxNode {
       defer: queueMicrotask,
       onWritten: (seq) => {
         this.writtenSeq = seq;
-        this.sync!.onWritten(seq);
+        this.sync!.onWritten();
+        if (!this.sync!.gateOnSync) this.releaseGate();
         this.maybeSnapshot();
       },
-      // A real fsync: what `--ack logged` waits for on a standby.
-      onSynced: (seq) => this.follower?.onSynced(seq),
+      // A real fsync: it opens the gate with `--fsync always`, and is what `--ack logged` waits for.
+      onSynced: (seq) => {
+        this.syncedSeq = seq;
+        this.follower?.onSynced(seq);
+        if (this.sync!.gateOnSync) this.releaseGate();
+      },
       onError: (err) => this.fail(err),
     });
     this.sync?.stop();
-    this.sync = new SyncPolicy(
-      o.fsync,
-      this.writer,
-      o.clock,
-      (seq) => {
-        this.syncedSeq = seq;
-        this.releaseGate();
-      },
-      (err) => this.fail(err),
-    );
+    this.sync = new SyncPolicy(o.fsync, this.writer, o.clock, (err) => this.fail(err));
   }
 
   /** The gate's watermark right now (see the module comment). */
   private releaseGate(): void {
     if (this.gate === 'hold') return;
-    const local = this.o.fsync.kind === 'always' ? this.syncedSeq : this.writtenSeq;
+    const local = this.sync!.gateOnSync ? this.syncedSeq : this.writtenSeq;
     const mark = this.gate === 'standby' ? Math.min(local, this.replicator!.standbyAck) : local;
     this.processor.release(mark);
   }
