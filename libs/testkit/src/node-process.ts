@@ -93,9 +93,14 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}): NodeProc
   };
 }
 
-/** Spawns a node and waits for its "started" line; returns the process and its HTTP address. */
+/**
+ * Spawns a node and waits for its "started" line; a standalone node also until it
+ * serves (its role reaches solo, a moment after the process is up). Returns the
+ * process and its HTTP address.
+ */
 export async function startNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<NodeProcess & { http: string }> {
   const p = spawnNode(args, env);
   const line = await p.waitForLog((l) => l.msg === 'started');
+  if (args.includes('--standalone')) await p.waitForLog((l) => l.to === 'solo');
   return Object.assign(p, { http: String(line.http) });
 }
