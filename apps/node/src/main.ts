@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { getModel } from '@txtest/models';
-import { TxNode, type Arbiter, type Logger } from '@txtest/cluster';
+import { parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster';
 import { subjects } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
@@ -17,6 +17,9 @@ import { systemClock } from './system-clock';
 async function run(config: NodeConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { node: config.id } });
   log.info({ nats: describeNats(config.nats), dataDir: config.dataDir, cluster: config.cluster }, 'starting');
+  // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
+  const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
+  if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
   const transport = new NatsTransport(nc);
   let arbiter: Arbiter | null = null;
@@ -56,6 +59,7 @@ async function run(config: NodeConfig): Promise<void> {
     segmentBytesMax: config.segmentBytesMax,
     repairLog: config.repairLog,
     statusExtras: () => ({ pid: process.pid, http: httpAddress }),
+    faults,
   });
 
   let stopping = false;

@@ -5,3 +5,4 @@ export * from './durability';
 export * from './tx-node';
 export * from './arbiter';
 export * from './election';
+export * from './faults';

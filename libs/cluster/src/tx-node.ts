@@ -46,6 +46,7 @@ import { ClientDoor } from './client-door';
 import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
 import { choosePrimary, noteEpoch } from './election';
 import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
+import type { Faults } from './faults';
 import { Follower } from './follower';
 import { PeerLink } from './peer-link';
 import { Replicator } from './replicator';
@@ -87,6 +88,8 @@ export interface TxNodeOptions {
   statusExtras: () => { pid: number; http: string };
   /** Every role change, after it is logged (for the HTTP live stream). */
   onRoleChange?: (change: RoleChange) => void;
+  /** Test-only breakage (see faults.ts); empty in production. */
+  faults?: Faults;
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);

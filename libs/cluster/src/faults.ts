@@ -1,0 +1,38 @@
+/**
+ * Test-only switches that break the implementation on purpose, so that the tools meant
+ * to catch such bugs (the loadgen's audit, the deterministic simulator) can be shown to
+ * catch them. Production never sets any: the node app only reads them from
+ * TXTEST_TEST_FAULTS and logs a loud warning when it does.
+ */
+export const FAULT_NAMES = [
+  /** The primary acks an update to the client but never applies or replicates it. */
+  'drop-acked',
+  /** The primary replies before the standby has acknowledged the update. */
+  'reply-before-standby-ack',
+  /** A node ignores a higher epoch seen from its peer (no fencing). */
+  'no-fencing',
+  /** A rejoining node keeps its divergent suffix instead of truncating it. */
+  'skip-rejoin-truncation',
+  /** A node that takes over forgets the request ids it had (exactly-once lost). */
+  'forget-dedupe-on-failover',
+] as const;
+
+export type FaultName = (typeof FAULT_NAMES)[number];
+export type Faults = ReadonlySet<FaultName>;
+
+export const NO_FAULTS: Faults = new Set();
+
+/** Parses a comma-separated list; an unknown name is an error naming it. */
+export function parseFaults(text: string | undefined): Faults {
+  if (!text) return NO_FAULTS;
+  const out = new Set<FaultName>();
+  for (const raw of text.split(',')) {
+    const name = raw.trim();
+    if (name === '') continue;
+    if (!(FAULT_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`unknown test fault "${name}" (known: ${FAULT_NAMES.join(', ')})`);
+    }
+    out.add(name as FaultName);
+  }
+  return out;
+}
