@@ -1,8 +1,8 @@
 /**
  * The standby's side of replication: frames are taken strictly in seq order, appended
  * to the standby's own log unchanged and applied to its state (a hot standby); the
- * contiguous watermark is acknowledged once per batch (`--ack received`) or once the
- * log has synced it (`--ack logged`). A gap asks the primary to resend from the first
+ * contiguous watermark is acknowledged as soon as a batch is received, before it is
+ * applied (`--ack received`), or once the log has synced it (`--ack logged`). A gap asks the primary to resend from the first
  * missing seq; frames already held are skipped, so duplicates and retransmits are harmless.
  */
 import { frameEndAt, readEpoch, readSeq } from '@txtest/journal';
@@ -39,11 +39,18 @@ export class Follower {
   /** The primary's commit watermark, as last heard. */
   primaryCommitted = 0;
   private readonly ackFn = () => this.sendAck();
+  /** Frames taken in seq order and acknowledged (`received`), applied in the microtask after the ack's flush. */
+  private pending: Uint8Array[] = [];
+  private applyScheduled = false;
+  private catchUpPending = false;
+  private readonly applyFn = () => this.applyPending();
 
   constructor(private readonly d: FollowerDeps) {}
 
   reset(): void {
     this.caughtUp = false;
+    this.catchUpPending = false;
+    this.pending = [];
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.snapshotPieces = [];
@@ -57,31 +64,56 @@ export class Follower {
     if (this.installing) return;
     this.primaryCommitted = Math.max(this.primaryCommitted, h.committedSeq);
     let off = 0;
-    let applied = 0;
+    let received = 0;
     let gapAt = 0;
     while (off < payload.length) {
       const next = frameEndAt(payload, off);
       if (next < 0) {
         this.d.log.warn({ firstSeq: h.firstSeq, offset: off }, 'dropped a replication batch with a damaged frame; asking for a resend');
-        gapAt = this.d.lastSeq() + 1;
+        gapAt = this.receivedSeq() + 1;
         break;
       }
       const seq = readSeq(payload, off);
-      const expected = this.d.lastSeq() + 1;
+      const expected = this.receivedSeq() + 1;
       if (seq > expected) {
         gapAt = expected;
         break;
       }
       if (seq === expected) {
-        this.d.apply(readEpoch(payload, off), seq, payload.subarray(off, next), 20);
-        applied++;
+        this.pending.push(payload.subarray(off, next));
+        received++;
       }
       off = next;
     }
+    // `--ack received` means in this node's memory, and the frames are: the ack goes
+    // out first (the NATS flush is a microtask queued by this publish, so it runs before
+    // the apply queued next), and the primary's wait does not include our apply.
+    if (received > 0 && this.d.ack === 'received') this.sendAck();
+    if (gapAt === 0 && h.live && !this.caughtUp) this.catchUpPending = true;
+    if ((received > 0 || this.catchUpPending) && !this.applyScheduled) {
+      this.applyScheduled = true;
+      queueMicrotask(this.applyFn);
+    }
     if (gapAt > 0) return this.askResend(gapAt, now);
     this.resendAskedFor = 0;
-    if (applied > 0) this.scheduleAck();
-    if (h.live && !this.caughtUp) {
+  }
+
+  /** The highest seq held: applied, or received and waiting for its apply. */
+  private receivedSeq(): number {
+    const n = this.pending.length;
+    return n === 0 ? this.d.lastSeq() : readSeq(this.pending[n - 1]!, 0);
+  }
+
+  private applyPending(): void {
+    this.applyScheduled = false;
+    const frames = this.pending;
+    if (frames.length > 0) this.pending = [];
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      this.d.apply(readEpoch(f, 0), readSeq(f, 0), f, 20);
+    }
+    if (this.catchUpPending) {
+      this.catchUpPending = false;
       this.caughtUp = true;
       this.d.onCaughtUp();
       this.scheduleAck();
@@ -115,7 +147,7 @@ export class Follower {
 
   private sendAck(): void {
     this.ackScheduled = false;
-    const seq = this.d.ack === 'received' ? this.d.lastSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
+    const seq = this.d.ack === 'received' ? this.receivedSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
     this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq });
   }
 

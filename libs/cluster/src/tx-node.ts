@@ -20,6 +20,7 @@ import {
   roleOf,
   writeEventOf,
   type Clock,
+  type DedupeEntry,
   type DedupeLimits,
   type Defer,
   type ProcessorLimits,
@@ -163,8 +164,11 @@ export class TxNode {
         o.events === false
           ? () => undefined
           : (e) => {
-              writeEventOf(this.w, e);
-              o.transport.publish(this.eventSubject(e.asset), this.w.take());
+              // Events wait two microtasks: the replies of the same release queue their
+              // NATS flush within it, so that flush (one socket write) runs before the events
+              // are even encoded, and the clients' wait does not include them.
+              if (this.events.length === 0) queueMicrotask(this.publishEventsSoonFn);
+              this.events.push(e);
             },
     });
     this.door = new ClientDoor(this.processor, o.transport, o.bodyBytesMax);
@@ -252,6 +256,18 @@ export class TxNode {
 
   /** Event subjects by asset, built once per asset rather than once per update. */
   private readonly eventSubjects = new Map<string, string>();
+  /** Committed entries whose events are not published yet, in seq order. */
+  private events: DedupeEntry[] = [];
+  private readonly publishEventsSoonFn = () => queueMicrotask(this.publishEventsFn);
+  private readonly publishEventsFn = () => {
+    const events = this.events;
+    this.events = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      writeEventOf(this.w, e);
+      this.o.transport.publish(this.eventSubject(e.asset), this.w.take());
+    }
+  };
 
   private eventSubject(asset: string): string {
     let s = this.eventSubjects.get(asset);
