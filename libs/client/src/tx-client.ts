@@ -34,6 +34,7 @@ import {
   type UpdateRequest,
 } from '@txtest/protocol';
 import { ReplyMux, type MuxOutcome } from './mux';
+import { RttEstimator } from './rtt';
 
 export interface TxClientOptions {
   prefix?: string;
@@ -41,8 +42,9 @@ export interface TxClientOptions {
   /** Send updates of one event-loop turn together (default true). */
   batching?: boolean;
   /**
-   * How long one attempt waits for its reply (default 250 ms): a request sent to a primary
-   * that just died is retried (same id) soon after the standby has taken over (~0.2 s).
+   * How long one attempt waits for its reply at least (default 250 ms): a request sent to
+   * a primary that just died is retried (same id) soon after the standby has taken over
+   * (~0.2 s). Under load the wait grows with the measured round trip (rtt.ts).
    */
   attemptTimeoutMs?: number;
   /** How long an update keeps retrying before it fails with TIMEOUT (default 30 s). */
@@ -109,6 +111,7 @@ export class TxClient {
   private flushScheduled = false;
   private closed = false;
   private readonly flushFn = () => this.flush();
+  private readonly rtt = new RttEstimator();
 
   constructor(
     readonly nc: NatsConnection,
@@ -171,13 +174,19 @@ export class TxClient {
     if (start < jobs.length) this.sendBatch(start === 0 ? jobs : jobs.slice(start));
   }
 
-  private sendSingle(job: Job): void {
-    job.attempts++;
-    this.mux.request(this.subjects.tx, packMsgpack(job.req), this.attemptTimeoutMs, (o) => this.onSingle(job, o));
+  private attemptTimeout(): number {
+    return this.rtt.timeoutMs(this.attemptTimeoutMs, this.deadlineMs);
   }
 
-  private onSingle(job: Job, o: MuxOutcome): void {
+  private sendSingle(job: Job): void {
+    job.attempts++;
+    const sentAt = performance.now();
+    this.mux.request(this.subjects.tx, packMsgpack(job.req), this.attemptTimeout(), (o) => this.onSingle(job, o, sentAt));
+  }
+
+  private onSingle(job: Job, o: MuxOutcome, sentAt: number): void {
     if (o.kind !== 'reply') return this.retry(job, o.kind);
+    if (job.attempts === 1) this.rtt.sample(performance.now() - sentAt);
     this.settle(job, unpackMsgpack(o.data) as UpdateReply);
   }
 
@@ -188,14 +197,16 @@ export class TxClient {
       jobs[i]!.attempts++;
       batch[i] = jobs[i]!.req;
     }
-    this.mux.request(this.subjects.tx, packMsgpack({ batch }), this.attemptTimeoutMs, (o) => this.onBatch(jobs, o));
+    const sentAt = performance.now();
+    this.mux.request(this.subjects.tx, packMsgpack({ batch }), this.attemptTimeout(), (o) => this.onBatch(jobs, o, sentAt));
   }
 
-  private onBatch(jobs: Job[], o: MuxOutcome): void {
+  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number): void {
     if (o.kind !== 'reply') {
       for (const job of jobs) this.retry(job, o.kind);
       return;
     }
+    if (jobs[0]!.attempts === 1) this.rtt.sample(performance.now() - sentAt);
     const body = unpackMsgpack(o.data) as BatchReply | UpdateReply;
     if (!('batch' in body) || !Array.isArray(body.batch) || body.batch.length !== jobs.length) {
       // A whole-message refusal (e.g. TOO_LARGE) applies to every entry.
@@ -213,6 +224,7 @@ export class TxClient {
   }
 
   private retry(job: Job, reason: string): void {
+    if (reason === 'timeout') this.rtt.timedOut();
     if (this.closed) return job.reject(new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
     const now = performance.now();
     if (now >= job.deadline) {
