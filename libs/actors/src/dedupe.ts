@@ -7,19 +7,29 @@
  * Retention is judged by the records' own timestamps, so the primary, the standby and
  * every replay evict exactly the same ids.
  */
-import { plainEqual, type Args, type MsgWriter, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import { Fifo } from './fifo';
+import { hashId, IdIndex } from './id-index';
 
 /**
  * One remembered request. It holds the reply's fields rather than a reply object, and
  * shares the asset id and op strings with the actor and the model, so a million of
  * them stay small; `replyOf` rebuilds the reply when a retry asks for it.
+ *
+ * Once its turn has run, an entry's args and outcome are packed as MessagePack into a
+ * shared slab (`pack`), and the objects are dropped: a million retained entries are then
+ * two small heap objects each (the entry and its id) instead of five or more, which is
+ * what the garbage collector pays for on every full mark. Replies and events copy the
+ * packed outcome bytes as they are, so the outcome is encoded once, not per reader.
  */
 export interface DedupeEntry {
   readonly id: string;
+  /** `hashId(id)`, computed once per request. */
+  readonly hash: number;
   readonly asset: string;
   readonly op: string;
-  readonly args: Args | undefined;
+  /** The request's args until packed (then undefined: see `argsOf`). */
+  args: Args | undefined;
   /** 0 until the actor's turn assigns the update its place in the log. */
   seq: number;
   ts: number;
@@ -27,16 +37,37 @@ export interface DedupeEntry {
   /** The asset's version after the update (unchanged when rejected). */
   version: number;
   ok: boolean;
-  /** The model's result when ok, else the refusal's message. */
+  /** The model's result when ok, else the refusal's message; undefined once packed (see `outcomeOf`). */
   outcome: unknown;
   /** Retries that arrived before the original's reply was released: sink, index, sink, index, ... */
   waiters: unknown[] | undefined;
+  /** The slab holding the packed args (at..mid) and outcome (mid..end); null until packed. */
+  packed: Buffer | null;
+  packedAt: number;
+  packedMid: number;
+  packedEnd: number;
+}
+
+export function argsOf(e: DedupeEntry): Args | undefined {
+  if (e.packed === null) return e.args;
+  return (unpackMsgpack(e.packed.subarray(e.packedAt, e.packedMid)) ?? undefined) as Args | undefined;
+}
+
+export function outcomeOf(e: DedupeEntry): unknown {
+  return e.packed === null ? e.outcome : unpackMsgpack(e.packed.subarray(e.packedMid, e.packedEnd));
+}
+
+/** Writes the outcome as MessagePack: the packed bytes when there are some. */
+function writeOutcome(w: MsgWriter, e: DedupeEntry): void {
+  if (e.packed !== null) w.copy(e.packed, e.packedMid, e.packedEnd);
+  else w.value(e.outcome);
 }
 
 export function replyOf(e: DedupeEntry): UpdateReply {
+  const outcome = outcomeOf(e);
   return e.ok
-    ? { id: e.id, ok: true, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch, result: e.outcome }
-    : { id: e.id, ok: false, error: { code: 'REJECTED', message: e.outcome as string }, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch };
+    ? { id: e.id, ok: true, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch, result: outcome }
+    : { id: e.id, ok: false, error: { code: 'REJECTED', message: outcome as string }, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch };
 }
 
 /** Writes an entry's reply (PROTOCOL.md section 3) without building the reply object. */
@@ -48,14 +79,14 @@ export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
   w.bool(e.ok);
   if (e.ok) {
     w.str('result');
-    w.value(e.outcome);
+    writeOutcome(w, e);
   } else {
     w.str('error');
     w.mapHeader(2);
     w.str('code');
     w.str('REJECTED');
     w.str('message');
-    w.str(e.outcome as string);
+    writeOutcome(w, e);
   }
   writePosition(w, e);
 }
@@ -79,49 +110,7 @@ export function writeEventOf(w: MsgWriter, e: DedupeEntry): void {
   w.str('op');
   w.str(e.op);
   w.str('result');
-  w.value(e.outcome);
-}
-
-/**
- * A Map split into 64 by a hash of the key. A million-entry Map doubles its table in
- * one go, which stalls the event loop long enough to miss heartbeats; 64 smaller maps
- * grow a sixty-fourth at a time.
- */
-class ShardedMap<V> {
-  private readonly shards: Map<string, V>[] = Array.from({ length: 64 }, () => new Map<string, V>());
-
-  /** Ids differ most at the end (counters, sequence numbers): the last three characters and the length pick the shard. */
-  private shard(key: string): Map<string, V> {
-    const n = key.length;
-    const h = n + key.charCodeAt(n - 1) * 7 + (n > 1 ? key.charCodeAt(n - 2) * 31 : 0) + (n > 2 ? key.charCodeAt(n - 3) * 131 : 0);
-    return this.shards[h & 63]!;
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const m of this.shards) n += m.size;
-    return n;
-  }
-
-  get(key: string): V | undefined {
-    return this.shard(key).get(key);
-  }
-
-  set(key: string, value: V): void {
-    this.shard(key).set(key, value);
-  }
-
-  delete(key: string): void {
-    this.shard(key).delete(key);
-  }
-
-  deleteWhere(pred: (v: V) => boolean): void {
-    for (const m of this.shards) for (const [k, v] of m) if (pred(v)) m.delete(k);
-  }
-
-  clear(): void {
-    for (const m of this.shards) m.clear();
-  }
+  writeOutcome(w, e);
 }
 
 /** Ops are few per model; sharing one string per op name keeps entries from each holding a decoded copy. */
@@ -142,9 +131,11 @@ export interface DedupeLimits {
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
 export class DedupeTable {
-  private readonly byId = new ShardedMap<DedupeEntry>();
+  private readonly byId = new IdIndex<DedupeEntry>();
   /** Turned entries, oldest seq first. */
   private readonly order = new Fifo<DedupeEntry>();
+  /** Writes packed args and outcomes; its slabs are freed once no entry points into them. */
+  private readonly packer = new MsgWriter();
 
   constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
 
@@ -152,23 +143,24 @@ export class DedupeTable {
     return this.byId.size;
   }
 
-  get(id: string): DedupeEntry | undefined {
-    return this.byId.get(id);
+  /** `hash` is `hashId(id)`; pass it when the caller will admit the same id next. */
+  get(id: string, hash = hashId(id)): DedupeEntry | undefined {
+    return this.byId.get(id, hash);
   }
 
   /** Whether a retry is the same request as the one remembered (model is checked by the caller). */
   static sameRequest(e: DedupeEntry, req: UpdateRequest): boolean {
-    return e.asset === req.asset && e.op === req.op && plainEqual(e.args ?? null, req.args ?? null);
+    return e.asset === req.asset && e.op === req.op && plainEqual(argsOf(e) ?? null, req.args ?? null);
   }
 
   /** A new entry for a request; `asset` should be the actor's own id string (shared). */
-  static entry(id: string, asset: string, op: string, args: Args | undefined): DedupeEntry {
-    return { id, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined };
+  static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id)): DedupeEntry {
+    return { id, hash, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
   }
 
-  admit(req: UpdateRequest, asset: string): DedupeEntry {
-    const e = DedupeTable.entry(req.id, asset, req.op, req.args);
-    this.byId.set(req.id, e);
+  admit(req: UpdateRequest, asset: string, hash = hashId(req.id)): DedupeEntry {
+    const e = DedupeTable.entry(req.id, asset, req.op, req.args, hash);
+    this.byId.set(e);
     return e;
   }
 
@@ -176,7 +168,8 @@ export class DedupeTable {
   stamp(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
-    if (this.byId.get(e.id) !== e) this.byId.set(e.id, e);
+    this.pack(e);
+    if (this.byId.get(e.id, e.hash) !== e) this.byId.set(e);
     this.order.push(e);
     this.evict(ts);
   }
@@ -185,19 +178,37 @@ export class DedupeTable {
   insert(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
-    this.byId.set(e.id, e);
+    this.pack(e);
+    this.byId.set(e);
     this.order.push(e);
     this.evict(ts);
   }
 
   /** Forgets an admitted entry that never got a turn (its request was dropped). */
   forget(e: DedupeEntry): void {
-    if (e.seq === 0 && this.byId.get(e.id) === e) this.byId.delete(e.id);
+    if (e.seq === 0) this.byId.delete(e);
   }
 
   /** Forgets every admitted entry that never got a turn (on losing the primary role). */
   forgetUnturned(): void {
-    this.byId.deleteWhere((e) => e.seq === 0);
+    for (const e of this.byId.values()) if (e.seq === 0) this.byId.delete(e);
+  }
+
+  /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
+  private pack(e: DedupeEntry): void {
+    if (e.packed !== null) return;
+    const w = this.packer;
+    w.value(e.args);
+    const mid = w.pendingLength;
+    w.value(e.outcome);
+    const end = w.pendingLength;
+    e.packed = w.slab;
+    const at = w.takeAt();
+    e.packedAt = at;
+    e.packedMid = at + mid;
+    e.packedEnd = at + end;
+    e.args = undefined;
+    e.outcome = undefined;
   }
 
   private evict(nowTs: number): void {
@@ -208,7 +219,7 @@ export class DedupeTable {
       const oldest = this.order.peek()!;
       if (n <= countMax && oldest.ts > nowTs - retainMs) return;
       this.order.shift();
-      if (this.byId.get(oldest.id) === oldest) this.byId.delete(oldest.id);
+      this.byId.delete(oldest);
     }
   }
 

@@ -29,9 +29,10 @@ import {
 import type { Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import type { Clock, Defer } from './clock';
-import { DEFAULT_DEDUPE_LIMITS, DedupeTable, type DedupeEntry, type DedupeLimits } from './dedupe';
+import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
+import { hashId } from './id-index';
 
 export interface ProcessorLimits {
   /** Updates queued for one asset before it answers OVERLOADED. */
@@ -105,7 +106,8 @@ export class Processor {
    */
   submit(req: UpdateRequest, sink: ReplySink, index: number): void {
     if (!this.accepting) return sink.refused(index, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject', req.id));
-    const known = this.dedupe.get(req.id);
+    const hash = hashId(req.id);
+    const known = this.dedupe.get(req.id, hash);
     if (known !== undefined) return this.duplicate(known, req, sink, index);
 
     let actor = this.actors.get(req.asset);
@@ -132,7 +134,7 @@ export class Processor {
       actor = new AssetActor(req.asset, model);
       this.actors.set(req.asset, actor);
     }
-    const entry = this.dedupe.admit(req, actor.asset);
+    const entry = this.dedupe.admit(req, actor.asset, hash);
     this.inflight++;
     actor.mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0 });
     if (!actor.scheduled) {
@@ -352,5 +354,5 @@ export interface SnapshotImage {
 }
 
 export function dedupeRow(x: SnapshotDedupe | DedupeEntry): SnapshotDedupe {
-  return Array.isArray(x) ? x : [x.id, x.asset, x.op, x.args ?? null, x.seq, x.ts, x.epoch, x.version, x.ok, x.outcome];
+  return Array.isArray(x) ? x : [x.id, x.asset, x.op, argsOf(x) ?? null, x.seq, x.ts, x.epoch, x.version, x.ok, outcomeOf(x)];
 }

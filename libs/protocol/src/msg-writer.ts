@@ -35,6 +35,40 @@ export class MsgWriter {
     return out;
   }
 
+  /** Bytes written since the last take. */
+  get pendingLength(): number {
+    return this.pos - this.start;
+  }
+
+  /** The slab being written; bytes taken by `takeAt` stay in it, unchanged, for good. */
+  get slab(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * Like `take()` without creating a view: returns the offset in `slab` where the bytes
+   * written since the last take begin (they end at the `pos` read just before). For
+   * callers that keep millions of such spans and would rather not hold a view for each.
+   */
+  takeAt(): number {
+    const at = this.start;
+    this.start = this.pos;
+    return at;
+  }
+
+  /** Copies bytes that are already MessagePack (a value taken earlier) into the output. */
+  copy(src: Buffer, from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    const b = this.buf;
+    if (n < 64) {
+      // Results are mostly a few bytes: a loop beats the native call (and its view).
+      let at = this.pos;
+      for (let i = from; i < to; i++) b[at++] = src[i]!;
+    } else src.copy(b, this.pos, from, to);
+    this.pos += n;
+  }
+
   /** Forgets the bytes written since the last take. */
   discard(): void {
     this.pos = this.start;
