@@ -74,7 +74,7 @@ export class AuditLedger {
       t.rejected++;
     } else {
       t.ok++;
-      const result = r.result as Record<string, unknown>;
+      const result = (r.result ?? {}) as Record<string, unknown>;
       if (this.workload === 'account') t.delta += u.op === 'credit' ? (u.args!.amount as number) : -(u.args!.amount as number);
       else if (this.workload === 'orderbook') this.bookResult(u, result);
       if (r.version > t.maxVersion) {
@@ -107,6 +107,10 @@ export class AuditLedger {
       else book.set(orderId, q);
     };
     const orderId = (u.args as { orderId: string }).orderId;
+    if (typeof result?.remainingQty !== 'number' || (u.op === 'place' && !Array.isArray(result.trades))) {
+      this.violations.push(`the ok reply to ${u.id} (${u.op} on ${u.asset}) is not a ${u.op} result: ${JSON.stringify(result).slice(0, 200)}`);
+      return;
+    }
     if (u.op === 'cancel') return add(orderId, -(result.remainingQty as number));
     const buy = (u.args as { side: string }).side === 'buy';
     for (const tr of result.trades as Trade[]) add(buy ? tr.sellOrderId : tr.buyOrderId, -tr.qty);

@@ -144,7 +144,10 @@ export async function runAudit(
   nc: NatsConnection,
   o: { prefix: string; cluster: string; nodes: readonly string[]; digestTimeoutMs?: number },
 ): Promise<AuditResult> {
-  const { tallies, orders, violations } = merge(parts);
+  const merged = merge(parts);
+  const { tallies, orders } = merged;
+  // State mismatches first: they name the asset with expected and actual values.
+  const violations: string[] = [];
   const assets = [...tallies.keys()];
   // Reads in parallel, a bounded number at a time.
   const CONCURRENCY = 256;
@@ -157,6 +160,7 @@ export async function runAudit(
       if (violations.length > VIOLATIONS_KEPT) break;
     }
   }
+  violations.push(...merged.violations);
   const digest = await checkDigest(nc, o.prefix, o.cluster, o.nodes, o.digestTimeoutMs ?? 15_000);
   if (digest.checked && digest.equal === false) violations.push(`standby digest check failed: ${digest.note}`);
   return {
