@@ -147,9 +147,8 @@ export function numberFlag(name: string, v: string, min: number, max: number, in
   const n = v.trim() === '' ? NaN : Number(v);
   const kind = int ? 'a whole number' : 'a number';
   const lower = minExclusive ? `> ${min}` : `>= ${min}`;
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || (minExclusive && n === min) || n > max) {
-    throw new ArgError(`--${name} must be ${kind} ${lower}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}, not "${v}"`);
-  }
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || (minExclusive && n === min)) throw new ArgError(`--${name} must be ${kind} ${lower}, not "${v}"`);
+  if (n > max) throw new ArgError(`--${name} must be at most ${max}, not ${v}`);
   return n;
 }
 

@@ -14,10 +14,17 @@
   function fmtUs(us) {
     return us >= 1e6 ? (us / 1e6).toFixed(2) + ' s' : us >= 1000 ? (us / 1000).toFixed(us >= 1e4 ? 0 : 1) + ' ms' : Math.round(us) + ' µs';
   }
+  // 1, 2 or 5 times a power of ten, at least x: axis steps a reader can add up.
+  function niceStep(x) {
+    if (!(x > 0)) return 1;
+    var p = Math.pow(10, Math.floor(Math.log10(x)));
+    var m = x / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  }
   function min(a) { return a.reduce(function (x, y) { return Math.min(x, y); }, Infinity); }
   function max(a) { return a.reduce(function (x, y) { return Math.max(x, y); }, -Infinity); }
 
-  // o: { id, title, xLabel, yLabel, series: [{name, color, points: [[x, y]]}], logX, logY, marks: [{x, label, cls}], shade: [x0, x1] | null, xTicks: [[v, label]], yFmt }
+  // o: { id, title, xLabel, yLabel, xMin, series: [{name, color, points: [[x, y]]}], logX, logY, marks: [{x, label, cls}], shade: [x0, x1] | null, xTicks: [[v, label]], yFmt }
   function plot(o) {
     var W = 1000, H = 300, L = 70, R = 130, T = 26, B = 40;
     var svg = el('svg', { id: o.id, width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, document.getElementById('plots'));
@@ -29,19 +36,21 @@
     function ty(v) { return o.logY ? Math.log10(Math.max(v, 1)) : v; }
     var xs = all.map(function (p) { return tx(p[0]); }).concat(marks.map(function (m) { return tx(m.x); }));
     var ys = all.map(function (p) { return ty(p[1]); });
-    var x0 = min(xs), x1 = max(xs);
+    if (o.xTicks) xs = xs.concat(o.xTicks.map(function (t) { return tx(t[0]); }));
+    var x0 = o.xMin !== undefined ? o.xMin : min(xs), x1 = max(xs);
     var y0 = o.logY ? Math.floor(min(ys)) : 0, y1 = max(ys);
     if (!isFinite(x0) || !isFinite(x1)) { x0 = 0; x1 = 1; }
     if (x1 === x0) x1 = x0 + 1;
     if (!isFinite(y0)) y0 = 0;
     if (!isFinite(y1) || y1 <= y0) y1 = y0 + 1;
-    y1 = o.logY ? Math.ceil(y1 * 10) / 10 : y1 * 1.08;
+    var yStep = niceStep(y1 / 5);
+    y1 = o.logY ? Math.ceil(y1 * 10) / 10 : Math.ceil((y1 * 1.04) / yStep) * yStep;
     function sx(v) { return L + ((tx(v) - x0) / (x1 - x0)) * (W - L - R); }
     function sy(v) { return H - B - ((ty(v) - y0) / (y1 - y0)) * (H - T - B); }
     if (o.shade) el('rect', { 'class': 'warmup', x: sx(o.shade[0]), y: T, width: Math.max(0, sx(o.shade[1]) - sx(o.shade[0])), height: H - T - B }, svg);
     var yt = [], i, e;
     if (o.logY) for (e = Math.ceil(y0); e <= y1; e++) yt.push(Math.pow(10, e));
-    else for (i = 0; i <= 5; i++) yt.push((y1 * i) / 5);
+    else for (i = 0; i * yStep <= y1 + 1e-9; i++) yt.push(i * yStep);
     yt.forEach(function (v) {
       el('line', { 'class': 'grid', x1: L, x2: W - R, y1: sy(v), y2: sy(v) }, svg);
       el('text', { x: L - 6, y: sy(v) + 4, 'text-anchor': 'end' }, svg, o.yFmt(v));
@@ -49,7 +58,8 @@
     var xt = o.xTicks;
     if (!xt) {
       xt = [];
-      for (i = 0; i <= 5; i++) { var v = x0 + ((x1 - x0) * i) / 5; xt.push([v, v.toFixed(1)]); }
+      var xStep = niceStep((x1 - x0) / 8);
+      for (var v = Math.ceil(x0 / xStep) * xStep; v <= x1 + 1e-9; v += xStep) xt.push([v, String(Number(v.toFixed(3)))]);
     }
     xt.forEach(function (t) {
       el('line', { 'class': 'grid', x1: sx(t[0]), x2: sx(t[0]), y1: T, y2: H - B }, svg);
@@ -81,7 +91,7 @@
   var shade = warm.length > 0 ? [0, warm[warm.length - 1].tS + warm[warm.length - 1].lengthS] : null;
 
   plot({
-    id: 'plot-throughput', title: 'Throughput: committed updates per second (grey: warm-up)', xLabel: 'time (s)', yLabel: 'updates/s',
+    id: 'plot-throughput', title: 'Throughput: committed updates per second (grey: warm-up)', xLabel: 'time (s)', yLabel: 'updates/s', xMin: 0,
     series: [{ name: 'committed/s', color: '#1f77b4', points: rows.map(function (r) { return [mid(r), r.rate]; }) }],
     marks: marks, shade: shade,
     yFmt: function (v) { return v >= 1000 ? (v / 1000).toFixed(v >= 1e4 ? 0 : 1) + 'k' : v.toFixed(0); },
@@ -91,7 +101,7 @@
   function ls(name, color, f) { return { name: name, color: color, points: lat.map(function (r) { return [mid(r), f(r.latency)]; }) }; }
   plot({
     id: 'plot-latency', title: 'Latency percentiles per interval' + (data.mode === 'open loop' ? ' (from the intended send time)' : ''),
-    xLabel: 'time (s)', yLabel: 'latency', logY: true, marks: marks, shade: shade, yFmt: fmtUs,
+    xLabel: 'time (s)', yLabel: 'latency', logY: true, xMin: 0, marks: marks, shade: shade, yFmt: fmtUs,
     series: [
       ls('p50', '#2ca02c', function (l) { return l.p50Us; }), ls('p99', '#ff7f0e', function (l) { return l.p99Us; }),
       ls('p99.9', '#d62728', function (l) { return l.p999Us; }), ls('max', '#7f7f7f', function (l) { return l.maxUs; }),
