@@ -44,6 +44,8 @@ export interface LoadgenArgs {
   readonly intervalMs: number;
   readonly attemptTimeoutMs: number;
   readonly deadlineMs: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
   readonly seed: number;
   /** Prepended to every asset id; a fresh tag under --audit so the run starts from empty assets. */
   readonly assetPrefix: string;
@@ -92,6 +94,8 @@ const FLAGS: readonly Flag[] = [
   { name: 'interval', value: 'ms', help: 'length of one time-series interval', def: '1000' },
   { name: 'attempt-timeout', value: 'ms', help: 'how long one attempt waits before a retry (same id)', def: '250' },
   { name: 'deadline', value: 'ms', help: 'how long an update keeps retrying before it counts as a timeout', def: '30000' },
+  { name: 'backoff-initial', value: 'ms', help: 'first retry back-off (doubles, jittered)', def: '5' },
+  { name: 'backoff-max', value: 'ms', help: 'longest retry back-off', def: '100' },
   { name: 'seed', value: 'n', help: 'seed of the workload\'s random choices', def: 'random' },
   { name: 'asset-prefix', value: 'p', help: 'prepended to asset ids', def: '"" (a fresh tag with --audit)' },
   { name: 'progress', value: 'auto|on|off', help: 'live one-line progress on stderr (auto: when it is a terminal)', def: 'auto' },
@@ -213,6 +217,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}, 
   const intervalMs = numberFlag('interval', get('interval') ?? '1000', 50, 60_000, true);
   const attemptTimeoutMs = numberFlag('attempt-timeout', get('attempt-timeout') ?? '250', 1, 600_000, true);
   const deadlineMs = numberFlag('deadline', get('deadline') ?? '30000', 1, 3_600_000, true);
+  const backoffInitialMs = numberFlag('backoff-initial', get('backoff-initial') ?? '5', 0, 60_000, false);
+  const backoffMaxMs = numberFlag('backoff-max', get('backoff-max') ?? '100', 0, 60_000, false);
   const seedRaw = get('seed');
   const seed = seedRaw === undefined ? Math.floor(Math.random() * 2 ** 31) : numberFlag('seed', seedRaw, 0, 2 ** 31 - 1, true);
   const assetPrefix = get('asset-prefix') ?? (audit ? `${tag}-` : '');
@@ -222,7 +228,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}, 
 
   return Object.freeze({
     nats: Object.freeze(nats), prefix, cluster, nodes: Object.freeze(nodes), workload: workload as WorkloadName, clients, workers, inFlight, ratePerS,
-    durationS, warmupS, batch, assets, instruments, zipfS, audit, jsonFile, htmlFile, intervalMs, attemptTimeoutMs, deadlineMs, seed, assetPrefix,
+    durationS, warmupS, batch, assets, instruments, zipfS, audit, jsonFile, htmlFile, intervalMs, attemptTimeoutMs, deadlineMs, backoffInitialMs, backoffMaxMs, seed, assetPrefix,
     progress: progress as LoadgenArgs['progress'],
   });
 }

@@ -25,7 +25,8 @@ const DRILL_HELP = `Usage: txtest-loadgen drill [--kills N] [load flags]
   --heartbeat-missed <n>       missed heartbeats before failover [4]
   --node-arg <flag>            an extra flag for both nodes (repeatable), e.g. --node-arg=--fsync=always
   load flags as for a load run (see txtest-loadgen --help), with these defaults:
-    --in-flight 16 --batch off --assets 101 --interval 250 --attempt-timeout 100 --warmup 1
+    --in-flight 16 --batch off --assets 101 --interval 250 --attempt-timeout 100
+    --backoff-initial 1 --backoff-max 10 --warmup 1   (as the earlier tools/bench/failover-drill.ts)
   (--nats, --nodes, --duration and --audit are the drill's own)`;
 
 const OWN = new Set(['--nats', '--nodes', '--duration', '--audit', '--prefix', '--cluster']);
@@ -55,7 +56,7 @@ export async function drill(argv: string[]): Promise<number> {
     else rest.push(argv[i]!);
   }
   const rate = rest.some((x) => x === '--rate' || x.startsWith('--rate='));
-  const defaults = [...(rate ? [] : ['--in-flight', '16']), '--batch', 'off', '--assets', '101', '--interval', '250', '--attempt-timeout', '100', '--warmup', '1'];
+  const defaults = [...(rate ? [] : ['--in-flight', '16']), '--batch', 'off', '--assets', '101', '--interval', '250', '--attempt-timeout', '100', '--backoff-initial', '1', '--backoff-max', '10', '--warmup', '1'];
   // Validate the load flags before anything is started.
   parseArgs([...defaults, ...rest, '--nats', 'nats://127.0.0.1:4222', '--audit'], process.env, 1, 'drill');
 

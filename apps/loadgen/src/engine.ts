@@ -32,6 +32,8 @@ export interface EngineConfig {
   seed: number;
   attemptTimeoutMs: number;
   deadlineMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
   intervalMs: number;
   audit: boolean;
 }
@@ -72,6 +74,8 @@ export class Engine {
           batching: cfg.batch,
           attemptTimeoutMs: cfg.attemptTimeoutMs,
           deadlineMs: cfg.deadlineMs,
+          backoffInitialMs: cfg.backoffInitialMs,
+          backoffMaxMs: cfg.backoffMaxMs,
           onRetry: e.recorder.onRetry,
         }),
       );

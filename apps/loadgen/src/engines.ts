@@ -33,7 +33,7 @@ export function engineConfigs(a: LoadgenArgs): EngineConfig[] {
       engineIndex, nats: { ...a.nats }, prefix: a.prefix, cluster: a.cluster,
       windows: a.inFlight !== null ? mine : null, rates: a.ratePerS !== null ? mine : null,
       batch: a.batch, workload: a.workload, assets: a.assets, instruments: a.instruments, zipfS: a.zipfS, assetPrefix: a.assetPrefix,
-      seed: a.seed, attemptTimeoutMs: a.attemptTimeoutMs, deadlineMs: a.deadlineMs, intervalMs: a.intervalMs, audit: a.audit,
+      seed: a.seed, attemptTimeoutMs: a.attemptTimeoutMs, deadlineMs: a.deadlineMs, backoffInitialMs: a.backoffInitialMs, backoffMaxMs: a.backoffMaxMs, intervalMs: a.intervalMs, audit: a.audit,
     };
   });
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, startNode, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
+import { spawnNode, startNatsServer, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 import type { RunReport } from '../src/report';
 import { runCli } from './helpers';
 
@@ -17,8 +17,11 @@ let nats: NatsServerHandle;
 let dir: string;
 const nodes: NodeProcess[] = [];
 
+/** A standalone node serving cluster `id`; remembered before it is awaited, so a failed start is still killed. */
 async function standalone(id: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  nodes.push(await startNode(['--id', id, '--standalone', '--cluster', id, '--nats', nats.url, '--data-dir', join(dir, id), '--http', '0', '--arbiter', 'off'], env));
+  const p = spawnNode(['--id', id, '--standalone', '--cluster', id, '--nats', nats.url, '--data-dir', join(dir, id), '--http', '0', '--arbiter', 'off'], env);
+  nodes.push(p);
+  await p.waitForLog((l) => l.to === 'solo');
 }
 
 beforeAll(async () => {

@@ -113,7 +113,7 @@ describe('reports', () => {
       for (const s of ['p50', 'p99', 'p99.9', 'max']) expect(await segments('plot-latency', s)).toBeGreaterThanOrEqual(35);
       expect(await segments('plot-distribution', 'latency')).toBeGreaterThanOrEqual(40);
       // The path really spans the plot (points are not all on one spot).
-      const box = await page.$eval('#plot-throughput path.series', (p) => (p as SVGGraphicsElement).getBBox().width);
+      const box = await page.$eval('#plot-throughput path.series', (p) => (p as unknown as { getBBox(): { width: number } }).getBBox().width);
       expect(box).toBeGreaterThan(500);
       expect(await page.$$eval('#plot-throughput line.failover', (ls) => ls.map((l) => l.getAttribute('data-label')))).toEqual(['failover → n2']);
       expect(await page.$$eval('#plot-latency line.failover', (ls) => ls.length)).toBe(1);
