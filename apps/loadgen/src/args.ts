@@ -83,7 +83,7 @@ const FLAGS: readonly Flag[] = [
   { name: 'in-flight', value: 'n', help: 'closed loop: updates in flight over all clients', def: '64' },
   { name: 'rate', value: 'n/s', help: 'open loop: intended updates per second (latency from the intended send time)' },
   { name: 'duration', value: 's', help: 'measured seconds', def: '5' },
-  { name: 'warmup', value: 's', help: 'seconds of load before measuring', def: '1' },
+  { name: 'warmup', value: 's', help: 'seconds of load before measuring (rounded up to whole intervals)', def: '1' },
   { name: 'batch', value: 'on|off', help: 'client batching (updates of one event-loop turn in one message)', def: 'on' },
   { name: 'assets', value: 'n', help: 'account: accounts; register: registers', def: '10000' },
   { name: 'zipf', value: 's', help: 'Zipf exponent of the asset choice (0: uniform)', def: '0' },

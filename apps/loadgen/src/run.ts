@@ -57,7 +57,11 @@ export class LoadRun {
   measured(): Promise<void> {
     const end = this.agg!.measuredToMs;
     if (!Number.isFinite(end)) return new Promise(() => undefined);
-    return new Promise((r) => setTimeout(r, Math.max(0, end - absNowMs())));
+    // Timers may fire a fraction of a millisecond early by this clock: wait until the end has truly passed.
+    return new Promise((resolve) => {
+      const check = () => (absNowMs() >= end ? resolve() : setTimeout(check, Math.max(1, end - absNowMs())));
+      check();
+    });
   }
 
   /** Stops the load, drains, audits (with --audit) and returns the report. */
