@@ -1,6 +1,7 @@
 /** The CLI's flags: defaults, and a bad flag is one sentence (exit code 2 in the CLI). */
 import { describe, expect, it } from 'vitest';
 import { ArgError, helpText, parseArgs } from '../src/args';
+import { drill } from '../src/drill';
 
 function refusal(argv: string[]): string {
   try {
@@ -58,5 +59,10 @@ describe('loadgen arguments', () => {
     const h = helpText();
     for (const flag of ['--nats', '--clients', '--in-flight', '--rate', '--duration', '--warmup', '--batch', '--workload', '--assets', '--zipf', '--instruments', '--audit', '--json', '--html']) expect(h).toContain(flag);
     expect(h).toContain('coordinated omission');
+  });
+
+  it('the drill refuses the flags it sets itself, before starting anything', async () => {
+    await expect(drill(['--nats', 'nats://127.0.0.1:4222'])).rejects.toThrow(new ArgError('--nats is set by the drill itself (it runs its own nats-server and pair)'));
+    await expect(drill(['--kills', '0'])).rejects.toThrow('--kills must be a whole number >= 1, not "0"');
   });
 });
