@@ -3,7 +3,8 @@
 # free port (JetStream on, for the arbiter), a standalone node or a pair (PAIR=1), and
 # the loadgen: account credits over 10,000 assets, 64 in flight with batching off and
 # on, then 1 in flight. Stops what it started, by PID.
-# Usage: tools/bench/standalone.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1)
+# Usage: tools/bench/node-bench.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1 OUT=dir)
+# With OUT set, each run also writes OUT/<name>.json and OUT/<name>.html (the loadgen's reports).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DURATION=${DURATION:-8}; WARMUP=${WARMUP:-2}; FSYNC=${FSYNC:-5ms}; EVENTS=${EVENTS:-on}; CLIENTS=${CLIENTS:-1}; PAIR=${PAIR:-0}
@@ -24,8 +25,14 @@ else
 fi
 # Polling the status subject is how an operator would wait for the role, too.
 for _ in $(seq 1 100); do node apps/loadgen/bin/txtest-loadgen.js req --nats "nats://127.0.0.1:$PORT" status.b1 '{}' 2>/dev/null | grep -q "$want" && break; sleep 0.1; done
-run() { node apps/loadgen/bin/txtest-loadgen.js --nats "nats://127.0.0.1:$PORT" --duration "$DURATION" --warmup "$WARMUP" --assets 10000 --json "$@"; }
+run() {
+  local name=$1; shift
+  local out=()
+  [ -n "${OUT:-}" ] && mkdir -p "$OUT" && out=(--json "$OUT/$name.json" --html "$OUT/$name.html")
+  echo "## $name"
+  node apps/loadgen/bin/txtest-loadgen.js --nats "nats://127.0.0.1:$PORT" --nodes b1,b2 --duration "$DURATION" --warmup "$WARMUP" --assets 10000 --progress off "${out[@]}" "$@"
+}
 echo "# $([ "$PAIR" = 1 ] && echo pair || echo 'standalone node'), fsync $FSYNC, events $EVENTS, clients $CLIENTS"
-echo "batch off, 64 in flight:  $(run --in-flight 64 --batch off --clients "$CLIENTS")"
-echo "batch on,  64 in flight:  $(run --in-flight 64 --batch on --clients "$CLIENTS")"
-echo "1 in flight:              $(run --in-flight 1 --batch on --clients 1)"
+run batch-off-64 --in-flight 64 --batch off --clients "$CLIENTS"
+run batch-on-64 --in-flight 64 --batch on --clients "$CLIENTS"
+run in-flight-1 --in-flight 1 --batch on --clients 1

@@ -1,77 +1,50 @@
 #!/usr/bin/env node
 /**
- * txtest-loadgen (first cut): a closed-loop account workload against a cluster subject,
- * printing committed updates/s and latency percentiles. The full tool (open loop,
- * workloads, reports, audit, drills) grows from here.
+ * txtest-loadgen: load a TxTest cluster and report honest numbers.
+ *
+ *   txtest-loadgen [flags]           a load run (see --help)
+ *   txtest-loadgen drill [flags]     the failover drill on a private pair
+ *   txtest-loadgen req <subj> <json> one request by hand
+ *
+ * Exit codes: 0 done, 1 the audit found a violation (or the run failed), 2 bad arguments.
  */
-import { connect } from '@nats-io/transport-node';
-import { TxClient } from '@txtest/client';
-import { parseArgs } from './args';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { ArgError, helpText, parseArgs } from './args';
+import { drill } from './drill';
+import { emitReport } from './output';
 import { req } from './req';
+import { LoadRun } from './run';
 
-async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
-  const conns = await Promise.all(Array.from({ length: a.clients }, () => connect({ servers: a.nats, name: 'txtest-loadgen', noAsyncTraces: true })));
-  const clients = conns.map((nc) => new TxClient(nc, { prefix: a.prefix, cluster: a.cluster, batching: a.batch }));
-  let issued = 0;
-  let committed = 0;
-  let errors = 0;
-  let measuring = false;
-  const latUs: number[] = [];
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const warmupEnd = t0 + a.warmupS * 1000;
-  const end = warmupEnd + a.durationS * 1000;
-  let measuredFrom = warmupEnd;
-
-  async function worker(client: TxClient): Promise<void> {
-    for (;;) {
-      const now = performance.now();
-      if (now >= end) return;
-      if (!measuring && now >= warmupEnd) {
-        measuring = true;
-        measuredFrom = now;
-      }
-      const i = issued++;
-      const asset = `acct-${i % a.assets}`;
-      const start = performance.now();
-      try {
-        await client.update({ asset, op: 'credit', args: { amount: 1 }, model: 'account' });
-        if (measuring) {
-          committed++;
-          latUs.push((performance.now() - start) * 1000);
-        }
-      } catch {
-        errors++;
-      }
-    }
+async function load(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
   }
-  await Promise.all(Array.from({ length: a.inFlight }, (_, i) => worker(clients[i % clients.length]!)));
-  const seconds = (performance.now() - measuredFrom) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  latUs.sort((x, y) => x - y);
-  const pct = (p: number) => (latUs.length === 0 ? 0 : latUs[Math.min(latUs.length - 1, Math.floor(p * latUs.length))]!);
-  const report = {
-    clients: a.clients,
-    inFlight: a.inFlight,
-    batch: a.batch,
-    assets: a.assets,
-    seconds: Number(seconds.toFixed(2)),
-    committed,
-    updatesPerSec: Math.round(committed / seconds),
-    errors,
-    p50Us: Math.round(pct(0.5)),
-    p99Us: Math.round(pct(0.99)),
-    p999Us: Math.round(pct(0.999)),
-    clientCpuUsPerUpdate: Number(((cpu.user + cpu.system) / Math.max(1, issued)).toFixed(2)),
-  };
-  process.stdout.write(`${a.json ? JSON.stringify(report) : Object.entries(report).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
-  for (const c of clients) c.close();
-  await Promise.all(conns.map((nc) => nc.close()));
+  const a = parseArgs(argv, process.env, availableParallelism(), randomBytes(4).toString('hex'));
+  const run = new LoadRun(a);
+  await run.start();
+  // Ctrl-C ends the measured span early; the run still drains, audits and reports.
+  let interrupted: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (interrupted = r));
+  process.once('SIGINT', interrupted);
+  await Promise.race([run.measured(), stopped]);
+  process.off('SIGINT', interrupted);
+  const report = await run.stop();
+  emitReport(a, report);
+  if (report.audit !== null && !report.audit.clean) {
+    process.stderr.write(`txtest-loadgen: audit FAILED with ${report.audit.violations.length} violation(s); the first: ${report.audit.violations[0]}\n`);
+    return 1;
+  }
+  return 0;
 }
 
-const run = process.argv[2] === 'req' ? req(process.argv.slice(3)) : main();
-run.catch((err: Error) => {
-  process.stderr.write(`txtest-loadgen: ${err.message}\n`);
-  process.exit(1);
-});
+const argv = process.argv.slice(2);
+const run = argv[0] === 'req' ? req(argv.slice(1)).then(() => Number(process.exitCode ?? 0)) : argv[0] === 'drill' ? drill(argv.slice(1)) : load(argv);
+run.then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`txtest-loadgen: ${err.message}\n`);
+    process.exit(err instanceof ArgError ? 2 : 1);
+  },
+);

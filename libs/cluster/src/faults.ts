@@ -4,6 +4,9 @@
  * catch them. Production never sets any: the node app only reads them from
  * TXTEST_TEST_FAULTS and logs a loud warning when it does.
  */
+import type { DedupeEntry, Processor, ReplySink } from '@txtest/actors';
+import type { UpdateRequest } from '@txtest/protocol';
+
 export const FAULT_NAMES = [
   /** The primary acks an update to the client but never applies or replicates it. */
   'drop-acked',
@@ -35,4 +38,25 @@ export function parseFaults(text: string | undefined): Faults {
     out.add(name as FaultName);
   }
   return out;
+}
+
+/**
+ * `drop-acked`: the door's processor as the broken path sees it. One update in every
+ * `every` gets an `ok` that looks real (the asset's next version, the current seq and
+ * epoch) but is never submitted: not applied, not logged, not replicated, not
+ * remembered. Everything else passes through untouched.
+ */
+export function dropAckedProcessor(p: Processor, every = 500): Processor {
+  let n = 0;
+  const broken = Object.create(p) as Processor;
+  broken.submit = (req: UpdateRequest, sink: ReplySink, index: number): void => {
+    if (!p.accepting || ++n % every !== 0) return p.submit(req, sink, index);
+    const q = p.query(req.asset);
+    const entry: DedupeEntry = {
+      id: req.id, asset: req.asset, op: req.op, args: req.args, seq: p.lastSeq, ts: 0, epoch: p.epoch,
+      version: (q.ok ? q.version : 0) + 1, ok: true, outcome: q.ok ? q.state : {}, waiters: undefined,
+    };
+    sink.done(index, entry);
+  };
+  return broken;
 }

@@ -47,7 +47,7 @@ import { ClientDoor } from './client-door';
 import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
 import { choosePrimary, noteEpoch } from './election';
 import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
-import type { Faults } from './faults';
+import { dropAckedProcessor, type Faults } from './faults';
 import { Follower } from './follower';
 import { PeerLink } from './peer-link';
 import { Replicator } from './replicator';
@@ -171,7 +171,7 @@ export class TxNode {
               this.events.push(e);
             },
     });
-    this.door = new ClientDoor(this.processor, o.transport, o.bodyBytesMax);
+    this.door = new ClientDoor(o.faults?.has('drop-acked') ? dropAckedProcessor(this.processor) : this.processor, o.transport, o.bodyBytesMax);
     if (o.peerId === null) {
       this.link = null;
       this.replicator = null;

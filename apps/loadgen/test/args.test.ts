@@ -1,0 +1,68 @@
+/** The CLI's flags: defaults, and a bad flag is one sentence (exit code 2 in the CLI). */
+import { describe, expect, it } from 'vitest';
+import { ArgError, helpText, parseArgs } from '../src/args';
+import { drill } from '../src/drill';
+
+function refusal(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ArgError);
+    return (err as Error).message;
+  }
+  throw new Error(`parseArgs accepted ${JSON.stringify(argv)}`);
+}
+
+describe('loadgen arguments', () => {
+  it('defaults to a closed loop of 64 account credits in flight from one client in the main thread', () => {
+    const a = parseArgs([], {}, 2, 'tag');
+    expect(a).toMatchObject({ workload: 'account', inFlight: 64, ratePerS: null, clients: 1, workers: 0, batch: true, audit: false, assetPrefix: '' });
+    expect(Object.isFrozen(a)).toBe(true);
+  });
+
+  it('reads the cluster and NATS settings from the same environment variables as the node', () => {
+    const a = parseArgs([], { TXTEST_NATS_URL: 'nats://10.0.0.1:4222', TXTEST_CLUSTER: 'c2', TXTEST_PREFIX: 'p2', TXTEST_NATS_USER: 'u', TXTEST_NATS_PASSWORD: 'pw' });
+    expect(a.nats).toEqual({ url: 'nats://10.0.0.1:4222', user: 'u', password: 'pw' });
+    expect([a.cluster, a.prefix]).toEqual(['c2', 'p2']);
+  });
+
+  it('runs several clients in worker threads, at most one per core unless told', () => {
+    expect(parseArgs(['--clients', '4'], {}, 2).workers).toBe(2);
+    expect(parseArgs(['--clients', '4', '--workers', '4'], {}, 2).workers).toBe(4);
+    expect(parseArgs(['--clients', '4', '--workers', '0'], {}, 2).workers).toBe(0);
+  });
+
+  it('open loop: --rate replaces the in-flight window; --audit gives the run fresh asset ids', () => {
+    const a = parseArgs(['--rate=5000', '--audit', '--workload', 'orderbook', '--zipf', '1.1'], {}, 2, 'abc');
+    expect(a).toMatchObject({ ratePerS: 5000, inFlight: null, audit: true, assetPrefix: 'abc-', workload: 'orderbook', zipfS: 1.1 });
+  });
+
+  it.each([
+    [['--rate', 'abc'], '--rate must be a number > 0, not "abc"'],
+    [['--rate', '0'], '--rate must be a number > 0'],
+    [['--in-flight', '1.5'], '--in-flight must be a whole number >= 1'],
+    [['--in-flight', '8', '--rate', '100'], '--in-flight (closed loop) and --rate (open loop) exclude each other: give one'],
+    [['--workload', 'bank'], 'unknown workload "bank" (known: account, orderbook, register)'],
+    [['--batch', 'maybe'], '--batch must be on or off, not "maybe"'],
+    [['--frobnicate'], 'unknown flag --frobnicate (see --help)'],
+    [['--duration'], '--duration needs a value (s)'],
+    [['--nats', 'http://x'], '--nats must be a URL such as nats://127.0.0.1:4222, not "http://x"'],
+    [['--clients', '8', '--in-flight', '4'], '--in-flight (4) must be at least --clients (8)'],
+    [['extra'], 'unexpected argument "extra"'],
+  ])('%j is refused in one sentence', (argv, expected) => {
+    const msg = refusal(argv);
+    expect(msg).toContain(expected);
+    expect(msg).not.toContain('\n');
+  });
+
+  it('--help lists every flag with its default', () => {
+    const h = helpText();
+    for (const flag of ['--nats', '--clients', '--in-flight', '--rate', '--duration', '--warmup', '--batch', '--workload', '--assets', '--zipf', '--instruments', '--audit', '--json', '--html']) expect(h).toContain(flag);
+    expect(h).toContain('coordinated omission');
+  });
+
+  it('the drill refuses the flags it sets itself, before starting anything', async () => {
+    await expect(drill(['--nats', 'nats://127.0.0.1:4222'])).rejects.toThrow(new ArgError('--nats is set by the drill itself (it runs its own nats-server and pair)'));
+    await expect(drill(['--kills', '0'])).rejects.toThrow('--kills must be a whole number >= 1, not "0"');
+  });
+});

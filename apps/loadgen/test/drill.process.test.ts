@@ -1,0 +1,32 @@
+/**
+ * `txtest-loadgen drill` end to end: its own nats-server and pair, the primary SIGKILLed
+ * under load (by the pid in its status) and restarted; the failover gap is measured,
+ * the killed node comes back as the standby, and the audit (states exact, standby
+ * digest equal to the primary's) is clean.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../src/report';
+import { runCli } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'txtest-drill-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('failover drill', () => {
+  it('drill: the primary killed under load is answered for by the new primary; the restarted node rejoins; audit clean', async () => {
+    const json = join(dir, 'drill.json');
+    const html = join(dir, 'drill.html');
+    const r = await runCli(['drill', '--kills', '1', '--warmup', '0', '--progress', 'off', '--json', json, '--html', html], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+    expect(rep.drill!.kills).toHaveLength(1);
+    expect(rep.drill!.kills.map((k) => k.killed)).toEqual(['n1']);
+    for (const k of rep.drill!.kills) expect(k.gapMs).toBeGreaterThan(0);
+    expect(rep.audit).toMatchObject({ clean: true, digest: { checked: true, equal: true } });
+    expect(rep.failovers.filter((f) => f.from !== null).map((f) => [f.from, f.to])).toEqual([['n1', 'n2']]);
+    expect(r.stdout).toMatch(/failover gap\s+median [\d.]+ ms, worst [\d.]+ ms over 1 kill\(s\)/);
+    expect(readFileSync(html, 'utf8')).toContain('"kills":[{');
+  });
+});
