@@ -4,7 +4,7 @@
  * catch them. Production never sets any: the node app only reads them from
  * TXTEST_TEST_FAULTS and logs a loud warning when it does.
  */
-import type { DedupeEntry, Processor, ReplySink } from '@txtest/actors';
+import { DedupeTable, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { UpdateRequest } from '@txtest/protocol';
 
 export const FAULT_NAMES = [
@@ -52,10 +52,12 @@ export function dropAckedProcessor(p: Processor, every = 500): Processor {
   broken.submit = (req: UpdateRequest, sink: ReplySink, index: number): void => {
     if (!p.accepting || ++n % every !== 0) return p.submit(req, sink, index);
     const q = p.query(req.asset);
-    const entry: DedupeEntry = {
-      id: req.id, asset: req.asset, op: req.op, args: req.args, seq: p.lastSeq, ts: 0, epoch: p.epoch,
-      version: (q.ok ? q.version : 0) + 1, ok: true, outcome: q.ok ? q.state : {}, waiters: undefined,
-    };
+    const entry: DedupeEntry = DedupeTable.entry(req.id, req.asset, req.op, req.args);
+    entry.seq = p.lastSeq;
+    entry.epoch = p.epoch;
+    entry.version = (q.ok ? q.version : 0) + 1;
+    entry.ok = true;
+    entry.outcome = q.ok ? q.state : {};
     sink.done(index, entry);
   };
   return broken;
