@@ -18,8 +18,8 @@ import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metr
 import { PeerWatch } from './peer-watch';
 import { systemClock } from './system-clock';
 
-/** How often replication lag is sampled (its resolution in time). */
-const LAG_SAMPLE_MS = 50;
+/** How often the node's stats are sampled: the resolution of the replication lag in time. */
+const SAMPLE_MS = 50;
 
 async function run(config: NodeConfig): Promise<void> {
   // Every line carries {node, epoch, role}. `epoch` and `role` change with each role
@@ -36,7 +36,7 @@ async function run(config: NodeConfig): Promise<void> {
   const natsTransport = new NatsTransport(nc);
   let node: TxNode | null = null;
   const lag = new LagTracker();
-  const metrics = new NodeMetrics(config.id, () => node?.stats() ?? null, lag);
+  const metrics = new NodeMetrics(config.id, config.peer, () => node?.stats() ?? null, lag);
   const transport = timedTransport(natsTransport, subjects, metrics);
   const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
@@ -111,8 +111,12 @@ async function run(config: NodeConfig): Promise<void> {
     },
     faults,
   });
-  const lagTimer = setInterval(() => lag.sampleStats(Date.now(), node!.stats()), LAG_SAMPLE_MS);
-  lagTimer.unref();
+  const sampleTimer = setInterval(() => {
+    const s = node!.stats();
+    lag.sampleStats(Date.now(), s);
+    metrics.sample(s);
+  }, SAMPLE_MS);
+  sampleTimer.unref();
   peerWatch?.start();
 
   let stopping = false;
@@ -122,7 +126,7 @@ async function run(config: NodeConfig): Promise<void> {
     log.info({ signal }, 'stopping');
     try {
       await node!.stop();
-      clearInterval(lagTimer);
+      clearInterval(sampleTimer);
       peerWatch?.stop();
       await arbiter?.close();
       await nc.drain();

@@ -29,6 +29,8 @@ export class LagTracker {
   /** Seq and milliseconds behind; NaN when no replication stream exists (solo, negotiating). */
   lagSeq = Number.NaN;
   lagMs = Number.NaN;
+  /** Which end of the stream this node is: the primary (measuring its standby) or the standby. */
+  side: 'primary' | 'standby' | null = null;
 
   constructor(readonly samplesMax = 512) {
     this.t = new Float64Array(samplesMax);
@@ -65,8 +67,15 @@ export class LagTracker {
 
   /** Feeds one NodeStats: a primary with a live standby, or a follower of a primary. */
   sampleStats(nowMs: number, s: NodeStats): void {
-    if (s.standbyAckSeq !== null) return this.sample(nowMs, s.lastSeq, s.standbyAckSeq);
-    if ((s.role === 'standby' || s.role === 'syncing') && s.peerLastSeq !== null) return this.sample(nowMs, Math.max(s.peerLastSeq, s.lastSeq), s.lastSeq);
+    if (s.standbyAckSeq !== null) {
+      this.side = 'primary';
+      return this.sample(nowMs, s.lastSeq, s.standbyAckSeq);
+    }
+    if ((s.role === 'standby' || s.role === 'syncing') && s.peerLastSeq !== null) {
+      this.side = 'standby';
+      return this.sample(nowMs, Math.max(s.peerLastSeq, s.lastSeq), s.lastSeq);
+    }
+    this.side = null;
     this.sample(nowMs, s.lastSeq, null);
   }
 }
@@ -78,10 +87,11 @@ export class NodeMetrics {
   private readonly logBytes: Counter;
   private readonly roleChanges: Counter<'from' | 'to'>;
   private readonly failovers: Counter;
-  /** The committed watermark at the last scrape: the counter grows by its advance. */
+  private readonly committed: Counter;
+  /** The committed watermark at the last sample: the counter grows by its advance. */
   private committedSeen: number | null = null;
 
-  constructor(nodeId: string, stats: () => NodeStats | null, lag: LagTracker) {
+  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker) {
     const registry = this.registry;
     registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: registry, prefix: 'txtest_process_' });
@@ -97,16 +107,10 @@ export class NodeMetrics {
         },
       });
 
-    const committed = new Counter({
+    this.committed = new Counter({
       name: 'txtest_updates_committed_total',
-      help: 'Updates this node has committed: released by the reply gate on a primary, received contiguously on a standby.',
+      help: 'Updates this node committed since it started: released by the reply gate on a primary, received contiguously on a standby (a snapshot install counts its records); log replay at start does not count.',
       registers,
-      collect: () => {
-        const s = stats();
-        if (s === null) return;
-        if (this.committedSeen !== null && s.committedSeq > this.committedSeen) committed.inc(s.committedSeq - this.committedSeen);
-        this.committedSeen = Math.max(this.committedSeen ?? 0, s.committedSeq);
-      },
     });
     this.requestSeconds = new Histogram({
       name: 'txtest_request_duration_seconds',
@@ -115,6 +119,9 @@ export class NodeMetrics {
       buckets: LATENCY_BUCKETS_S,
       registers,
     });
+    // Both series exist from the start, so rates work before the first request.
+    this.requestSeconds.zero({ kind: 'tx' });
+    this.requestSeconds.zero({ kind: 'query' });
     this.fsyncSeconds = new Histogram({ name: 'txtest_log_fsync_duration_seconds', help: 'Duration of each fdatasync of the transaction log.', buckets: LATENCY_BUCKETS_S, registers });
     this.logBytes = new Counter({ name: 'txtest_log_bytes_written_total', help: 'Bytes appended to the transaction log segments.', registers });
     this.roleChanges = new Counter({ name: 'txtest_role_changes_total', help: 'Role transitions of this node, by from and to.', labelNames: ['from', 'to'], registers });
@@ -136,16 +143,56 @@ export class NodeMetrics {
     gauge('txtest_committed_seq', 'Committed watermark (primary: the reply gate; standby: held contiguously).', (s) => s.committedSeq);
     gauge('txtest_log_written_seq', 'Highest seq written to the local log file.', (s) => s.writtenSeq);
     gauge('txtest_log_synced_seq', 'Highest seq made durable by fdatasync.', (s) => s.syncedSeq);
-    gauge('txtest_replication_lag_seq', 'Records the follower lacks: primary lastSeq minus standby ack, or on a standby the primary\'s lastSeq minus its own; NaN without a replication stream.', () => lag.lagSeq);
-    gauge('txtest_replication_lag_seconds', 'Age of the oldest record the follower lacks (sampled every 50 ms); NaN without a replication stream.', () => lag.lagMs / 1000);
+    // Values that may not exist (no replication stream, no peer heard yet) are series
+    // that come and go, rather than NaN (which prom-client writes as "Nan").
+    new Gauge({
+      name: 'txtest_replication_lag_seq',
+      help: 'Records the follower lacks, reported by side: the primary (its lastSeq minus the standby\'s ack) or the standby (the primary\'s lastSeq minus its own). Absent without a replication stream.',
+      labelNames: ['side'],
+      registers,
+      collect() {
+        this.reset();
+        if (lag.side !== null) this.set({ side: lag.side }, lag.lagSeq);
+      },
+    });
+    new Gauge({
+      name: 'txtest_replication_lag_seconds',
+      help: 'Age of the oldest record the follower lacks, by side (sampled every 50 ms). Absent without a replication stream.',
+      labelNames: ['side'],
+      registers,
+      collect() {
+        this.reset();
+        if (lag.side !== null) this.set({ side: lag.side }, lag.lagMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'txtest_peer_silence_seconds',
+      help: 'Time since the last message (heartbeat or replication) from the peer. Absent standalone and before the first.',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        const s = stats();
+        if (s !== null && s.peerSilenceMs !== null && peerId !== null) this.set({ peer: peerId }, s.peerSilenceMs / 1000);
+      },
+    });
     gauge('txtest_peer_connected', '1 while the peer has been heard within heartbeat-missed x interval.', (s) => (s.peerSilenceMs !== null && s.peerSilenceMs < s.heartbeatIntervalMs * s.heartbeatMissed ? 1 : 0));
-    gauge('txtest_peer_silence_seconds', 'Time since the last message from the peer; NaN before the first.', (s) => (s.peerSilenceMs === null ? Number.NaN : s.peerSilenceMs / 1000));
     gauge('txtest_inflight_updates', 'Updates admitted and not yet replied to.', (s) => s.inflight);
     gauge('txtest_mailbox_depth_max', 'The deepest asset mailbox.', (s) => s.mailboxDepthMax);
     gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
     gauge('txtest_dedupe_ids', 'Request ids remembered for exactly-once.', (s) => s.dedupeIds);
     gauge('txtest_epochs_opened', 'Epochs this node opened (starts as primary, failovers, moves to solo).', (s) => s.promotions);
     gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
+  }
+
+  /**
+   * Called every sampling period with the node's stats. The committed counter starts
+   * from the watermark the node has once its log is replayed, so replay is not counted.
+   */
+  sample(s: NodeStats): void {
+    if (s.role === 'starting' || s.role === 'recovering') return;
+    if (this.committedSeen !== null && s.committedSeq > this.committedSeen) this.committed.inc(s.committedSeq - this.committedSeen);
+    this.committedSeen = Math.max(this.committedSeen ?? 0, s.committedSeq);
   }
 
   observeRequest(kind: 'tx' | 'query', seconds: number): void {

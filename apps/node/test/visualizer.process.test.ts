@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 import { allStateIds, roleGraph } from '../src/diagram/role-graph';
+import { parsePromText, valueOf } from './helpers/prom-text';
 
 const CHROMIUM = process.env.TXTEST_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'tmp', 'visualizer');
@@ -48,6 +49,10 @@ async function httpOf(id: string): Promise<string> {
 
 const card = (id: string, attrs: string) => page.locator(`#node-${id}${attrs}`);
 
+async function metricsOf(id: string) {
+  return parsePromText(await (await fetch(`http://${await httpOf(id)}/metrics`)).text());
+}
+
 describe('visualizer: the page follows the pair in a real browser', () => {
   it('draws every state of the machine and shows n1 primary, n2 standby', async () => {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
@@ -64,6 +69,10 @@ describe('visualizer: the page follows the pair in a real browser', () => {
     await page.locator('g.state[data-state="standby"][data-nodes~="n2"]').waitFor({ timeout: WAIT_MS });
     await page.locator('#timeline li.transition[data-node="n1"][data-to="primary"]').waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(SHOTS, '1-pair.png'), fullPage: true });
+
+    // Each end of the replication stream reports its lag.
+    await expect.poll(async () => valueOf(await metricsOf('n1'), 'txtest_replication_lag_seq', { side: 'primary' }), { timeout: WAIT_MS }).toBe(0);
+    await expect.poll(async () => valueOf(await metricsOf('n2'), 'txtest_replication_lag_seq', { side: 'standby' }), { timeout: WAIT_MS }).toBe(0);
   });
 
   it('after SIGKILL of the primary shows the standby serving and the old primary lost', async () => {
@@ -75,6 +84,7 @@ describe('visualizer: the page follows the pair in a real browser', () => {
     await page.locator('#timeline li.transition[data-node="n2"][data-to="promoting"]', { hasText: 'heartbeats missed' }).first().waitFor({ timeout: WAIT_MS });
     expect(await page.locator('g.state[data-nodes~="n1"]').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, '2-failover.png'), fullPage: true });
+    expect(valueOf(await metricsOf('n2'), 'txtest_failovers_total')).toBe(1);
   });
 
   it('shows the old primary back as standby after its restart (on a new port)', async () => {

@@ -91,6 +91,7 @@ function follow(id, url) {
   if (node && node.stream) close(node.stream);
   const stream = open(url, id);
   if (node) {
+    if (node.url !== url) addLinkEvent(id, `following at ${url.replace(/^https?:\/\//, '')}`);
     node.stream = stream;
     node.url = url;
     markLink(node, 'connecting');
