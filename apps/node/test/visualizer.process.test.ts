@@ -16,6 +16,8 @@ import { parsePromText, valueOf } from './helpers/prom-text';
 const CHROMIUM = process.env.TXTEST_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'tmp', 'visualizer');
 const WAIT_MS = 15_000;
+/** The node renders its diagram once, at the lowest CPU priority: allow for a busy machine. */
+const DIAGRAM_WAIT_MS = 45_000;
 
 let nats: NatsServerHandle;
 let pair: TestPair;
@@ -59,7 +61,7 @@ describe('visualizer: the page follows the pair in a real browser', () => {
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
     await page.goto(`http://${await httpOf('n1')}/`);
 
-    await page.locator('#diagram svg[data-loaded="true"]').waitFor({ timeout: WAIT_MS });
+    await page.locator('#diagram svg[data-loaded="true"]').waitFor({ timeout: DIAGRAM_WAIT_MS });
     const drawn = await page.locator('#diagram g.state').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-state')));
     expect(new Set(drawn)).toEqual(new Set(allStateIds(roleGraph())));
 
