@@ -84,6 +84,7 @@ export class HttpServer {
         return sendText(res, 200, m.contentType, m.body);
       }
       case '/events':
+        if (req.method !== 'GET') return send(res, 405, { error: '/events is a stream: GET it' });
         return this.handlers.events(req, res);
       case '/diagram.svg':
         return sendText(res, 200, 'image/svg+xml; charset=utf-8', await this.handlers.diagramSvg());

@@ -62,6 +62,9 @@ describe('role diagram: from the XState definition to SVG', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     for (const id of allStateIds(graph)) expect(svg).toContain(`data-state="${id}"`);
     expect(svg).toContain('after peerTimeout [peerSilent]');
+    // The README's picture is the machine that runs: after changing the machine, run `npm run diagram`.
+    const committed = readFileSync(join(REPO_ROOT, 'docs/img/role-machine.svg'), 'utf8');
+    expect(committed === `${svg}\n`, 'docs/img/role-machine.svg is stale: run `npm run diagram` and commit it').toBe(true);
   });
 
   it('the export command writes the diagram to a file', () => {
