@@ -2,7 +2,8 @@
  * `nx serve node`: a complete local setup for development. Uses the NATS server at
  * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when one answers there, else starts
  * a private nats-server on that port (JetStream on, store under ./data/nats); then
- * starts the pair n1 and n2 (status on 127.0.0.1:7071 and :7072) with readable logs.
+ * starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072: status, metrics and the
+ * visualizer page) with readable logs (pino-pretty here only; nodes log JSON).
  * Ctrl-C stops everything it started, by PID: the nodes first (SIGTERM, so a primary
  * hands over cleanly), then the private nats-server.
  */
@@ -57,8 +58,9 @@ async function main(): Promise<void> {
       process.stdout.write(`serve: node ${id} exited (code ${code}, signal ${signal})\n`);
       if (!stopping) void shutdown(code ?? 1);
     });
-    process.stdout.write(`serve: node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status\n`);
+    process.stdout.write(`serve: node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics\n`);
   }
+  process.stdout.write(`serve: visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)\n`);
   process.stdout.write('serve: Ctrl-C stops everything\n');
 }
 

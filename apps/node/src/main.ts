@@ -7,21 +7,38 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { getModel } from '@txtest/models';
 import { parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster';
-import { subjects } from '@txtest/protocol';
+import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
 import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
+import { roleDiagramSvgInBackground, stopDiagramRender } from './diagram/background-render';
 import { HttpServer } from './http-server';
+import { LiveFeed } from './live-feed';
+import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
+import { PeerWatch } from './peer-watch';
 import { systemClock } from './system-clock';
 
+/** How often the node's stats are sampled: the resolution of the replication lag in time. */
+const SAMPLE_MS = 50;
+
 async function run(config: NodeConfig): Promise<void> {
-  const log = pino({ level: config.logLevel, base: { node: config.id } });
+  // Every line carries {node, epoch, role}. `epoch` and `role` change with each role
+  // change; they come from a mixin rather than setBindings so that a line which names
+  // its own epoch or role (the transition line, "started") has that key once, not twice.
+  const bindings = { epoch: 0, role: 'starting' };
+  const log = pino({ level: config.logLevel, base: { node: config.id }, mixin: () => ({ epoch: bindings.epoch, role: bindings.role }) });
   log.info({ nats: describeNats(config.nats), dataDir: config.dataDir, cluster: config.cluster }, 'starting');
   // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
   const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
   if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
-  const transport = new NatsTransport(nc);
+  const subjects = subjectsOf(config.prefix, config.cluster);
+  const natsTransport = new NatsTransport(nc);
+  let node: TxNode | null = null;
+  const lag = new LagTracker();
+  const metrics = new NodeMetrics(config.id, config.peer, () => node?.stats() ?? null, lag);
+  const transport = timedTransport(natsTransport, subjects, metrics);
+  const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
   if (!config.standalone && config.arbiter !== 'off') {
     const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix });
@@ -29,12 +46,37 @@ async function run(config: NodeConfig): Promise<void> {
     log.info({ arbiter: kv === null ? 'off (no JetStream)' : kv.bucket }, 'arbiter');
     arbiter = kv;
   }
-  let node: TxNode | null = null;
+  let httpAddress = '';
+  const feed = new LiveFeed({ nodeId: config.id, snapshot: () => liveSnapshot() });
+  const liveSnapshot = () => {
+    const s = node?.stats() ?? null;
+    const st = node?.status(false) ?? null;
+    const peer = st?.peer ?? null;
+    return {
+      t: Date.now(),
+      nodeId: config.id,
+      http: httpAddress,
+      pid: process.pid,
+      role: s?.role ?? 'starting',
+      epoch: s?.epoch ?? 0,
+      lastSeq: s?.lastSeq ?? 0,
+      committedSeq: s?.committedSeq ?? 0,
+      peer: peer === null ? null : { ...peer, http: peerWatch?.last?.http ?? null, pid: peerWatch?.last?.pid ?? null },
+      lag: { seq: lag.lagSeq, ms: lag.lagMs },
+      heartbeat: { silenceMs: s?.peerSilenceMs ?? null, intervalMs: config.heartbeatIntervalMs, missed: config.heartbeatMissed },
+      inflight: s?.inflight ?? 0,
+      mailboxDepthMax: s?.mailboxDepthMax ?? 0,
+      assets: s?.assets ?? 0,
+    };
+  };
   const http = new HttpServer({
     status: (digest) => node?.status(digest) ?? { nodeId: config.id, role: 'starting' },
     role: () => node?.role ?? 'starting',
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    events: (req, res) => feed.attach(req, res),
+    diagramSvg: roleDiagramSvgInBackground,
   });
-  const httpAddress = await http.listen(config.http.host, config.http.port);
+  httpAddress = await http.listen(config.http.host, config.http.port);
   node = new TxNode({
     nodeId: config.id,
     peerId: config.peer,
@@ -43,11 +85,11 @@ async function run(config: NodeConfig): Promise<void> {
     ack: config.ack,
     arbiter,
     forcePrimary: config.forcePrimary,
-    subjects: subjects(config.prefix, config.cluster),
+    subjects,
     transport,
     clock: systemClock,
     defer: queueMicrotask,
-    logStorage: new FsLogStorage(join(config.dataDir, 'log')),
+    logStorage: timedLogStorage(new FsLogStorage(join(config.dataDir, 'log')), metrics),
     epochStorage: new FsEpochStorage(config.dataDir),
     log: log as Logger,
     getModel,
@@ -59,8 +101,23 @@ async function run(config: NodeConfig): Promise<void> {
     segmentBytesMax: config.segmentBytesMax,
     repairLog: config.repairLog,
     statusExtras: () => ({ pid: process.pid, http: httpAddress }),
+    onRoleChange: (c) => {
+      bindings.epoch = c.epoch;
+      bindings.role = c.to;
+      metrics.roleChange(c);
+      // Requests pending when the node stops serving are abandoned: stop timing them.
+      if (c.to === 'fenced' || c.to === 'syncing' || c.to === 'stopping') transport.forget();
+      feed.transition({ node: config.id, from: c.from, to: c.to, epoch: c.epoch, reason: c.reason, t: Date.now() });
+    },
     faults,
   });
+  const sampleTimer = setInterval(() => {
+    const s = node!.stats();
+    lag.sampleStats(Date.now(), s);
+    metrics.sample(s);
+  }, SAMPLE_MS);
+  sampleTimer.unref();
+  peerWatch?.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -69,8 +126,12 @@ async function run(config: NodeConfig): Promise<void> {
     log.info({ signal }, 'stopping');
     try {
       await node!.stop();
+      clearInterval(sampleTimer);
+      peerWatch?.stop();
+      stopDiagramRender();
       await arbiter?.close();
       await nc.drain();
+      feed.close();
       await http.close();
       log.info({}, 'stopped');
       process.exit(0);

@@ -6,3 +6,4 @@ export * from './tx-node';
 export * from './arbiter';
 export * from './election';
 export * from './faults';
+export * from './node-stats';

@@ -48,6 +48,7 @@ import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
 import { choosePrimary, noteEpoch } from './election';
 import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
 import { dropAckedProcessor, type Faults } from './faults';
+import type { NodeStats } from './node-stats';
 import { Follower } from './follower';
 import { PeerLink } from './peer-link';
 import { Replicator } from './replicator';
@@ -710,6 +711,31 @@ export class TxNode {
     };
     if (digest) Object.assign(s, p.digest());
     return s;
+  }
+
+  /** Counters and gauges for metrics and the live page (node-stats.ts); cheap, read on demand. */
+  stats(): NodeStats {
+    const p = this.processor;
+    const role = this.role;
+    return {
+      role,
+      epoch: this.epochRecord.epoch,
+      lastSeq: p.lastSeq,
+      committedSeq: role === 'standby' || role === 'syncing' ? p.lastSeq : p.committedSeq,
+      writtenSeq: this.writtenSeq,
+      syncedSeq: this.syncedSeq,
+      standbyAckSeq: this.replicator?.mode === 'live' ? this.replicator.standbyAck : null,
+      peerLastSeq: this.peer?.lastSeq ?? null,
+      peerSilenceMs: this.o.peerId === null || this.lastPeerAt === Number.NEGATIVE_INFINITY ? null : this.o.clock.now() - this.lastPeerAt,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      heartbeatMissed: this.heartbeatMissed,
+      inflight: p.inflightCount,
+      mailboxDepthMax: p.mailboxDepthMax(),
+      assets: p.assetCount,
+      dedupeIds: p.dedupeSize,
+      promotions: this.promotions,
+      failed: this.failed !== null,
+    };
   }
 
   private onStatus(data: Uint8Array, reply: string, json: boolean): void {

@@ -1,0 +1,37 @@
+/**
+ * What a node reports for metrics and the live page: plain numbers the core already
+ * keeps, read on demand (a scrape, a tick of the live stream), never computed on the
+ * hot path. The app maps them onto Prometheus and onto its event stream; the core
+ * knows nothing of either.
+ */
+import type { RoleState } from '@txtest/actors';
+
+export interface NodeStats {
+  role: RoleState;
+  epoch: number;
+  /** Highest log position held. */
+  lastSeq: number;
+  /** Primary: the gate's watermark; standby: what it holds contiguously (as in status). */
+  committedSeq: number;
+  /** Written to the local log file / synced by fdatasync. */
+  writtenSeq: number;
+  syncedSeq: number;
+  /** Primary with a live standby: the standby's acknowledged seq; otherwise null. */
+  standbyAckSeq: number | null;
+  /** The peer's lastSeq from its last heartbeat, hello or join; null before any. */
+  peerLastSeq: number | null;
+  /** Milliseconds (on the node's clock) since the last message from the peer; null with no peer or none yet. */
+  peerSilenceMs: number | null;
+  heartbeatIntervalMs: number;
+  heartbeatMissed: number;
+  /** Updates admitted and not yet replied to. */
+  inflight: number;
+  /** The deepest asset mailbox right now. */
+  mailboxDepthMax: number;
+  assets: number;
+  dedupeIds: number;
+  /** Epochs this node opened (each start as primary, each failover, each move to solo). */
+  promotions: number;
+  /** The log failed and the node takes no more updates. */
+  failed: boolean;
+}
