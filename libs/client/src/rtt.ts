@@ -10,12 +10,18 @@ export class RttEstimator {
   private srttMs = 0;
   private rttvarMs = 0;
   private sampled = false;
-  /** Doubles with every attempt that timed out, back to 1 with the next fresh sample (RFC 6298 5.5). */
+  /**
+   * Doubles when an attempt times out, back to 1 with the next fresh sample (RFC 6298
+   * 5.5), at most 4x: a client has many attempts in flight, and a dead primary times
+   * them all out at once, which is one loss event, not one per attempt.
+   */
   private backoff = 1;
+  private lastTimeoutMs = 0;
 
   /** A round trip of an attempt that was not a retry (Karn's rule: a retry's reply is ambiguous). */
   sample(rttMs: number): void {
     this.backoff = 1;
+    this.lastTimeoutMs = 0;
     if (!this.sampled) {
       this.sampled = true;
       this.srttMs = rttMs;
@@ -26,12 +32,19 @@ export class RttEstimator {
     this.srttMs = 0.875 * this.srttMs + 0.125 * rttMs;
   }
 
-  /** An attempt got no reply in time: until a reply shows the round trip again, wait longer. */
-  timedOut(): void {
-    this.backoff = Math.min(this.backoff * 2, 64);
+  /**
+   * An attempt sent with `attemptTimeoutMs` got no reply in time: until a reply shows the
+   * round trip again, wait longer. Attempts sent before the last doubling do not double again.
+   */
+  timedOut(attemptTimeoutMs: number): void {
+    if (attemptTimeoutMs <= this.lastTimeoutMs) return;
+    this.backoff = Math.min(this.backoff * 2, 4);
+    this.lastTimeoutMs = attemptTimeoutMs;
   }
 
   timeoutMs(minMs: number, maxMs: number): number {
-    return Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
+    const t = Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
+    if (this.backoff === 1) this.lastTimeoutMs = 0;
+    return t;
   }
 }

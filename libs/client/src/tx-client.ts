@@ -181,10 +181,12 @@ export class TxClient {
   private sendSingle(job: Job): void {
     job.attempts++;
     const sentAt = performance.now();
-    this.mux.request(this.subjects.tx, packMsgpack(job.req), this.attemptTimeout(), (o) => this.onSingle(job, o, sentAt));
+    const timeoutMs = this.attemptTimeout();
+    this.mux.request(this.subjects.tx, packMsgpack(job.req), timeoutMs, (o) => this.onSingle(job, o, sentAt, timeoutMs));
   }
 
-  private onSingle(job: Job, o: MuxOutcome, sentAt: number): void {
+  private onSingle(job: Job, o: MuxOutcome, sentAt: number, timeoutMs: number): void {
+    if (o.kind === 'timeout') this.rtt.timedOut(timeoutMs);
     if (o.kind !== 'reply') return this.retry(job, o.kind);
     if (job.attempts === 1) this.rtt.sample(performance.now() - sentAt);
     this.settle(job, unpackMsgpack(o.data) as UpdateReply);
@@ -198,10 +200,12 @@ export class TxClient {
       batch[i] = jobs[i]!.req;
     }
     const sentAt = performance.now();
-    this.mux.request(this.subjects.tx, packMsgpack({ batch }), this.attemptTimeout(), (o) => this.onBatch(jobs, o, sentAt));
+    const timeoutMs = this.attemptTimeout();
+    this.mux.request(this.subjects.tx, packMsgpack({ batch }), timeoutMs, (o) => this.onBatch(jobs, o, sentAt, timeoutMs));
   }
 
-  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number): void {
+  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number, timeoutMs: number): void {
+    if (o.kind === 'timeout') this.rtt.timedOut(timeoutMs);
     if (o.kind !== 'reply') {
       for (const job of jobs) this.retry(job, o.kind);
       return;
@@ -224,7 +228,6 @@ export class TxClient {
   }
 
   private retry(job: Job, reason: string): void {
-    if (reason === 'timeout') this.rtt.timedOut();
     if (this.closed) return job.reject(new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
     const now = performance.now();
     if (now >= job.deadline) {

@@ -27,12 +27,16 @@ describe('RttEstimator (the attempt timeout)', () => {
 });
 
 describe('RttEstimator after timeouts', () => {
-  it('doubles the wait with each timeout until a reply is measured again', () => {
+  it('doubles the wait once per loss, not once per attempt lost with it, until a reply is measured again', () => {
     const r = new RttEstimator();
     for (let i = 0; i < 20; i++) r.sample(2);
-    r.timedOut();
+    const t = r.timeoutMs(250, 30_000);
+    // Sixteen attempts sent with the same timeout all time out (a primary died): one doubling.
+    for (let i = 0; i < 16; i++) r.timedOut(t);
     expect(r.timeoutMs(250, 30_000)).toBe(500);
-    r.timedOut();
+    r.timedOut(500);
+    expect(r.timeoutMs(250, 30_000)).toBe(1_000);
+    for (let i = 0; i < 10; i++) r.timedOut(r.timeoutMs(250, 30_000));
     expect(r.timeoutMs(250, 30_000)).toBe(1_000);
     r.sample(2);
     expect(r.timeoutMs(250, 30_000)).toBe(250);
