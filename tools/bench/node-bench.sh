@@ -3,8 +3,10 @@
 # free port (JetStream on, for the arbiter), a standalone node or a pair (PAIR=1), and
 # the loadgen: account credits over 10,000 assets, 64 in flight with batching off and
 # on, then 1 in flight. Stops what it started, by PID.
-# Usage: tools/bench/node-bench.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1 OUT=dir)
+# Usage: tools/bench/node-bench.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1 OUT=dir
+#                                     NODE_ARGS="..." RUNS="name loadgen-flags;name loadgen-flags")
 # With OUT set, each run also writes OUT/<name>.json and OUT/<name>.html (the loadgen's reports).
+# RUNS replaces the default three runs (tools/bench/sitting.sh uses it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DURATION=${DURATION:-8}; WARMUP=${WARMUP:-2}; FSYNC=${FSYNC:-5ms}; EVENTS=${EVENTS:-on}; CLIENTS=${CLIENTS:-1}; PAIR=${PAIR:-0}
@@ -14,7 +16,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 nats-server -a 127.0.0.1 -p "$PORT" -js -sd "$DIR/js" > "$DIR/nats.log" 2>&1 & PIDS+=($!)
-common=(--nats "nats://127.0.0.1:$PORT" --http 0 --fsync "$FSYNC" --events "$EVENTS" --log-level warn)
+# shellcheck disable=SC2206
+common=(--nats "nats://127.0.0.1:$PORT" --http 0 --fsync "$FSYNC" --events "$EVENTS" --log-level warn ${NODE_ARGS:-})
 if [ "$PAIR" = 1 ]; then
   node apps/node/bin/txtest-node.js --id b1 --peer b2 --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
   node apps/node/bin/txtest-node.js --id b2 --peer b1 --data-dir "$DIR/b2" "${common[@]}" > "$DIR/b2.log" 2>&1 & PIDS+=($!)
@@ -33,6 +36,12 @@ run() {
   node apps/loadgen/bin/txtest-loadgen.js --nats "nats://127.0.0.1:$PORT" --nodes b1,b2 --duration "$DURATION" --warmup "$WARMUP" --assets 10000 --progress off "${out[@]}" "$@"
 }
 echo "# $([ "$PAIR" = 1 ] && echo pair || echo 'standalone node'), fsync $FSYNC, events $EVENTS, clients $CLIENTS"
-run batch-off-64 --in-flight 64 --batch off --clients "$CLIENTS"
-run batch-on-64 --in-flight 64 --batch on --clients "$CLIENTS"
-run in-flight-1 --in-flight 1 --batch on --clients 1
+if [ -n "${RUNS:-}" ]; then
+  IFS=';' read -ra runs <<< "$RUNS"
+  # shellcheck disable=SC2086
+  for r in "${runs[@]}"; do run $r; done
+else
+  run batch-off-64 --in-flight 64 --batch off --clients "$CLIENTS"
+  run batch-on-64 --in-flight 64 --batch on --clients "$CLIENTS"
+  run in-flight-1 --in-flight 1 --batch on --clients 1
+fi
