@@ -3,19 +3,11 @@
  * variables the node reads), validated once into a frozen object. A bad one is an
  * ArgError whose message is one sentence; the CLI prints it and exits with code 2.
  */
+import type { NatsSettings } from '@txtest/transport-nats';
+
 export type WorkloadName = 'account' | 'orderbook' | 'register';
 export const WORKLOADS: readonly WorkloadName[] = ['account', 'orderbook', 'register'];
 
-export interface NatsSettings {
-  url: string;
-  credsFile?: string;
-  user?: string;
-  password?: string;
-  token?: string;
-  tlsCaFile?: string;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-}
 
 export interface LoadgenArgs {
   readonly nats: Readonly<NatsSettings>;

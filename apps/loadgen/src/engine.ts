@@ -6,11 +6,12 @@
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TxClient } from '@txtest/client';
-import type { NatsSettings, WorkloadName } from './args';
+import type { NatsSettings } from '@txtest/transport-nats';
+import type { WorkloadName } from './args';
 import { AuditLedger, type LedgerPartial } from './audit-ledger';
 import { ClosedLoopDriver, type Driver } from './driver-closed';
 import { OpenLoopDriver } from './driver-open';
-import { connectNats } from './nats';
+import { connectNats } from '@txtest/transport-nats';
 import { absNowMs, Recorder, type IntervalSnapshot } from './recorder';
 import { makeWorkload } from './workloads/workload';
 

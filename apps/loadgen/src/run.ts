@@ -12,7 +12,7 @@ import type { LedgerPartial } from './audit-ledger';
 import type { EngineFinal } from './engine';
 import { startEngines, type EngineHandle } from './engines';
 import { encodeHistogram, percentileSpectrum, summarize } from './histogram';
-import { connectNats } from './nats';
+import { connectNats } from '@txtest/transport-nats';
 import { PrimaryWatch } from './primary-watch';
 import { Progress } from './progress';
 import { absNowMs } from './recorder';
