@@ -30,6 +30,8 @@ export interface ReplicatorDeps {
   ringBytesMax?: number;
   /** A joiner further behind than this many records gets a snapshot instead of the tail. */
   tailRecordsMax?: number;
+  /** Test-only fault (faults.ts): treat a joiner's divergent suffix as agreed, so it is never truncated. */
+  skipRejoinTruncation?: boolean;
 }
 
 const CHUNK_BYTES = 512 * 1024;
@@ -139,7 +141,7 @@ export class Replicator {
   /** A standby asks to join: find where its log agrees with ours, then catch it up. */
   onJoin(s: NodeSummary): void {
     const mine = { history: this.d.history(), lastSeq: this.d.lastSeq() };
-    const agreed = agreedPrefix(mine, s);
+    const agreed = this.d.skipRejoinTruncation ? Math.min(s.lastSeq, mine.lastSeq) : agreedPrefix(mine, s);
     const behind = mine.lastSeq - agreed;
     if (agreed === s.lastSeq && behind <= this.tailRecordsMax) {
       this.d.log.info({ standby: s.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');

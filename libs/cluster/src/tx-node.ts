@@ -187,6 +187,7 @@ export class TxNode {
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
         ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
+        ...(o.faults?.has('skip-rejoin-truncation') ? { skipRejoinTruncation: true } : {}),
       });
       this.follower = new Follower({
         link: this.link,
@@ -326,7 +327,9 @@ export class TxNode {
   private releaseGate(): void {
     if (this.gate === 'hold') return;
     const local = this.sync!.gateOnSync ? this.syncedSeq : this.writtenSeq;
-    const mark = this.gate === 'standby' ? Math.min(local, this.replicator!.standbyAck) : local;
+    // Test-only fault: without the standby's ack in the watermark, a reply can reveal an unreplicated update.
+    const withStandby = this.gate === 'standby' && !this.o.faults?.has('reply-before-standby-ack');
+    const mark = withStandby ? Math.min(local, this.replicator!.standbyAck) : local;
     this.processor.release(mark);
   }
 
@@ -405,6 +408,8 @@ export class TxNode {
         }
       }
       const firstSeq = this.processor.lastSeq + 1;
+      // Test-only fault: taking over from the peer with an empty dedupe memory (exactly-once lost).
+      if (prev.primary !== o.nodeId && o.faults?.has('forget-dedupe-on-failover')) this.processor['dedupe'].clear();
       await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
       this.processor.epoch = epoch;
       this.promotions++;
@@ -516,6 +521,8 @@ export class TxNode {
     if (m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO || m.kind === NodeKind.JOIN) this.peer = m.header;
 
     if (claimsPrimary && h.epoch > mine) {
+      // Test-only fault: a serving node that ignores a newer primary keeps its role.
+      if ((SERVING.has(role) || role === 'promoting') && this.o.faults?.has('no-fencing')) return;
       if (SERVING.has(role) || role === 'promoting' || role === 'standby') {
         return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
       }
