@@ -216,7 +216,13 @@ export class TxNode {
           sendHello: () => this.sendHello(),
           openEpoch: () => void this.openEpoch(),
           enterPrimary: () => this.serve('standby'),
-          enterSolo: () => this.serve('local'),
+          enterSolo: () => {
+            // The standby was given up on: stop its stream, so that only a fresh JOIN (and the
+            // catch-up it starts) can make it a standby again. A stale live stream would let it
+            // think itself attached, and later fail over without what this solo node acked.
+            this.replicator?.stopFollowing();
+            this.serve('local');
+          },
           leavePrimary: () => this.hold(),
           leaveSolo: () => this.hold(),
           startSync: () => this.startSync(),
@@ -526,7 +532,7 @@ export class TxNode {
       if (SERVING.has(role) || role === 'promoting' || role === 'standby') {
         return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
       }
-      if (role === 'syncing') void this.adopt(h.epoch, h.from);
+      if (role === 'syncing') void this.adopt(h.epoch, h.from).catch((err: Error) => this.fail(err));
       if (role === 'negotiating') return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${h.from} is primary in epoch ${h.epoch}` });
     } else if (claimsPrimary && h.epoch < mine && (SERVING.has(role) || role === 'standby' || role === 'syncing')) {
       // A stale primary: tell it the epoch so it fences itself, and ignore what it says.

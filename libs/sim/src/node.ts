@@ -51,8 +51,10 @@ export class SimNode {
   /** Why the node is down, when it is: 'crashed', 'stopped', or a start failure. */
   downReason = 'never started';
   forcePrimary = false;
-  /** Start failures (e.g. a corrupt log refused by recovery). */
+  /** Start failures because recovery refused a corrupt log (the operator must act). */
   refusals: string[] = [];
+  /** Called when a start fails for another reason (the supervisor restarts it). */
+  onStartFailed: (err: Error) => void = () => undefined;
 
   constructor(
     readonly id: string,
@@ -131,6 +133,13 @@ export class SimNode {
       applyRecord(epoch, seq, payload);
       if (inc.alive) this.hooks.onApplied(this, seq, decodeRecord(payload).id, epoch);
     };
+    // ... and every record it writes as primary (its own turns), through the processor's record hook.
+    const opts = p['opts'];
+    const onRecord = opts.onRecord;
+    opts.onRecord = (epoch, seq, ts, req, model) => {
+      onRecord(epoch, seq, ts, req, model);
+      if (inc.alive) this.hooks.onApplied(this, seq, req.id, epoch);
+    };
     const loadSnapshot = p.loadSnapshot.bind(p);
     p.loadSnapshot = (image) => {
       loadSnapshot(image);
@@ -141,9 +150,10 @@ export class SimNode {
     onIncarnation();
     node.start().catch((err: Error) => {
       if (!inc.alive) return;
-      this.refusals.push(`${err.name}: ${err.message}`);
-      sched.trace(`${this.id}: start failed: ${err.name}: ${err.message.slice(0, 120)}`);
+      sched.trace(`${this.id}: start failed: ${err.name}: ${err.message.slice(0, 160)}`);
       this.kill(`start failed (${err.name})`);
+      if (err.name === 'JournalCorruptError') this.refusals.push(err.message);
+      else this.onStartFailed(err);
     });
     return true;
   }
@@ -189,7 +199,9 @@ export class SimNode {
   private logger(inc: Incarnation): Logger {
     const line = (level: string, obj: object, msg?: string) => {
       if (!inc.alive) return;
-      if (level === 'error' && msg !== undefined && /failed: no further|snapshot failed/.test(msg) === false) this.hooks.onCoreError(this, msg, obj);
+      // Operating errors (a failed log, a full disk) are expected here; anything else the
+      // core logs as an error is one of its own exceptions caught on the way out.
+      if (level === 'error' && !/failed: no further|snapshot failed/.test(msg ?? '') && !/JournalFailedError|ENOSPC/.test(JSON.stringify(obj))) this.hooks.onCoreError(this, msg ?? '', obj);
       if (this.traceLogs) this.sched.trace(`${this.id} ${level}: ${msg ?? ''} ${JSON.stringify(obj)}`, false);
     };
     return {

@@ -102,6 +102,11 @@ class World {
     this.nodes = ['n1', 'n2'].map(
       (id) => new SimNode(id, id === 'n1' ? 'n2' : 'n1', this.sched, this.net, this.rng.fork(`node-${id}`), this.arbiter, () => this.arbiterLossP, s, hooks, o.trace === true),
     );
+    const sup = this.rng.fork('supervisor');
+    for (const n of this.nodes) {
+      // A process that exits on a start-up error is restarted by its supervisor (systemd's Restart=on-failure).
+      n.onStartFailed = () => this.sched.after(sup.int(50, 300), () => this.startNode(n), null, `supervisor restarts ${n.id}`);
+    }
     this.net.observer = (from, subject, bytes) => {
       if (!subject.startsWith('_INBOX.')) return;
       const n = this.nodes.find((x) => x.inc?.ep === from);
@@ -133,9 +138,19 @@ class World {
     const every = () => {
       if (++checks % 2000 === 0) this.checker.checkLogs();
     };
-    await sched.run(faultEnd, () => this.checker.violation !== null, every);
-    if (this.checker.violation === null) await this.heal(every);
-    if (this.checker.violation === null) this.checker.checkFinal(this.clients.flatMap((c) => c.requests));
+    // A real node process exits on an unhandled rejection (Node's default): the core must leave none.
+    const unhandled = (reason: unknown) => {
+      const e = reason as Error;
+      this.checker.fail('core-error', `unhandled promise rejection (a node process would exit): ${e?.name}: ${e?.message} ${String(e?.stack).split('\n').slice(1, 4).join(' ')}`);
+    };
+    process.on('unhandledRejection', unhandled);
+    try {
+      await sched.run(faultEnd, () => this.checker.violation !== null, every);
+      if (this.checker.violation === null) await this.heal(every);
+      if (this.checker.violation === null) this.checker.checkFinal(this.clients.flatMap((c) => c.requests));
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
     const requests = this.clients.flatMap((c) => c.requests);
     const v = this.checker.violation;
     if (v !== null) sched.trace(`VIOLATION ${v.invariant}: ${v.detail}`);
