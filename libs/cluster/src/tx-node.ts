@@ -394,6 +394,12 @@ export class TxNode {
     const { o } = this;
     try {
       this.processor.accepting = false;
+      // A node whose log failed holds state it could not write: serving a new epoch on it
+      // would make the peer follow (and, after a restart, lose) what only its memory had.
+      if (this.failed !== null) {
+        this.actor.send({ type: 'PROMOTION_FAILED', reason: `the log failed: ${this.failed.message}` });
+        return;
+      }
       // Let admitted updates take their turns in the old epoch before the new one begins.
       await new Promise<void>((resolve) => queueMicrotask(resolve));
       const prev = this.epochRecord;
