@@ -78,6 +78,9 @@ export class Follower {
       }
       off = next;
     }
+    // A batch that starts beyond what this node holds (the live marker after a lost tail
+    // batch carries no frame to show it) is a gap too: "caught up" must mean holding it all.
+    if (gapAt === 0 && h.firstSeq > this.d.lastSeq() + 1) gapAt = this.d.lastSeq() + 1;
     if (gapAt > 0) return this.askResend(gapAt, now);
     this.resendAskedFor = 0;
     if (applied > 0) this.scheduleAck();

@@ -229,7 +229,8 @@ export class TxNode {
           enterStandby: () => undefined,
           leaveStandby: () => undefined,
           enterFenced: () => this.fence(),
-          enterStopping: () => void this.shutdown(),
+          // A failed log cannot be flushed: the stop still completes (STOPPED is sent in a finally).
+          enterStopping: () => void this.shutdown().catch((err: Error) => o.log.warn({ err: err.message }, 'the log could not be flushed on stop')),
         },
       }),
       {

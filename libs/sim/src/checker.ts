@@ -151,7 +151,10 @@ export class Checker {
     const ph = this.h(peer.id);
     const atPeer = ph.ever.get(f.seq) === id || f.seq <= ph.everSnapTop;
     const onDisk = node.disk.holds(f.seq, this.strictSync);
-    const ok = role === 'primary' ? atPeer : role === 'solo' ? onDisk : atPeer || onDisk;
+    // A primary must not reveal what its standby lacks: the standby could take over without
+    // it. What a primary holds in its own log (e.g. recovered records it answers a retry
+    // from) is safe while the peer is not a standby yet: the peer must catch up before it can.
+    const ok = role === 'solo' ? onDisk : atPeer || (onDisk && (role !== 'primary' || peer.role !== 'standby'));
     if (!ok) {
       return this.fail(
         'reply-reveals-unreplicated',
