@@ -27,6 +27,8 @@ export interface RunOptions {
   onTraceLine?: (line: string) => void;
   /** Simulated ms the healing phase may take before liveness fails. */
   healMsMax?: number;
+  /** Called with the nodes once the run ends (for debugging a seed). */
+  inspect?: (nodes: readonly SimNode[]) => void;
 }
 
 export interface RunResult {
@@ -151,6 +153,7 @@ class World {
     } finally {
       process.off('unhandledRejection', unhandled);
     }
+    this.o.inspect?.(this.nodes);
     const requests = this.clients.flatMap((c) => c.requests);
     const v = this.checker.violation;
     if (v !== null) sched.trace(`VIOLATION ${v.invariant}: ${v.detail}`);
