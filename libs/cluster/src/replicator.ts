@@ -49,6 +49,13 @@ export class Replicator {
   private pumping = false;
   private generation = 0;
   standbyAck = 0;
+  /**
+   * Set while a joiner must start over from a snapshot (its log diverges, or it is too far
+   * behind) until it acknowledges the snapshot's seq: a RESEND before that (the snapshot
+   * was lost) gets the snapshot again, never a tail that would sit on its divergent log.
+   */
+  private snapshotPending = false;
+  private snapshotSeq = 0;
   private readonly ringBytesMax: number;
   private readonly tailRecordsMax: number;
   private readonly flushFn = () => this.flush();
@@ -70,6 +77,7 @@ export class Replicator {
 
   stopFollowing(): void {
     this.mode = 'none';
+    this.snapshotPending = false;
     this.generation++;
     this.standbyAck = 0;
     this.batch = [];
@@ -113,6 +121,7 @@ export class Replicator {
   }
 
   onAck(h: AckHeader): void {
+    if (this.snapshotPending && this.snapshotSeq > 0 && h.seq >= this.snapshotSeq) this.snapshotPending = false;
     if (h.seq > this.standbyAck) {
       this.standbyAck = h.seq;
       this.d.onAck(h.seq);
@@ -134,6 +143,10 @@ export class Replicator {
 
   onResend(h: ResendHeader): void {
     if (this.mode === 'none') return;
+    if (this.snapshotPending) {
+      this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap before it installed its snapshot: sending the snapshot again');
+      return void this.sendSnapshot();
+    }
     this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap: retransmitting');
     this.catchUpFrom(h.fromSeq);
   }
@@ -145,6 +158,7 @@ export class Replicator {
     const behind = mine.lastSeq - agreed;
     if (agreed === s.lastSeq && behind <= this.tailRecordsMax) {
       this.d.log.info({ standby: s.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');
+      this.snapshotPending = false;
       this.catchUpFrom(agreed + 1);
       return;
     }
@@ -168,8 +182,11 @@ export class Replicator {
     this.mode = 'catchup';
     const gen = ++this.generation;
     this.batch = [];
+    this.snapshotPending = true;
+    this.snapshotSeq = 0;
     const snap = await this.d.snapshot();
     if (gen !== this.generation) return;
+    this.snapshotSeq = snap.seq;
     const body = concatBytes(snap.chunks);
     const total = body.length;
     const history = this.d.history().filter(([, first]) => first <= snap.seq);
