@@ -56,6 +56,7 @@ export class Replicator {
    */
   private snapshotPending = false;
   private snapshotSeq = 0;
+  private acksIgnored = 0;
   private readonly ringBytesMax: number;
   private readonly tailRecordsMax: number;
   private readonly flushFn = () => this.flush();
@@ -121,7 +122,15 @@ export class Replicator {
   }
 
   onAck(h: AckHeader): void {
-    if (this.snapshotPending && this.snapshotSeq > 0 && h.seq >= this.snapshotSeq) this.snapshotPending = false;
+    if (this.snapshotPending) {
+      // Until the joiner shows it installed the snapshot, its acks speak of its old,
+      // divergent log (the snapshot may have been lost on the way): they count for nothing.
+      if (this.snapshotSeq === 0 || h.installed !== this.snapshotSeq) {
+        if (++this.acksIgnored % 8 === 0) void this.sendSnapshot();
+        return;
+      }
+      this.snapshotPending = false;
+    }
     if (h.seq > this.standbyAck) {
       this.standbyAck = h.seq;
       this.d.onAck(h.seq);

@@ -23,6 +23,8 @@ export interface NetConfig {
   reorderP: number;
 }
 
+const KINDS = ['', 'HELLO', 'HEARTBEAT', 'REPLICATE', 'ACK', 'RESEND', 'JOIN', 'SNAPSHOT', 'HANDOVER'];
+
 export const CALM_NET: NetConfig = { latencyMeanMs: 0.25, latencyMinMs: 0.05, slowP: 0, dropP: 0, dupP: 0, reorderP: 0 };
 
 /** A connection to the simulated server: a node's incarnation or a client. */
@@ -163,7 +165,7 @@ export class SimNetwork {
           to.handler(data, reply, json, subject, from, noResp);
         },
         to.ep.owner,
-        `d ${from.name}>${to.ep.name} ${subject} ${data.length}`,
+        `d ${from.name}>${to.ep.name} ${subject} ${data.length}${subject.includes('._node.') ? ` ${KINDS[data[0]!] ?? '?'}` : ''}`,
       );
     }
   }

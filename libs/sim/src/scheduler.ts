@@ -120,6 +120,7 @@ export class Scheduler {
       this.now = ev.t;
       this.events++;
       this.hash = fnv1a(ev.label, Math.imul(this.hash ^ Math.floor(ev.t * 1000), 0x01000193) >>> 0);
+      if (this.lines !== null) this.trace(`. ${ev.label}`, false);
       ev.fn();
       await drainMicrotasks();
       afterEach?.();
