@@ -140,6 +140,8 @@ export class TxNode {
   failed: Error | null = null;
   /** Times this node took over as primary (for metrics). */
   promotions = 0;
+  /** The operator's --force-primary decided this promotion: it overrides the arbiter's record, once. */
+  private forcing = false;
 
   constructor(private readonly o: TxNodeOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 50;
@@ -408,7 +410,11 @@ export class TxNode {
       if (o.arbiter) {
         const r = await o.arbiter.read();
         this.arbiterView = r.value;
-        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId) {
+        // The operator's force overrides the arbiter's record of the lost peer (once: later
+        // promotions of this process obey the arbiter again).
+        const forced = this.forcing;
+        this.forcing = false;
+        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId && !forced) {
           this.actor.send({ type: 'PROMOTION_FAILED', reason: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` });
           return;
         }
@@ -480,6 +486,7 @@ export class TxNode {
     if (o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) return;
     if (o.forcePrimary) {
       o.log.warn({ epoch: this.epochRecord.epoch }, 'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins');
+      this.forcing = true;
       return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }
     if (o.arbiter) {
