@@ -323,7 +323,9 @@ export class TxNode {
       // A real fsync: it opens the gate with `--fsync always`, and is what `--ack logged` waits for.
       onSynced: (seq) => {
         this.syncedSeq = seq;
-        this.follower?.onSynced(seq);
+        // Only a follower acks its syncs (`--ack logged`); a primary's own syncs are no ack.
+        const role = this.role;
+        if (role === 'standby' || role === 'syncing') this.follower?.onSynced(seq);
         if (this.sync!.gateOnSync) this.releaseGate();
       },
       onError: (err) => this.fail(err),
@@ -583,7 +585,8 @@ export class TxNode {
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
-        if (SERVING.has(role) || role === 'stopping') this.replicator!.onAck(m.header);
+        // An ack from a node in a newer epoch is not from our standby (it serves that epoch).
+        if ((SERVING.has(role) || role === 'stopping') && h.epoch <= mine) this.replicator!.onAck(m.header);
         return;
       case NodeKind.RESEND:
         if (SERVING.has(role)) this.replicator!.onResend(m.header);

@@ -76,7 +76,7 @@ class World {
       this.sched.onLine = o.onTraceLine ?? null;
     }
     this.steps = o.steps ?? 300;
-    this.stepMs = o.stepMs ?? 10;
+    this.stepMs = o.stepMs ?? 5;
     this.net = new SimNetwork(this.sched, this.rng.fork('net'));
     const c = this.rng.fork('config');
     const fsync: FsyncPolicy = c.pick([{ kind: 'always' }, { kind: 'interval', ms: 5 }, { kind: 'never' }] as FsyncPolicy[]);
@@ -120,7 +120,7 @@ class World {
       onAnswer: () => undefined,
       onBadReply: (cl: SimClient, r: ClientRequest, code: string) => this.checker.fail('bad-reply', `${cl.id} got ${code} for ${r.id}`),
     };
-    for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick([2, 10, 30]), clientHooks));
+    for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick([4, 10, 30]), clientHooks));
   }
 
   private startNode(n: SimNode): void {
@@ -190,7 +190,7 @@ class World {
   }
 
   private step(p: Rng): void {
-    if (this.healing || !p.chance(0.04)) return;
+    if (this.healing || !p.chance(0.06)) return;
     const actions: [number, () => void][] = [
       [3, () => this.crashOne(p, false)],
       [1.5, () => this.crashOne(p, this.settings.fsync.kind === 'always')],
