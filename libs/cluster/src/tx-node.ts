@@ -305,6 +305,8 @@ export class TxNode {
     const { o } = this;
     this.writtenSeq = lastSeq;
     this.syncedSeq = lastSeq;
+    // What recovery kept, or a snapshot just installed, is durable: `--ack logged` may ack it.
+    if (this.follower) this.follower.syncedSeq = lastSeq;
     this.replicator?.reset(lastSeq + 1);
     this.writer = new LogWriter({
       storage: o.logStorage,
@@ -326,6 +328,7 @@ export class TxNode {
         // Only a follower acks its syncs (`--ack logged`); a primary's own syncs are no ack.
         const role = this.role;
         if (role === 'standby' || role === 'syncing') this.follower?.onSynced(seq);
+        else if (this.follower) this.follower.syncedSeq = seq;
         if (this.sync!.gateOnSync) this.releaseGate();
       },
       onError: (err) => this.fail(err),
