@@ -470,6 +470,9 @@ export class TxNode {
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
       const role = this.role;
+      // Acks are sent when records arrive; one lost while no more come would hold the
+      // primary's replies forever, so a standby repeats its watermark with each beat.
+      if (role === 'standby') this.follower!.scheduleAck();
       // A join that got no stream going (lost, or sent before the peer served) is sent again.
       if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
         this.lastJoinAt = now;

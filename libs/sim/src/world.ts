@@ -27,6 +27,10 @@ export interface RunOptions {
   onTraceLine?: (line: string) => void;
   /** Simulated ms the healing phase may take before liveness fails. */
   healMsMax?: number;
+  /** Chance per step that a fault starts (default 0.06). */
+  faultChance?: number;
+  /** Client think times to pick from, per client (default [4, 10, 30] ms). */
+  thinkMs?: number[];
   /** Called with the nodes once the run ends (for debugging a seed). */
   inspect?: (nodes: readonly SimNode[]) => void;
 }
@@ -120,7 +124,7 @@ class World {
       onAnswer: () => undefined,
       onBadReply: (cl: SimClient, r: ClientRequest, code: string) => this.checker.fail('bad-reply', `${cl.id} got ${code} for ${r.id}`),
     };
-    for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick([4, 10, 30]), clientHooks));
+    for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick(o.thinkMs ?? [4, 10, 30]), clientHooks));
   }
 
   private startNode(n: SimNode): void {
@@ -190,7 +194,7 @@ class World {
   }
 
   private step(p: Rng): void {
-    if (this.healing || !p.chance(0.06)) return;
+    if (this.healing || !p.chance(this.o.faultChance ?? 0.06)) return;
     const actions: [number, () => void][] = [
       [3, () => this.crashOne(p, false)],
       [1.5, () => this.crashOne(p, this.settings.fsync.kind === 'always')],
