@@ -266,6 +266,8 @@ export class Processor {
       actor.mailbox.clear();
       actor.commitApplied();
     }
+    // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
+    this.committedSeq = this.lastSeq;
     this.ready.clear();
     this.gate.clear();
     this.inflight = 0;

@@ -33,8 +33,8 @@ export class Follower {
   private resendAskedAt = Number.NEGATIVE_INFINITY;
   private snapshotPieces: Uint8Array[] = [];
   private installing = false;
-  /** Seq of the snapshot installed since the last reset (0: none); acks carry it as proof. */
-  private installedSeq = 0;
+  /** Seq of the snapshot installed since the last reset (-1: none); acks carry it as proof. */
+  private installedSeq = -1;
   caughtUp = false;
   /** Seq the local log has synced (for `--ack logged`). */
   syncedSeq = 0;
@@ -49,7 +49,7 @@ export class Follower {
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.snapshotPieces = [];
-    this.installedSeq = 0;
+    this.installedSeq = -1;
   }
 
   /** When the primary's stream last delivered anything (for re-sending JOIN). */
@@ -122,7 +122,7 @@ export class Follower {
   private sendAck(): void {
     this.ackScheduled = false;
     const seq = this.d.ack === 'received' ? this.d.lastSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
-    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq, ...(this.installedSeq > 0 ? { installed: this.installedSeq } : {}) });
+    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq, ...(this.installedSeq >= 0 ? { installed: this.installedSeq } : {}) });
   }
 
   async onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): Promise<void> {

@@ -55,7 +55,8 @@ export class Replicator {
    * was lost) gets the snapshot again, never a tail that would sit on its divergent log.
    */
   private snapshotPending = false;
-  private snapshotSeq = 0;
+  /** The pending snapshot's seq; -1 while it is still being taken. */
+  private snapshotSeq = -1;
   private acksIgnored = 0;
   private readonly ringBytesMax: number;
   private readonly tailRecordsMax: number;
@@ -125,7 +126,7 @@ export class Replicator {
     if (this.snapshotPending) {
       // Until the joiner shows it installed the snapshot, its acks speak of its old,
       // divergent log (the snapshot may have been lost on the way): they count for nothing.
-      if (this.snapshotSeq === 0 || h.installed !== this.snapshotSeq) {
+      if (this.snapshotSeq < 0 || h.installed !== this.snapshotSeq) {
         if (++this.acksIgnored % 8 === 0) void this.sendSnapshot();
         return;
       }
@@ -192,7 +193,7 @@ export class Replicator {
     const gen = ++this.generation;
     this.batch = [];
     this.snapshotPending = true;
-    this.snapshotSeq = 0;
+    this.snapshotSeq = -1;
     const snap = await this.d.snapshot();
     if (gen !== this.generation) return;
     this.snapshotSeq = snap.seq;
