@@ -127,6 +127,8 @@ export class Follower {
 
   async onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): Promise<void> {
     this.lastStreamAt = now;
+    // One install at a time: a second one would close the log under the first.
+    if (this.installing) return;
     if (h.chunk === 0) this.snapshotPieces = [];
     if (h.chunk !== this.snapshotPieces.length) {
       this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');

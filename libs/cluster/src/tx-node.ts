@@ -410,6 +410,12 @@ export class TxNode {
       }
       // Let admitted updates take their turns in the old epoch before the new one begins.
       await new Promise<void>((resolve) => queueMicrotask(resolve));
+      // The new epoch builds on every record this node holds, some perhaps only received
+      // (a standby acks on receipt): they must be in its log, durably, before it claims the
+      // epoch at the arbiter, whose word outlives this process: a crash after the claim must
+      // not leave the named primary without updates already acked.
+      await this.writer!.idle();
+      await this.writer!.sync();
       const prev = this.epochRecord;
       let epoch = Math.max(prev.epoch, this.peer?.epoch ?? 0) + 1;
       if (o.arbiter) {
