@@ -589,11 +589,12 @@ export class TxNode {
       case NodeKind.JOIN:
         if (SERVING.has(role)) this.replicator!.onJoin(m.header);
         return;
+      // A node whose log (or epoch record) failed follows no more: it could not keep what it took.
       case NodeKind.REPLICATE:
-        if (role === 'syncing' || role === 'standby') this.follower!.onReplicate(m.header, m.payload, now);
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onReplicate(m.header, m.payload, now);
         return;
       case NodeKind.SNAPSHOT:
-        if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
