@@ -495,6 +495,15 @@ export class TxNode {
   private sendHello(): void {
     const { o } = this;
     this.link?.send(NodeKind.HELLO, this.summary());
+    // Both nodes must weigh the same arbiter value, or each may name the other primary and
+    // both wait forever: while the peer talks, re-read it once per peer timeout.
+    if (o.arbiter && o.clock.now() - this.lastPeerAt < this.peerTimeoutMs() && o.clock.now() - this.lastArbiterReadAt >= this.peerTimeoutMs()) {
+      this.lastArbiterReadAt = o.clock.now();
+      void o.arbiter.read().then(
+        (r) => void (this.arbiterView = r.value),
+        () => undefined,
+      );
+    }
     // Alone too long: only the arbiter or the operator may let this node serve.
     if (o.clock.now() - this.negotiatingSince < this.peerTimeoutMs()) return;
     if (o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) return;
