@@ -388,9 +388,14 @@ export class TxNode {
   private saving: Promise<void> = Promise.resolve();
 
   private saveRecord(record: EpochRecord): Promise<void> {
+    const before = this.epochRecord;
     this.epochRecord = record;
     const done = this.saving.then(() => this.o.epochStorage.save(record));
-    this.saving = done.catch(() => undefined);
+    this.saving = done.catch(() => {
+      // Not persisted: this node must not go on claiming an epoch its disk does not hold
+      // (it would refuse its primary's lower-epoch messages and never follow again).
+      if (this.epochRecord === record) this.epochRecord = before;
+    });
     return done;
   }
 
