@@ -673,11 +673,14 @@ export class TxNode {
     const old = this.processor.lastSeq;
     await this.writer!.idle();
     await this.writer!.close();
-    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history });
+    // First a record with no history: a crash before the old log is gone must not leave
+    // that log under the primary's history (it would pass for agreeing with it on rejoin).
+    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }
     await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
+    await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
     this.processor.loadSnapshot(image);
     this.openWriter(seq, epoch);
