@@ -260,7 +260,16 @@ export class Processor {
    * beyond committedSeq is NOT undone here; the caller rebuilds from the log.
    */
   abandonPending(): void {
-    for (const actor of this.actors.values()) actor.mailbox.clear();
+    // Turns already taken stay applied (and in the log); whatever the node does next keeps
+    // them (a tail from a primary whose log holds them, or a new epoch of its own) or
+    // replaces everything (a snapshot). So the committed view (queries, digests,
+    // snapshots) takes them now: left behind, it would miss them for good.
+    for (const actor of this.actors.values()) {
+      actor.mailbox.clear();
+      actor.commitApplied();
+    }
+    // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
+    this.committedSeq = this.lastSeq;
     this.ready.clear();
     this.gate.clear();
     this.inflight = 0;

@@ -33,6 +33,8 @@ export class Follower {
   private resendAskedAt = Number.NEGATIVE_INFINITY;
   private snapshotPieces: Uint8Array[] = [];
   private installing = false;
+  /** Seq of the snapshot installed since the last reset (-1: none); acks carry it as proof. */
+  private installedSeq = -1;
   caughtUp = false;
   /** Seq the local log has synced (for `--ack logged`). */
   syncedSeq = 0;
@@ -54,6 +56,7 @@ export class Follower {
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.snapshotPieces = [];
+    this.installedSeq = -1;
   }
 
   /** When the primary's stream last delivered anything (for re-sending JOIN). */
@@ -85,6 +88,9 @@ export class Follower {
       }
       off = next;
     }
+    // A batch that starts beyond what this node holds (the live marker after a lost tail
+    // batch carries no frame to show it) is a gap too: "caught up" must mean holding it all.
+    if (gapAt === 0 && h.firstSeq > this.receivedSeq() + 1) gapAt = this.receivedSeq() + 1;
     // `--ack received` means in this node's memory, and the frames are: the ack goes
     // out first (the NATS flush is a microtask queued by this publish, so it runs before
     // the apply queued next), and the primary's wait does not include our apply.
@@ -148,11 +154,13 @@ export class Follower {
   private sendAck(): void {
     this.ackScheduled = false;
     const seq = this.d.ack === 'received' ? this.receivedSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
-    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq });
+    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq, ...(this.installedSeq >= 0 ? { installed: this.installedSeq } : {}) });
   }
 
   async onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): Promise<void> {
     this.lastStreamAt = now;
+    // One install at a time: a second one would close the log under the first.
+    if (this.installing) return;
     if (h.chunk === 0) this.snapshotPieces = [];
     if (h.chunk !== this.snapshotPieces.length) {
       this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');
@@ -166,6 +174,7 @@ export class Follower {
     this.installing = true;
     try {
       await this.d.installSnapshot(h.seq, h.epoch, body, h.history);
+      this.installedSeq = h.seq;
     } finally {
       this.installing = false;
     }

@@ -30,6 +30,8 @@ export interface ReplicatorDeps {
   ringBytesMax?: number;
   /** A joiner further behind than this many records gets a snapshot instead of the tail. */
   tailRecordsMax?: number;
+  /** Test-only fault (faults.ts): treat a joiner's divergent suffix as agreed, so it is never truncated. */
+  skipRejoinTruncation?: boolean;
 }
 
 const CHUNK_BYTES = 512 * 1024;
@@ -47,6 +49,15 @@ export class Replicator {
   private pumping = false;
   private generation = 0;
   standbyAck = 0;
+  /**
+   * Set while a joiner must start over from a snapshot (its log diverges, or it is too far
+   * behind) until it acknowledges the snapshot's seq: a RESEND before that (the snapshot
+   * was lost) gets the snapshot again, never a tail that would sit on its divergent log.
+   */
+  private snapshotPending = false;
+  /** The pending snapshot's seq; -1 while it is still being taken. */
+  private snapshotSeq = -1;
+  private acksIgnored = 0;
   private readonly ringBytesMax: number;
   private readonly tailRecordsMax: number;
   private readonly flushFn = () => this.flush();
@@ -68,6 +79,7 @@ export class Replicator {
 
   stopFollowing(): void {
     this.mode = 'none';
+    this.snapshotPending = false;
     this.generation++;
     this.standbyAck = 0;
     this.batch = [];
@@ -111,6 +123,15 @@ export class Replicator {
   }
 
   onAck(h: AckHeader): void {
+    if (this.snapshotPending) {
+      // Until the joiner shows it installed the snapshot, its acks speak of its old,
+      // divergent log (the snapshot may have been lost on the way): they count for nothing.
+      if (this.snapshotSeq < 0 || h.installed !== this.snapshotSeq) {
+        if (++this.acksIgnored % 8 === 0) void this.sendSnapshot();
+        return;
+      }
+      this.snapshotPending = false;
+    }
     if (h.seq > this.standbyAck) {
       this.standbyAck = h.seq;
       this.d.onAck(h.seq);
@@ -132,6 +153,10 @@ export class Replicator {
 
   onResend(h: ResendHeader): void {
     if (this.mode === 'none') return;
+    if (this.snapshotPending) {
+      this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap before it installed its snapshot: sending the snapshot again');
+      return void this.sendSnapshot();
+    }
     this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap: retransmitting');
     this.catchUpFrom(h.fromSeq);
   }
@@ -139,10 +164,11 @@ export class Replicator {
   /** A standby asks to join: find where its log agrees with ours, then catch it up. */
   onJoin(s: NodeSummary): void {
     const mine = { history: this.d.history(), lastSeq: this.d.lastSeq() };
-    const agreed = agreedPrefix(mine, s);
+    const agreed = this.d.skipRejoinTruncation ? Math.min(s.lastSeq, mine.lastSeq) : agreedPrefix(mine, s);
     const behind = mine.lastSeq - agreed;
     if (agreed === s.lastSeq && behind <= this.tailRecordsMax) {
       this.d.log.info({ standby: s.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');
+      this.snapshotPending = false;
       this.catchUpFrom(agreed + 1);
       return;
     }
@@ -166,8 +192,11 @@ export class Replicator {
     this.mode = 'catchup';
     const gen = ++this.generation;
     this.batch = [];
+    this.snapshotPending = true;
+    this.snapshotSeq = -1;
     const snap = await this.d.snapshot();
     if (gen !== this.generation) return;
+    this.snapshotSeq = snap.seq;
     const body = concatBytes(snap.chunks);
     const total = body.length;
     const history = this.d.history().filter(([, first]) => first <= snap.seq);

@@ -142,6 +142,8 @@ export class TxNode {
   failed: Error | null = null;
   /** Times this node took over as primary (for metrics). */
   promotions = 0;
+  /** The operator's --force-primary decided this promotion: it overrides the arbiter's record, once. */
+  private forcing = false;
 
   constructor(private readonly o: TxNodeOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 50;
@@ -192,6 +194,7 @@ export class TxNode {
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
         ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
+        ...(o.faults?.has('skip-rejoin-truncation') ? { skipRejoinTruncation: true } : {}),
       });
       this.follower = new Follower({
         link: this.link,
@@ -220,14 +223,21 @@ export class TxNode {
           sendHello: () => this.sendHello(),
           openEpoch: () => void this.openEpoch(),
           enterPrimary: () => this.serve('standby'),
-          enterSolo: () => this.serve('local'),
+          enterSolo: () => {
+            // The standby was given up on: stop its stream, so that only a fresh JOIN (and the
+            // catch-up it starts) can make it a standby again. A stale live stream would let it
+            // think itself attached, and later fail over without what this solo node acked.
+            this.replicator?.stopFollowing();
+            this.serve('local');
+          },
           leavePrimary: () => this.hold(),
           leaveSolo: () => this.hold(),
           startSync: () => this.startSync(),
           enterStandby: () => undefined,
           leaveStandby: () => undefined,
           enterFenced: () => this.fence(),
-          enterStopping: () => void this.shutdown(),
+          // A failed log cannot be flushed: the stop still completes (STOPPED is sent in a finally).
+          enterStopping: () => void this.shutdown().catch((err: Error) => o.log.warn({ err: err.message }, 'the log could not be flushed on stop')),
         },
       }),
       {
@@ -312,6 +322,8 @@ export class TxNode {
     const { o } = this;
     this.writtenSeq = lastSeq;
     this.syncedSeq = lastSeq;
+    // What recovery kept, or a snapshot just installed, is durable: `--ack logged` may ack it.
+    if (this.follower) this.follower.syncedSeq = lastSeq;
     this.replicator?.reset(lastSeq + 1);
     this.writer = new LogWriter({
       storage: o.logStorage,
@@ -330,7 +342,10 @@ export class TxNode {
       // A real fsync: it opens the gate with `--fsync always`, and is what `--ack logged` waits for.
       onSynced: (seq) => {
         this.syncedSeq = seq;
-        this.follower?.onSynced(seq);
+        // Only a follower acks its syncs (`--ack logged`); a primary's own syncs are no ack.
+        const role = this.role;
+        if (role === 'standby' || role === 'syncing') this.follower?.onSynced(seq);
+        else if (this.follower) this.follower.syncedSeq = seq;
         if (this.sync!.gateOnSync) this.releaseGate();
       },
       onError: (err) => this.fail(err),
@@ -343,7 +358,9 @@ export class TxNode {
   private releaseGate(): void {
     if (this.gate === 'hold') return;
     const local = this.sync!.gateOnSync ? this.syncedSeq : this.writtenSeq;
-    const mark = this.gate === 'standby' ? Math.min(local, this.replicator!.standbyAck) : local;
+    // Test-only fault: without the standby's ack in the watermark, a reply can reveal an unreplicated update.
+    const withStandby = this.gate === 'standby' && !this.o.faults?.has('reply-before-standby-ack');
+    const mark = withStandby ? Math.min(local, this.replicator!.standbyAck) : local;
     this.processor.release(mark);
   }
 
@@ -388,9 +405,14 @@ export class TxNode {
   private saving: Promise<void> = Promise.resolve();
 
   private saveRecord(record: EpochRecord): Promise<void> {
+    const before = this.epochRecord;
     this.epochRecord = record;
     const done = this.saving.then(() => this.o.epochStorage.save(record));
-    this.saving = done.catch(() => undefined);
+    this.saving = done.catch(() => {
+      // Not persisted: this node must not go on claiming an epoch its disk does not hold
+      // (it would refuse its primary's lower-epoch messages and never follow again).
+      if (this.epochRecord === record) this.epochRecord = before;
+    });
     return done;
   }
 
@@ -402,14 +424,30 @@ export class TxNode {
     const { o } = this;
     try {
       this.processor.accepting = false;
+      // A node whose log failed holds state it could not write: serving a new epoch on it
+      // would make the peer follow (and, after a restart, lose) what only its memory had.
+      if (this.failed !== null) {
+        this.actor.send({ type: 'PROMOTION_FAILED', reason: `the log failed: ${this.failed.message}` });
+        return;
+      }
       // Let admitted updates take their turns in the old epoch before the new one begins.
       await new Promise<void>((resolve) => queueMicrotask(resolve));
+      // The new epoch builds on every record this node holds, some perhaps only received
+      // (a standby acks on receipt): they must be in its log, durably, before it claims the
+      // epoch at the arbiter, whose word outlives this process: a crash after the claim must
+      // not leave the named primary without updates already acked.
+      await this.writer!.idle();
+      await this.writer!.sync();
       const prev = this.epochRecord;
       let epoch = Math.max(prev.epoch, this.peer?.epoch ?? 0) + 1;
       if (o.arbiter) {
         const r = await o.arbiter.read();
         this.arbiterView = r.value;
-        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId) {
+        // The operator's force overrides the arbiter's record of the lost peer (once: later
+        // promotions of this process obey the arbiter again).
+        const forced = this.forcing;
+        this.forcing = false;
+        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId && !forced) {
           this.actor.send({ type: 'PROMOTION_FAILED', reason: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` });
           return;
         }
@@ -422,6 +460,8 @@ export class TxNode {
         }
       }
       const firstSeq = this.processor.lastSeq + 1;
+      // Test-only fault: taking over from the peer with an empty dedupe memory (exactly-once lost).
+      if (prev.primary !== o.nodeId && o.faults?.has('forget-dedupe-on-failover')) this.processor['dedupe'].clear();
       await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
       this.processor.epoch = epoch;
       this.promotions++;
@@ -458,6 +498,9 @@ export class TxNode {
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
       const role = this.role;
+      // Acks are sent when records arrive; one lost while no more come would hold the
+      // primary's replies forever, so a standby repeats its watermark with each beat.
+      if (role === 'standby') this.follower!.scheduleAck();
       // A join that got no stream going (lost, or sent before the peer served) is sent again.
       if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
         this.lastJoinAt = now;
@@ -474,11 +517,21 @@ export class TxNode {
   private sendHello(): void {
     const { o } = this;
     this.link?.send(NodeKind.HELLO, this.summary());
+    // Both nodes must weigh the same arbiter value, or each may name the other primary and
+    // both wait forever: while the peer talks, re-read it once per peer timeout.
+    if (o.arbiter && o.clock.now() - this.lastPeerAt < this.peerTimeoutMs() && o.clock.now() - this.lastArbiterReadAt >= this.peerTimeoutMs()) {
+      this.lastArbiterReadAt = o.clock.now();
+      void o.arbiter.read().then(
+        (r) => void (this.arbiterView = r.value),
+        () => undefined,
+      );
+    }
     // Alone too long: only the arbiter or the operator may let this node serve.
     if (o.clock.now() - this.negotiatingSince < this.peerTimeoutMs()) return;
     if (o.clock.now() - this.lastPeerAt < this.peerTimeoutMs()) return;
     if (o.forcePrimary) {
       o.log.warn({ epoch: this.epochRecord.epoch }, 'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins');
+      this.forcing = true;
       return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }
     if (o.arbiter) {
@@ -533,10 +586,12 @@ export class TxNode {
     if (m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO || m.kind === NodeKind.JOIN) this.peer = m.header;
 
     if (claimsPrimary && h.epoch > mine) {
+      // Test-only fault: a serving node that ignores a newer primary keeps its role.
+      if ((SERVING.has(role) || role === 'promoting') && this.o.faults?.has('no-fencing')) return;
       if (SERVING.has(role) || role === 'promoting' || role === 'standby') {
         return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
       }
-      if (role === 'syncing') void this.adopt(h.epoch, h.from);
+      if (role === 'syncing') void this.adopt(h.epoch, h.from).catch((err: Error) => this.fail(err));
       if (role === 'negotiating') return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${h.from} is primary in epoch ${h.epoch}` });
     } else if (claimsPrimary && h.epoch < mine && (SERVING.has(role) || role === 'standby' || role === 'syncing')) {
       // A stale primary: tell it the epoch so it fences itself, and ignore what it says.
@@ -565,15 +620,17 @@ export class TxNode {
       case NodeKind.JOIN:
         if (SERVING.has(role)) this.replicator!.onJoin(m.header);
         return;
+      // A node whose log (or epoch record) failed follows no more: it could not keep what it took.
       case NodeKind.REPLICATE:
-        if (role === 'syncing' || role === 'standby') this.follower!.onReplicate(m.header, m.payload, now);
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onReplicate(m.header, m.payload, now);
         return;
       case NodeKind.SNAPSHOT:
-        if (role === 'syncing' || role === 'standby') void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
-        if (SERVING.has(role) || role === 'stopping') this.replicator!.onAck(m.header);
+        // An ack from a node in a newer epoch is not from our standby (it serves that epoch).
+        if ((SERVING.has(role) || role === 'stopping') && h.epoch <= mine) this.replicator!.onAck(m.header);
         return;
       case NodeKind.RESEND:
         if (SERVING.has(role)) this.replicator!.onResend(m.header);
@@ -633,11 +690,14 @@ export class TxNode {
     const old = this.processor.lastSeq;
     await this.writer!.idle();
     await this.writer!.close();
-    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history });
+    // First a record with no history: a crash before the old log is gone must not leave
+    // that log under the primary's history (it would pass for agreeing with it on rejoin).
+    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }
     await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
+    await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
     this.processor.loadSnapshot(image);
     this.openWriter(seq, epoch);

@@ -60,6 +60,8 @@ export interface AckHeader {
   from: string;
   epoch: number;
   seq: number;
+  /** The seq of the last snapshot the standby installed from this primary, if any. */
+  installed?: number;
 }
 
 export interface ResendHeader {

@@ -1,0 +1,214 @@
+/**
+ * One node of the simulated pair: its disk (which survives it), and the incarnation
+ * that runs the real TxNode on simulated transport, clock, storage and arbiter. A crash
+ * ends the incarnation at once: its timers, I/O and deliveries are dropped by the
+ * scheduler, its subscriptions vanish, and whatever its code still tries (a promise
+ * chain that was already resolved) reaches only dead facades.
+ */
+import { TxNode, type Faults, type FsyncPolicy, type Logger } from '@txtest/cluster';
+import type { Clock, RoleState, TimerHandle } from '@txtest/actors';
+import { getModel } from '@txtest/models';
+import { decodeRecord, subjects } from '@txtest/protocol';
+import { SimArbiter, type ArbiterStore } from './arbiter';
+import { SimDisk, SimEpochStorage, SimLogStorage } from './disk';
+import { SimTransport, type Endpoint, type SimNetwork } from './network';
+import type { Rng } from './prng';
+import type { Owner, Scheduler } from './scheduler';
+
+export const SUBJECTS = subjects('sim', 'pair');
+
+export interface NodeSettings {
+  heartbeatIntervalMs: number;
+  heartbeatMissed: number;
+  fsync: FsyncPolicy;
+  ack: 'received' | 'logged';
+  snapshotEveryRecords: number;
+  segmentBytesMax: number;
+  replicationRingBytes: number;
+  faults: Faults;
+}
+
+export interface Incarnation extends Owner {
+  n: number;
+  ep: Endpoint;
+}
+
+/** What the checker hears from a node's incarnation. */
+export interface NodeHooks {
+  onRoleChange(node: SimNode, from: RoleState, to: RoleState, epoch: number, reason: string): void;
+  /** A record this node applied from its log or its primary (the replication witness). */
+  onApplied(node: SimNode, seq: number, id: string, epoch: number): void;
+  onSnapshotLoaded(node: SimNode, seq: number): void;
+  /** The core logged an error that means a programmer error, not an operating one. */
+  onCoreError(node: SimNode, msg: string, obj: object): void;
+}
+
+export class SimNode {
+  readonly disk: SimDisk;
+  inc: Incarnation | null = null;
+  node: TxNode | null = null;
+  private incarnations = 0;
+  /** Why the node is down, when it is: 'crashed', 'stopped', or a start failure. */
+  downReason = 'never started';
+  forcePrimary = false;
+  /** Start failures because recovery refused a corrupt log (the operator must act). */
+  refusals: string[] = [];
+  /** Called when a start fails for another reason (the supervisor restarts it). */
+  onStartFailed: (err: Error) => void = () => undefined;
+
+  constructor(
+    readonly id: string,
+    readonly peerId: string,
+    private readonly sched: Scheduler,
+    private readonly net: SimNetwork,
+    private readonly rng: Rng,
+    private readonly arbiterStore: ArbiterStore,
+    private readonly arbiterLossP: () => number,
+    private readonly settings: NodeSettings,
+    private readonly hooks: NodeHooks,
+    private readonly traceLogs: boolean,
+  ) {
+    this.disk = new SimDisk(id, sched, rng.fork(`disk-${id}`));
+  }
+
+  get up(): boolean {
+    return this.inc !== null;
+  }
+
+  get role(): RoleState | 'down' {
+    return this.node === null ? 'down' : this.node.role;
+  }
+
+  /** Starts a new incarnation; false when one is running already. */
+  start(onIncarnation: () => void = () => undefined): boolean {
+    if (this.inc !== null) return false;
+    const n = ++this.incarnations;
+    const owner = { alive: true, pausedUntil: 0 };
+    const inc: Incarnation = Object.assign(owner, { n, ep: { name: `${this.id}#${n}`, host: this.id, owner } });
+    this.inc = inc;
+    const sched = this.sched;
+    const clock: Clock = {
+      now: () => sched.now,
+      setTimeout: (fn: () => void, ms: number): TimerHandle => sched.after(ms, fn, inc, `timer ${inc.ep.name} ${ms}`),
+      clearTimeout: (h: TimerHandle) => {
+        if (h !== null && h !== undefined) sched.cancel(h as Parameters<Scheduler['cancel']>[0]);
+      },
+    };
+    const log = this.logger(inc);
+    const s = this.settings;
+    const node = new TxNode({
+      nodeId: this.id,
+      peerId: this.peerId,
+      subjects: SUBJECTS,
+      transport: new SimTransport(this.net, sched, inc.ep),
+      clock,
+      defer: queueMicrotask,
+      logStorage: new SimLogStorage(this.disk, inc),
+      epochStorage: new SimEpochStorage(this.disk, inc),
+      log,
+      getModel,
+      fsync: s.fsync,
+      bodyBytesMax: 64 * 1024,
+      snapshotEveryRecords: s.snapshotEveryRecords,
+      segmentBytesMax: s.segmentBytesMax,
+      repairLog: false,
+      heartbeatIntervalMs: s.heartbeatIntervalMs,
+      heartbeatMissed: s.heartbeatMissed,
+      ack: s.ack,
+      arbiter: new SimArbiter(this.arbiterStore, this.net, sched, this.rng.fork(`arbiter-${this.id}-${n}`), this.id, inc, this.arbiterLossP),
+      forcePrimary: this.forcePrimary,
+      replicationRingBytes: s.replicationRingBytes,
+      statusExtras: () => ({ pid: n, http: '' }),
+      onRoleChange: (c) => {
+        if (!inc.alive) return;
+        sched.trace(`${this.id}: ${c.from} -> ${c.to} epoch ${c.epoch} (${c.reason})`);
+        this.hooks.onRoleChange(this, c.from, c.to, c.epoch, c.reason);
+      },
+      faults: s.faults,
+    });
+    // The replication witness: every record this incarnation applies, and every snapshot it loads.
+    const p = node.processor;
+    const applyRecord = p.applyRecord.bind(p);
+    p.applyRecord = (epoch, seq, payload) => {
+      applyRecord(epoch, seq, payload);
+      if (inc.alive) this.hooks.onApplied(this, seq, decodeRecord(payload).id, epoch);
+    };
+    // ... and every record it writes as primary (its own turns), through the processor's record hook.
+    const opts = p['opts'];
+    const onRecord = opts.onRecord;
+    opts.onRecord = (epoch, seq, ts, req, model) => {
+      onRecord(epoch, seq, ts, req, model);
+      if (inc.alive) this.hooks.onApplied(this, seq, req.id, epoch);
+    };
+    const loadSnapshot = p.loadSnapshot.bind(p);
+    p.loadSnapshot = (image) => {
+      loadSnapshot(image);
+      if (inc.alive) this.hooks.onSnapshotLoaded(this, image.seq);
+    };
+    this.node = node;
+    sched.trace(`${this.id}: start incarnation ${n}${this.forcePrimary ? ' (--force-primary)' : ''}`);
+    onIncarnation();
+    node.start().catch((err: Error) => {
+      if (!inc.alive) return;
+      sched.trace(`${this.id}: start failed: ${err.name}: ${err.message.slice(0, 160)}`);
+      this.kill(`start failed (${err.name})`);
+      if (err.name === 'JournalCorruptError') this.refusals.push(err.message);
+      else this.onStartFailed(err);
+    });
+    return true;
+  }
+
+  /** The process dies now; with `power`, the machine too (unsynced writes are lost, the last one maybe torn). */
+  crash(power: boolean, torn: boolean): void {
+    if (this.inc === null) return;
+    this.kill(power ? 'power loss' : 'crashed');
+    if (power) {
+      const note = this.disk.powerLoss(torn);
+      if (note !== '') this.sched.trace(`${this.id}: power loss${note}`);
+    }
+  }
+
+  private kill(reason: string): void {
+    const inc = this.inc;
+    if (inc === null) return;
+    inc.alive = false;
+    this.net.disconnect(inc.ep);
+    this.inc = null;
+    this.node = null;
+    this.downReason = reason;
+    this.sched.trace(`${this.id}: down (${reason})`);
+  }
+
+  /** SIGTERM: a clean stop (a primary with a live standby hands over first). */
+  stop(): void {
+    const node = this.node;
+    if (node === null) return;
+    const inc = this.inc;
+    this.sched.trace(`${this.id}: SIGTERM`);
+    void node.stop().then(() => {
+      if (this.inc === inc) this.kill('stopped');
+    });
+  }
+
+  pause(ms: number): void {
+    if (this.inc === null) return;
+    this.inc.pausedUntil = Math.max(this.inc.pausedUntil, this.sched.now + ms);
+    this.sched.trace(`${this.id}: paused for ${ms.toFixed(1)} ms`);
+  }
+
+  private logger(inc: Incarnation): Logger {
+    const line = (level: string, obj: object, msg?: string) => {
+      if (!inc.alive) return;
+      // Operating errors (a failed log, a full disk) are expected here; anything else the
+      // core logs as an error is one of its own exceptions caught on the way out.
+      if (level === 'error' && !/failed: no further|snapshot failed/.test(msg ?? '') && !/JournalFailedError|ENOSPC/.test(JSON.stringify(obj))) this.hooks.onCoreError(this, msg ?? '', obj);
+      if (this.traceLogs) this.sched.trace(`${this.id} ${level}: ${msg ?? ''} ${JSON.stringify(obj)}`, false);
+    };
+    return {
+      debug: (o, m) => line('debug', o, m),
+      info: (o, m) => line('info', o, m),
+      warn: (o, m) => line('warn', o, m),
+      error: (o, m) => line('error', o, m),
+    };
+  }
+}
