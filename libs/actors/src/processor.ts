@@ -256,8 +256,9 @@ export class Processor {
 
   /**
    * Drops every admitted update that has no turn yet and every pending reply: the node
-   * lost the primary role, so those clients will retry elsewhere. The applied state
-   * beyond committedSeq is NOT undone here; the caller rebuilds from the log.
+   * lost the primary role, so those clients will retry elsewhere. Turns already taken
+   * are NOT undone: they join the committed view (see below); a rejoin that finds them
+   * unconfirmed replaces everything with the primary's snapshot.
    */
   abandonPending(): void {
     // Turns already taken stay applied (and in the log); whatever the node does next keeps

@@ -593,6 +593,10 @@ export class TxNode {
       }
       if (role === 'syncing') void this.adopt(h.epoch, h.from).catch((err: Error) => this.fail(err));
       if (role === 'negotiating') return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${h.from} is primary in epoch ${h.epoch}` });
+    } else if (!claimsPrimary && h.epoch > mine && SERVING.has(role) && (m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO)) {
+      // The peer opened a newer epoch (it won the arbiter, then lost its process before it
+      // served) and now refuses this primary's messages: this primary is the stale one.
+      if (!this.o.faults?.has('no-fencing')) return void this.actor.send({ type: 'HIGHER_EPOCH', epoch: h.epoch, from: h.from });
     } else if (claimsPrimary && h.epoch < mine && (SERVING.has(role) || role === 'standby' || role === 'syncing')) {
       // A stale primary: tell it the epoch so it fences itself, and ignore what it says.
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
