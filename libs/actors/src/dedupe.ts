@@ -189,10 +189,6 @@ export class DedupeTable {
     if (e.seq === 0) this.byId.delete(e);
   }
 
-  /** Forgets every admitted entry that never got a turn (on losing the primary role). */
-  forgetUnturned(): void {
-    for (const e of this.byId.values()) if (e.seq === 0) this.byId.delete(e);
-  }
 
   /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
   private pack(e: DedupeEntry): void {

@@ -266,7 +266,11 @@ export class Processor {
     // replaces everything (a snapshot). So the committed view (queries, digests,
     // snapshots) takes them now: left behind, it would miss them for good.
     for (const actor of this.actors.values()) {
-      actor.mailbox.clear();
+      // Admitted updates without a turn are forgotten (their clients retry elsewhere): only
+      // these, found in the mailboxes, not by a pass over a table of a million ids.
+      const mailbox = actor.mailbox;
+      for (let i = 0; i < mailbox.length; i++) this.dedupe.forget(mailbox.at(i)!.entry);
+      mailbox.clear();
       actor.commitApplied();
     }
     // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
@@ -274,7 +278,6 @@ export class Processor {
     this.ready.clear();
     this.gate.clear();
     this.inflight = 0;
-    this.dedupe.forgetUnturned();
   }
 
   query(asset: string): QueryReply {
