@@ -75,6 +75,6 @@ describe('txtest-loadgen CLI', () => {
     const r = await runCli(['--nats', nats.url, '--cluster', 'bad', '--nodes', 'bad', '--in-flight', '32', '--assets', '200', '--audit', ...short]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('audit                     FAILED');
-    expect(r.stderr).toMatch(/^txtest-loadgen: audit FAILED with \d+ violation\(s\); the first: account \S+-acct-\d+: expected balance -?\d+ version \d+ from the acks, the primary has balance -?\d+ version \d+ \(1 acked update\(s\) lost\)\n$/);
+    expect(r.stderr).toMatch(/^txtest-loadgen: audit FAILED with \d+ violation\(s\); the first: account \S+-acct-\d+: expected balance -?\d+ version \d+ from the acks, the primary has balance -?\d+ version \d+ \(\d+ acked update\(s\) lost\)\n$/);
   });
 });
