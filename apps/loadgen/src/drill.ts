@@ -26,7 +26,7 @@ const DRILL_HELP = `Usage: txtest-loadgen drill [--kills N] [load flags]
   --node-arg <flag>            an extra flag for both nodes (repeatable), e.g. --node-arg=--fsync=always
   load flags as for a load run (see txtest-loadgen --help), with these defaults:
     --in-flight 16 --batch off --assets 101 --interval 250 --attempt-timeout 100
-    --backoff-initial 1 --backoff-max 10 --warmup 1   (as the earlier tools/bench/failover-drill.ts)
+    --backoff-initial 1 --backoff-max 10 --warmup 1
   (--nats, --nodes, --duration and --audit are the drill's own)`;
 
 const OWN = new Set(['--nats', '--nodes', '--duration', '--audit', '--prefix', '--cluster']);
