@@ -228,29 +228,26 @@ function sparkline(node) {
 
 // ---- the diagram ----------------------------------------------------------------
 
+function showDiagram(svgText) {
+  document.getElementById('diagram').innerHTML = svgText;
+  diagram = document.querySelector('#diagram svg');
+  diagram.dataset.loaded = 'true';
+  highlight();
+}
+
 async function loadDiagram() {
   for (;;) {
     try {
       const res = await fetch('diagram.svg', { cache: 'no-store' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      document.getElementById('diagram').innerHTML = await res.text();
-      diagram = document.querySelector('#diagram svg');
-      diagram.dataset.loaded = 'true';
-      highlight();
-      return;
+      return showDiagram(await res.text());
     } catch {
       // The serving node may be gone already: the peer serves the same diagram.
       const other = [...nodes.values()].find((n) => n.link === 'live' && n.url);
       if (other) {
         try {
           const res = await fetch(`${other.url}/diagram.svg`, { cache: 'no-store' });
-          if (res.ok) {
-            document.getElementById('diagram').innerHTML = await res.text();
-            diagram = document.querySelector('#diagram svg');
-            diagram.dataset.loaded = 'true';
-            highlight();
-            return;
-          }
+          if (res.ok) return showDiagram(await res.text());
         } catch {
           /* try again below */
         }
