@@ -253,9 +253,12 @@ export class TxNode {
     );
     let prev = this.actor.getSnapshot();
     this.actor.subscribe((next) => {
-      const change = roleChange(prev, next);
+      const found = roleChange(prev, next);
       prev = next;
-      if (change === null) return;
+      if (found === null) return;
+      // The machine's epoch is the one this node opened; a follower lives in its
+      // primary's epoch, which only the epoch record knows.
+      const change = { ...found, epoch: Math.max(found.epoch, this.epochRecord.epoch) };
       o.log.info({ from: change.from, to: change.to, epoch: change.epoch, reason: change.reason }, `${change.from} -> ${change.to}`);
       o.onRoleChange?.(change);
     });
