@@ -110,6 +110,15 @@ async function run(config: NodeConfig): Promise<void> {
       feed.transition({ node: config.id, from: c.from, to: c.to, epoch: c.epoch, reason: c.reason, t: Date.now() });
     },
     faults,
+    // In a pair, a node that can no longer log is worth less than no node: it stops, so
+    // the peer takes over at once (a primary hands over first), and its supervisor can
+    // restart it, which names the problem if it persists. Alone, it stays up for reads.
+    onFailed: config.standalone
+      ? undefined
+      : (err) => {
+          log.fatal({ err: err.message }, 'stopping: this node failed and its peer can carry on');
+          void stop('node failed', 1);
+        },
   });
   const sampleTimer = setInterval(() => {
     const s = node!.stats();
@@ -120,7 +129,7 @@ async function run(config: NodeConfig): Promise<void> {
   peerWatch?.start();
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
@@ -134,7 +143,7 @@ async function run(config: NodeConfig): Promise<void> {
       feed.close();
       await http.close();
       log.info({}, 'stopped');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'unclean stop');
       process.exit(1);

@@ -92,6 +92,8 @@ export interface TxNodeOptions {
   onRoleChange?: (change: RoleChange) => void;
   /** Test-only breakage (see faults.ts); empty in production. */
   faults?: Faults;
+  /** Once, when the node fails (its log, or its epoch record): it takes and follows no more updates. */
+  onFailed?: (err: Error) => void;
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
@@ -728,6 +730,7 @@ export class TxNode {
     this.failed = err instanceof Error ? err : new Error(String(err));
     this.processor.accepting = false;
     this.o.log.error({ err: this.failed.message }, 'the log failed: no further updates are taken (replies already sent stay valid)');
+    this.o.onFailed?.(this.failed);
   }
 
   /** Starts a background snapshot once enough records have been written since the last one. */
