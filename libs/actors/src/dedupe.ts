@@ -178,7 +178,8 @@ export class DedupeTable {
   insert(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
-    this.pack(e);
+    if (this.packLater) this.unpacked++;
+    else this.pack(e);
     this.byId.set(e);
     this.order.push(e);
     this.evict(ts);
@@ -189,6 +190,32 @@ export class DedupeTable {
     if (e.seq === 0) this.byId.delete(e);
   }
 
+
+  /**
+   * While true, inserted entries keep their objects: recovery (a log replay, a snapshot
+   * load) is a pause the node's start or catch-up waits for, and packing would lengthen
+   * it; `packSome` packs them afterwards, a slice at a time.
+   */
+  packLater = false;
+  /** Entries inserted unpacked, not yet packed by `packSome` (an upper bound: evictions are not subtracted). */
+  private unpacked = 0;
+  /** Order index below which `packSome` has packed everything. */
+  private packCursor = 0;
+
+  /** Packs up to `max` entries left unpacked; returns whether some may remain. */
+  packSome(max: number): boolean {
+    const order = this.order;
+    let n = 0;
+    for (; this.packCursor < order.length && n < max; this.packCursor++) {
+      const e = order.at(this.packCursor)!;
+      if (e.packed === null) {
+        this.pack(e);
+        n++;
+      }
+    }
+    if (this.packCursor >= order.length) this.unpacked = 0;
+    return this.unpacked > 0;
+  }
 
   /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
   private pack(e: DedupeEntry): void {
@@ -215,6 +242,7 @@ export class DedupeTable {
       const oldest = this.order.peek()!;
       if (n <= countMax && oldest.ts > nowTs - retainMs) return;
       this.order.shift();
+      if (this.packCursor > 0) this.packCursor--;
       this.byId.delete(oldest);
     }
   }
@@ -233,5 +261,7 @@ export class DedupeTable {
   clear(): void {
     this.byId.clear();
     this.order.clear();
+    this.packCursor = 0;
+    this.unpacked = 0;
   }
 }

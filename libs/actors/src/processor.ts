@@ -93,6 +93,16 @@ export class Processor {
     return this.dedupe.size;
   }
 
+  /** See DedupeTable.packLater: on while recovering, so that the pause is shorter. */
+  set packLater(on: boolean) {
+    this.dedupe.packLater = on;
+  }
+
+  /** Packs up to `max` remembered entries left unpacked by a recovery; whether some may remain. */
+  packSome(max: number): boolean {
+    return this.dedupe.packSome(max);
+  }
+
   /** Deepest mailbox right now (for metrics). */
   mailboxDepthMax(): number {
     let max = 0;

@@ -187,3 +187,31 @@ describe('dedupe retention', () => {
     expect(t.get('i6')).toBeUndefined();
   });
 });
+
+describe('packing remembered entries', () => {
+  const row = (i: number) => [`r${i}`, 'a', 'credit', { amount: i }, i, 1_000 + i, 1, i, true, { balance: i * 10 }] as const;
+
+  it('a recovery leaves entries unpacked; packSome packs them in slices, and replies are the same either way', () => {
+    const { p } = harness();
+    p.packLater = true;
+    p.loadSnapshot({ seq: 50, epoch: 1, assets: [['a', 'account', 50, 50, { balance: 500 }]], dedupe: Array.from({ length: 50 }, (_, i) => [...row(i + 1)]) as never });
+    p.packLater = false;
+    const before = p.captureSnapshot().dedupe.map((e) => replyOf(e as DedupeEntry));
+    expect((p.captureSnapshot().dedupe as DedupeEntry[]).every((e) => e.packed === null)).toBe(true);
+    expect(p.packSome(20)).toBe(true);
+    expect((p.captureSnapshot().dedupe as DedupeEntry[]).filter((e) => e.packed !== null)).toHaveLength(20);
+    while (p.packSome(20));
+    const entries = p.captureSnapshot().dedupe as DedupeEntry[];
+    expect(entries.every((e) => e.packed !== null && e.args === undefined && e.outcome === undefined)).toBe(true);
+    expect(entries.map((e) => replyOf(e))).toEqual(before);
+    expect(before[6]).toMatchObject({ id: 'r7', ok: true, version: 7, seq: 7, result: { balance: 70 } });
+  });
+
+  it('an entry learnt from a replicated record is packed at once, outside a recovery', () => {
+    const { p } = harness();
+    p.applyRecord(1, 1, encodeRecord({ ts: 5, id: 'x1', asset: 'b', model: 'account', op: 'credit', args: { amount: 3 } }));
+    const [e] = p.captureSnapshot().dedupe as DedupeEntry[];
+    expect(e!.packed).not.toBeNull();
+    expect(replyOf(e!)).toMatchObject({ id: 'x1', ok: true, result: { balance: 3 } });
+  });
+});

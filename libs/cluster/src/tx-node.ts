@@ -97,6 +97,8 @@ export interface TxNodeOptions {
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
+/** Remembered entries packed per timer tick after a recovery (about 10 ms of work here). */
+const PACK_SLICE_ENTRIES = 20_000;
 
 export class TxNode {
   readonly processor: Processor;
@@ -109,6 +111,7 @@ export class TxNode {
   /** One writer for records and events: both are written and taken within one call. */
   private readonly w = new MsgWriter();
   private snapshotting = false;
+  private packing = false;
   private lastSnapshotSeq = 0;
   private writtenSeq = 0;
   private syncedSeq = 0;
@@ -302,9 +305,12 @@ export class TxNode {
     this.actor.send({ type: 'START' });
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
+    this.processor.packLater = true;
     if (rec.snapshot !== null) this.processor.loadSnapshot(decodeSnapshot(rec.snapshot.body));
     this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
     const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
+    this.processor.packLater = false;
+    this.packBacklog();
     o.log.info(
       { snapshotSeq: this.lastSnapshotSeq, replayed, lastSeq: this.processor.lastSeq, assets: this.processor.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
@@ -708,7 +714,10 @@ export class TxNode {
     await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
     await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
+    this.processor.packLater = true;
     this.processor.loadSnapshot(image);
+    this.processor.packLater = false;
+    this.packBacklog();
     this.openWriter(seq, epoch);
     this.replicator!.reset(seq + 1);
     o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
@@ -731,6 +740,20 @@ export class TxNode {
     this.processor.accepting = false;
     this.o.log.error({ err: this.failed.message }, 'the log failed: no further updates are taken (replies already sent stay valid)');
     this.o.onFailed?.(this.failed);
+  }
+
+  /**
+   * Packs, a slice per timer tick, the remembered entries a recovery left unpacked
+   * (DedupeTable.packLater), so that the node serves first and tidies up after.
+   */
+  private packBacklog(): void {
+    if (this.packing) return;
+    this.packing = true;
+    const step = () => {
+      if (this.processor.packSome(PACK_SLICE_ENTRIES)) this.o.clock.setTimeout(step, 0);
+      else this.packing = false;
+    };
+    this.o.clock.setTimeout(step, 0);
   }
 
   /** Starts a background snapshot once enough records have been written since the last one. */
