@@ -136,6 +136,15 @@ export class DedupeTable {
   private readonly order = new Fifo<DedupeEntry>();
   /** Writes packed args and outcomes; its slabs are freed once no entry points into them. */
   private readonly packer = new MsgWriter();
+  /**
+   * While true, inserted entries keep their objects: recovery (a log replay, a snapshot
+   * load) is a pause the node's start or catch-up waits for, and packing would lengthen
+   * it; `packSome` packs them afterwards, a slice at a time.
+   */
+  packLater = false;
+  /** `order` indexes [packCursor, packUntil) may hold entries inserted unpacked. */
+  private packCursor = 0;
+  private packUntil = 0;
 
   constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
 
@@ -178,10 +187,10 @@ export class DedupeTable {
   insert(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
-    if (this.packLater) this.unpacked++;
-    else this.pack(e);
+    if (!this.packLater) this.pack(e);
     this.byId.set(e);
     this.order.push(e);
+    if (this.packLater) this.packUntil = this.order.length;
     this.evict(ts);
   }
 
@@ -191,30 +200,17 @@ export class DedupeTable {
   }
 
 
-  /**
-   * While true, inserted entries keep their objects: recovery (a log replay, a snapshot
-   * load) is a pause the node's start or catch-up waits for, and packing would lengthen
-   * it; `packSome` packs them afterwards, a slice at a time.
-   */
-  packLater = false;
-  /** Entries inserted unpacked, not yet packed by `packSome` (an upper bound: evictions are not subtracted). */
-  private unpacked = 0;
-  /** Order index below which `packSome` has packed everything. */
-  private packCursor = 0;
-
-  /** Packs up to `max` entries left unpacked; returns whether some may remain. */
+  /** Packs up to `max` of the entries a recovery left unpacked; whether some remain. */
   packSome(max: number): boolean {
     const order = this.order;
-    let n = 0;
-    for (; this.packCursor < order.length && n < max; this.packCursor++) {
+    for (let n = 0; this.packCursor < this.packUntil && n < max; this.packCursor++) {
       const e = order.at(this.packCursor)!;
       if (e.packed === null) {
         this.pack(e);
         n++;
       }
     }
-    if (this.packCursor >= order.length) this.unpacked = 0;
-    return this.unpacked > 0;
+    return this.packCursor < this.packUntil;
   }
 
   /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
@@ -243,6 +239,7 @@ export class DedupeTable {
       if (n <= countMax && oldest.ts > nowTs - retainMs) return;
       this.order.shift();
       if (this.packCursor > 0) this.packCursor--;
+      if (this.packUntil > 0) this.packUntil--;
       this.byId.delete(oldest);
     }
   }
@@ -262,6 +259,6 @@ export class DedupeTable {
     this.byId.clear();
     this.order.clear();
     this.packCursor = 0;
-    this.unpacked = 0;
+    this.packUntil = 0;
   }
 }
