@@ -2,8 +2,9 @@
  * The standby's side of replication: frames are taken strictly in seq order, appended
  * to the standby's own log unchanged and applied to its state (a hot standby); the
  * contiguous watermark is acknowledged as soon as a batch is received, before it is
- * applied (`--ack received`), or once the log has synced it (`--ack logged`). A gap asks the primary to resend from the first
- * missing seq; frames already held are skipped, so duplicates and retransmits are harmless.
+ * applied (`--ack received`), or once the log has synced it (`--ack logged`). A gap
+ * asks the primary to resend from the first missing seq; frames already held are
+ * skipped, so duplicates and retransmits are harmless.
  */
 import { frameEndAt, readEpoch, readSeq } from '@txtest/journal';
 import { concatBytes, NodeKind, type ReplicateHeader, type SnapshotHeader } from '@txtest/protocol';
