@@ -164,9 +164,4 @@ export class Aggregate {
   }
 
   /** Counts over the whole run including warm-up and the drain (for the audit's denominators). */
-  allIssued(): number {
-    let n = 0;
-    for (const s of this.slots) n += s?.issued ?? 0;
-    return n;
-  }
 }

@@ -3,7 +3,8 @@
  * variables the node reads), validated once into a frozen object. A bad one is an
  * ArgError whose message is one sentence; the CLI prints it and exits with code 2.
  */
-import type { NatsSettings } from '@txtest/transport-nats';
+import { DEFAULT_CLUSTER, DEFAULT_PREFIX, isSubjectToken } from '@txtest/protocol';
+import { describeNats, type NatsSettings } from '@txtest/transport-nats';
 
 export type WorkloadName = 'account' | 'orderbook' | 'register';
 export const WORKLOADS: readonly WorkloadName[] = ['account', 'orderbook', 'register'];
@@ -154,8 +155,6 @@ function onOff(name: string, v: string): boolean {
   throw new ArgError(`--${name} must be on or off, not "${v}"`);
 }
 
-const TOKEN = /^[A-Za-z0-9_-]+$/;
-
 /**
  * Parses the flags of a load run. `cores` decides the default worker count, `tag`
  * the asset prefix under --audit (both injected so the result is deterministic in tests).
@@ -177,12 +176,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}, 
     if (v !== undefined) nats[key] = v;
   }
   if (nats.password !== undefined && nats.user === undefined) throw new ArgError('--nats-password needs --nats-user');
-  const prefix = get('prefix') ?? 'txtest';
-  if (!TOKEN.test(prefix)) throw new ArgError(`--prefix must be letters, digits, _ or -, not "${prefix}"`);
-  const cluster = get('cluster') ?? 'default';
-  if (!TOKEN.test(cluster)) throw new ArgError(`--cluster must be letters, digits, _ or -, not "${cluster}"`);
+  const prefix = get('prefix') ?? DEFAULT_PREFIX;
+  if (!isSubjectToken(prefix)) throw new ArgError(`--prefix must be letters, digits, _ or -, not "${prefix}"`);
+  const cluster = get('cluster') ?? DEFAULT_CLUSTER;
+  if (!isSubjectToken(cluster)) throw new ArgError(`--cluster must be letters, digits, _ or -, not "${cluster}"`);
   const nodes = (get('nodes') ?? 'n1,n2').split(',').filter((x) => x !== '');
-  for (const n of nodes) if (!TOKEN.test(n)) throw new ArgError(`--nodes must be node ids (letters, digits, _ or -) separated by commas, not "${get('nodes')}"`);
+  for (const n of nodes) if (!isSubjectToken(n)) throw new ArgError(`--nodes must be node ids (letters, digits, _ or -) separated by commas, not "${get('nodes')}"`);
 
   const workload = get('workload') ?? 'account';
   if (!(WORKLOADS as readonly string[]).includes(workload)) throw new ArgError(`unknown workload "${workload}" (known: ${WORKLOADS.join(', ')})`);
@@ -228,6 +227,5 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}, 
 /** The settings as they go into the JSON report: no secrets. */
 export function publicSettings(a: LoadgenArgs): Record<string, unknown> {
   const { nats, ...rest } = a;
-  const auth = [nats.credsFile && 'creds', nats.user && 'user', nats.token && 'token'].filter(Boolean);
-  return { nats: { url: nats.url.replace(/\/\/[^@/]*@/g, '//***@'), auth, tls: nats.tlsCaFile !== undefined || nats.tlsCertFile !== undefined }, ...rest };
+  return { nats: describeNats(nats), ...rest };
 }

@@ -5,7 +5,8 @@
  * reports mark as failovers. A node that does not answer is simply absent.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { packMsgpack, subjects, unpackMsgpack, type NodeStatus } from '@txtest/protocol';
+import type { NodeStatus } from '@txtest/protocol';
+import { nodeStatus } from '@txtest/testkit';
 import { absNowMs } from './recorder';
 
 export interface PrimaryChange {
@@ -16,13 +17,9 @@ export interface PrimaryChange {
   epoch: number;
 }
 
-export async function fetchStatus(nc: NatsConnection, prefix: string, cluster: string, nodeId: string, digest = false, timeoutMs = 500): Promise<NodeStatus | null> {
-  try {
-    const m = await nc.request(subjects(prefix, cluster).status(nodeId), digest ? packMsgpack({ digest: true }) : new Uint8Array(0), { timeout: timeoutMs });
-    return unpackMsgpack(m.data) as NodeStatus;
-  } catch {
-    return null;
-  }
+/** A node's status, or null when it does not answer in time. */
+export function fetchStatus(nc: NatsConnection, prefix: string, cluster: string, nodeId: string, digest = false, timeoutMs = 500): Promise<NodeStatus | null> {
+  return nodeStatus(nc, nodeId, digest, prefix, cluster, timeoutMs).catch(() => null);
 }
 
 const SERVING = new Set(['primary', 'solo']);
@@ -30,9 +27,7 @@ const SERVING = new Set(['primary', 'solo']);
 export class PrimaryWatch {
   primary: string | null = null;
   epoch = 0;
-  pid = 0;
   readonly changes: PrimaryChange[] = [];
-  readonly latest = new Map<string, NodeStatus>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private polling: Promise<void> = Promise.resolve();
@@ -56,7 +51,6 @@ export class PrimaryWatch {
     let best: NodeStatus | null = null;
     for (const s of got) {
       if (s === null) continue;
-      this.latest.set(s.nodeId, s);
       if (SERVING.has(s.role) && (best === null || s.epoch > best.epoch)) best = s;
     }
     const now = absNowMs();
@@ -64,7 +58,6 @@ export class PrimaryWatch {
       if (best.nodeId !== this.primary) this.changes.push({ atMs: now, from: this.primary, to: best.nodeId, epoch: best.epoch });
       this.primary = best.nodeId;
       this.epoch = best.epoch;
-      this.pid = best.pid;
     }
     if (!this.stopped) this.timer = setTimeout(() => (this.polling = this.poll()), this.everyMs);
   }

@@ -42,8 +42,6 @@ export class Recorder {
   private epochFirst: [number, number][] = [];
   private epochMax = 0;
   private index = 0;
-  /** Totals over the whole run (all intervals), for the engine's own use. */
-  totalDone = 0;
 
   readonly onRetry = (reason: string): void => {
     this.retries[reason] = (this.retries[reason] ?? 0) + 1;
@@ -57,7 +55,6 @@ export class Recorder {
   result(r: UpdateResult, latencyUs: number): void {
     if (r.ok) this.ok++;
     else this.rejected++;
-    this.totalDone++;
     this.hist.recordValue(latencyUs < 1 ? 1 : latencyUs > LATENCY_US_MAX ? LATENCY_US_MAX : Math.round(latencyUs));
     if (r.epoch > this.epochMax) {
       this.epochMax = r.epoch;
@@ -69,7 +66,6 @@ export class Recorder {
   failed(err: unknown): void {
     const code = err instanceof TxError ? err.code : 'CLIENT_ERROR';
     this.errors[code] = (this.errors[code] ?? 0) + 1;
-    this.totalDone++;
   }
 
   /** Closes the current interval and starts the next. */
