@@ -20,13 +20,18 @@ export interface HttpHandlers {
   role(): string;
   metrics(): Promise<{ contentType: string; body: string }>;
   events(req: IncomingMessage, res: ServerResponse): void;
-  diagramSvg(): Promise<string>;
 }
 
 const READY_ROLES = new Set(['primary', 'solo', 'standby']);
 
-/** The page's files, read once: small, self-contained, no CDN. */
+/**
+ * The page's files, read once: small, self-contained, no CDN. The diagram is the SVG
+ * `npm run diagram` renders from the role machine's definition (@xstate/graph + elkjs):
+ * the machine cannot change while the node runs, and a test fails when the committed
+ * file is not what the definition renders today.
+ */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
+  '/diagram.svg': { file: 'role-machine.svg', type: 'image/svg+xml; charset=utf-8' },
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/visualizer.css': { file: 'visualizer.css', type: 'text/css; charset=utf-8' },
@@ -86,8 +91,6 @@ export class HttpServer {
       case '/events':
         if (req.method !== 'GET') return send(res, 405, { error: '/events is a stream: GET it' });
         return this.handlers.events(req, res);
-      case '/diagram.svg':
-        return sendText(res, 200, 'image/svg+xml; charset=utf-8', await this.handlers.diagramSvg());
       default:
         return send(res, 404, { error: `no such endpoint ${url.pathname}` });
     }

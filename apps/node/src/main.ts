@@ -11,7 +11,6 @@ import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
 import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
-import { roleDiagramSvgInBackground, stopDiagramRender } from './diagram/background-render';
 import { HttpServer } from './http-server';
 import { LiveFeed } from './live-feed';
 import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
@@ -74,7 +73,6 @@ async function run(config: NodeConfig): Promise<void> {
     role: () => node?.role ?? 'starting',
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     events: (req, res) => feed.attach(req, res),
-    diagramSvg: roleDiagramSvgInBackground,
   });
   httpAddress = await http.listen(config.http.host, config.http.port);
   node = new TxNode({
@@ -137,7 +135,6 @@ async function run(config: NodeConfig): Promise<void> {
       await node!.stop();
       clearInterval(sampleTimer);
       peerWatch?.stop();
-      stopDiagramRender();
       await arbiter?.close();
       await nc.drain();
       feed.close();

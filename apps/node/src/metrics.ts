@@ -272,10 +272,10 @@ export function timedLogStorage(inner: LogStorage, metrics: NodeMetrics): LogSto
           return h.size;
         },
         async append(chunks) {
+          // The handle counts its own size: the difference is this group's bytes.
+          const before = h.size;
           await h.append(chunks);
-          let bytes = 0;
-          for (const c of chunks) bytes += c.byteLength;
-          metrics.logAppended(bytes);
+          metrics.logAppended(h.size - before);
         },
         async sync() {
           const t0 = performance.now();

@@ -10,6 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
+import { segmentName } from '@txtest/journal';
 import { CreditAudit, nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 
 let nats: NatsServerHandle;
@@ -45,7 +46,7 @@ describe('a pair whose primary runs out of disk', () => {
     // Every segment the primary could open next is /dev/full.
     const { lastSeq } = await nodeStatus(nc, 'n1', false);
     const logDir = join(pair.dir, 'n1', 'log');
-    for (let seq = lastSeq + 1; seq <= lastSeq + 3000; seq++) symlinkSync('/dev/full', join(logDir, `${String(seq).padStart(16, '0')}.log`));
+    for (let seq = lastSeq + 1; seq <= lastSeq + 3000; seq++) symlinkSync('/dev/full', join(logDir, segmentName(seq)));
 
     let i = 50;
     const load = (async () => {

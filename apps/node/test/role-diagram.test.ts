@@ -63,8 +63,8 @@ describe('role diagram: from the XState definition to SVG', () => {
     for (const id of allStateIds(graph)) expect(svg).toContain(`data-state="${id}"`);
     expect(svg).toContain('after peerTimeout [peerSilent]');
     // The README's picture is the machine that runs: after changing the machine, run `npm run diagram`.
-    const committed = readFileSync(join(REPO_ROOT, 'docs/img/role-machine.svg'), 'utf8');
-    expect(committed === `${svg}\n`, 'docs/img/role-machine.svg is stale: run `npm run diagram` and commit it').toBe(true);
+    const committed = readFileSync(join(REPO_ROOT, 'apps/node/src/visualizer/role-machine.svg'), 'utf8');
+    expect(committed === `${svg}\n`, 'apps/node/src/visualizer/role-machine.svg is stale: run `npm run diagram` and commit it').toBe(true);
   });
 
   it('the export command writes the diagram to a file', () => {

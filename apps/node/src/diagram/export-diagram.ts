@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Writes the role machine's diagram as SVG, from the same code the visualizer page
- * uses: `npx tsx apps/node/src/diagram/export-diagram.ts docs/img/role-machine.svg`
+ * uses: `npx tsx apps/node/src/diagram/export-diagram.ts apps/node/src/visualizer/role-machine.svg`
  * (or `npx nx run node:diagram`). With no path it writes to stdout.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
