@@ -7,8 +7,8 @@
  * the standby again. Then stops the load and audits (states exact, digests equal).
  * Reports each gap and the throughput dip around each kill.
  */
+import { connectNats } from '@txtest/transport-nats';
 import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
-import { connect } from '@nats-io/transport-node';
 import { ArgError, numberFlag, parseArgs } from './args';
 import { emitReport } from './output';
 import { absNowMs } from './recorder';
@@ -62,7 +62,7 @@ export async function drill(argv: string[]): Promise<number> {
 
   const nats: NatsServerHandle = await startNatsServer();
   const pair = new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: hbMs, heartbeatMissed: hbMissed, args: nodeArgs });
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  const nc = await connectNats({ url: nats.url }, 'txtest-loadgen-drill');
   try {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
