@@ -21,6 +21,7 @@ export {
   encodeFrame,
   sealFrame,
   frameEndAt,
+  frameSpanAt,
   frameEpoch,
   frameFailureName,
   frameSeq,

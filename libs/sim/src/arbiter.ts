@@ -12,8 +12,6 @@ import type { Owner, Scheduler } from './scheduler';
 export class ArbiterStore {
   value: ArbiterValue | null = null;
   revision = 0;
-  /** Every successful CAS, for the trace and the checker. */
-  readonly history: { t: number; value: ArbiterValue }[] = [];
 }
 
 const TIMEOUT_MS = 50;
@@ -61,7 +59,6 @@ export class SimArbiter implements Arbiter {
       }
       this.store.revision++;
       this.store.value = { ...value };
-      this.store.history.push({ t: this.sched.now, value: { ...value } });
       this.sched.trace(`arbiter: epoch ${value.epoch} -> ${value.primary} (rev ${this.store.revision})`);
       return { ok: true, revision: this.store.revision };
     });

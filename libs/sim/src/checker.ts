@@ -20,6 +20,7 @@
  * - core-error: the core caught one of its own exceptions (a programmer error).
  * - bad-reply: a reply the protocol forbids for these valid requests.
  */
+import { FRAME_OVERHEAD_BYTES } from '@txtest/journal';
 import { decodeBody, decodeRecord } from '@txtest/protocol';
 import type { ClientRequest } from './client';
 import type { SimNode } from './node';
@@ -64,7 +65,6 @@ export class Checker {
   readonly byId = new Map<string, ReplyFacts>();
   readonly bySeq = new Map<number, string>();
   private readonly held = new Map<string, Held>();
-  replies = 0;
 
   constructor(
     private readonly now: () => number,
@@ -127,7 +127,6 @@ export class Checker {
   }
 
   private onAck(node: SimNode, f: ReplyFacts, id: string): void {
-    this.replies++;
     const tx = node.node!;
     const myEpoch = tx.status(false).epoch;
     const other = this.ackerOfEpoch.get(myEpoch);
@@ -193,7 +192,7 @@ export class Checker {
     for (const n of this.nodes()) {
       const seen = new Map<string, number>();
       for (const [seq, f] of n.disk.frames()) {
-        const id = decodeRecord(f.bytes.subarray(20)).id;
+        const id = decodeRecord(f.bytes.subarray(FRAME_OVERHEAD_BYTES)).id;
         const prev = seen.get(id);
         if (prev !== undefined) return this.fail('applied-twice', `${id} is in ${n.id}'s log twice, at seq ${prev} and ${seq}`);
         seen.set(id, seq);

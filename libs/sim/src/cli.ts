@@ -5,7 +5,7 @@
  *   nx run sim:run -- --from 500 --to 900      a range
  *   nx run sim:run -- --seed 1234 --trace      one seed, every event printed
  *   --faults reply-before-standby-ack,...      break the core on purpose (faults.ts)
- *   --steps N   fault-phase steps per seed (default 300, 10 ms each)
+ *   --steps N   fault-phase steps per seed (default 300, 5 ms each)
  *   --jobs N    worker processes (default: the number of cores)
  *   --keep-going  do not stop at the first failing seed
  *

@@ -12,7 +12,7 @@
  * which the invariant checker reads.
  */
 import type { AppendHandle, LogStorage } from '@txtest/journal';
-import { frameEndAt, listSegments, readEpoch, readSeq } from '@txtest/journal';
+import { frameEndAt, frameSpanAt, listSegments, parseSnapshotName, readEpoch, readSeq } from '@txtest/journal';
 import type { EpochRecord, EpochStorage } from '@txtest/cluster';
 import type { Rng } from './prng';
 import type { Owner, Scheduler } from './scheduler';
@@ -70,9 +70,9 @@ export class SimDisk {
 
   private indexFrames(name: string, f: File, from: number): void {
     let off = from;
-    while (off + 20 <= f.len) {
-      const end = off + 8 + ((f.buf[off]! | (f.buf[off + 1]! << 8) | (f.buf[off + 2]! << 16) | (f.buf[off + 3]! << 24)) >>> 0);
-      if (end > f.len || end <= off + 8) break;
+    for (;;) {
+      const end = frameSpanAt(f.buf, off, f.len);
+      if (end < 0) break;
       this.index.set(readSeq(f.buf, off), [name, end]);
       off = end;
     }
@@ -86,8 +86,8 @@ export class SimDisk {
   /** Whether this disk holds record `seq`: in a snapshot, or as a frame written (and synced, if `durable`). */
   holds(seq: number, durable: boolean): boolean {
     for (const name of this.files.keys()) {
-      const m = /^snapshot-(\d+)\.snap$/.exec(name);
-      if (m !== null && Number(m[1]) >= seq) return true;
+      const snapSeq = parseSnapshotName(name);
+      if (snapSeq !== null && snapSeq >= seq) return true;
     }
     const at = this.index.get(seq);
     if (at === undefined) return false;

@@ -61,8 +61,6 @@ export class SimNetwork {
   private readonly subs: Sub[] = [];
   private readonly fifo = new Map<string, number>();
   observer: PublishObserver | null = null;
-  delivered = 0;
-  dropped = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -109,7 +107,6 @@ export class SimNetwork {
     const bytes = data.slice();
     this.observer?.(from, subject, bytes);
     if (!this.reachable(from.host)) {
-      this.dropped++;
       return;
     }
     const targets: Sub[] = [];
@@ -140,7 +137,6 @@ export class SimNetwork {
   private send(from: Endpoint, to: Sub, subject: string, data: Uint8Array, reply: string, json: boolean, noResp: boolean): void {
     const c = this.cfg;
     if (this.blocked.has(`${from.host}>${to.ep.host}`) || this.isolated.has(to.ep.host) || this.rng.chance(c.dropP)) {
-      this.dropped++;
       return;
     }
     const copies = this.rng.chance(c.dupP) ? 2 : 1;
@@ -158,10 +154,8 @@ export class SimNetwork {
         t,
         () => {
           if (!to.active || !this.reachable(to.ep.host) || this.blocked.has(`${from.host}>${to.ep.host}`)) {
-            this.dropped++;
             return;
           }
-          this.delivered++;
           to.handler(data, reply, json, subject, from, noResp);
         },
         to.ep.owner,

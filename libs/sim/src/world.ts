@@ -121,7 +121,6 @@ class World {
     const clientRng = this.rng.fork('clients');
     const assets = ['acct-a', 'acct-b', 'acct-c'];
     const clientHooks = {
-      onAnswer: () => undefined,
       onBadReply: (cl: SimClient, r: ClientRequest, code: string) => this.checker.fail('bad-reply', `${cl.id} got ${code} for ${r.id}`),
     };
     for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick(o.thinkMs ?? [4, 10, 30]), clientHooks));
