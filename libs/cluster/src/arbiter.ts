@@ -7,6 +7,12 @@
 export interface ArbiterValue {
   epoch: number;
   primary: string;
+  /**
+   * The seq of the epoch's first record (the primary's lastSeq + 1 when it opened it), so
+   * that a node lacking the epoch can say which records it lacks. Values written before
+   * this field existed do not carry it.
+   */
+  firstSeq?: number;
 }
 
 export interface ArbiterRead {

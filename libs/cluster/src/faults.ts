@@ -6,6 +6,7 @@
  */
 import { DedupeTable, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { UpdateRequest } from '@txtest/protocol';
+import type { ArbiterView, Candidate, Election } from './election';
 
 export const FAULT_NAMES = [
   /** The primary acks an update to the client but never applies or replicates it. */
@@ -18,6 +19,8 @@ export const FAULT_NAMES = [
   'skip-rejoin-truncation',
   /** A node that takes over forgets the request ids it had (exactly-once lost). */
   'forget-dedupe-on-failover',
+  /** Negotiation elects by name (the arbiter's, then the last primary's), not by log: an empty disk can win. */
+  'elect-by-name',
 ] as const;
 
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -61,4 +64,29 @@ export function dropAckedProcessor(p: Processor, every = 500): Processor {
     sink.done(index, entry);
   };
   return broken;
+}
+
+/**
+ * `elect-by-name`: the election rule before it followed the logs. The node the arbiter
+ * names in an epoch newer than both records wins, else the node that was primary in the
+ * highest epoch either record knows, else the longer log, else the lower node id; and
+ * it always serves. A replaced (empty) data dir that a name still points to wins.
+ */
+export function electByName(a: Candidate, b: Candidate, arbiter: ArbiterView): Election {
+  const won = (primary: string, reason: string): Election => ({ primary, reason, refusal: null });
+  if (arbiter !== null && arbiter !== 'off' && arbiter.epoch > Math.max(a.record.epoch, b.record.epoch) && (arbiter.primary === a.nodeId || arbiter.primary === b.nodeId)) {
+    return won(arbiter.primary, `the arbiter names ${arbiter.primary} as primary in epoch ${arbiter.epoch}`);
+  }
+  const [hi, lo] = a.record.epoch >= b.record.epoch ? [a, b] : [b, a];
+  const last = hi.record.primary;
+  if (hi.record.epoch > 0 && (last === a.nodeId || last === b.nodeId)) {
+    if (hi.record.epoch !== lo.record.epoch || lo.record.primary === last || lo.record.primary === '') {
+      return won(last, `${last} was primary in epoch ${hi.record.epoch}, the highest either node knows`);
+    }
+  }
+  if (a.lastSeq !== b.lastSeq) {
+    const longer = a.lastSeq > b.lastSeq ? a : b;
+    return won(longer.nodeId, `no last primary is known; ${longer.nodeId} has the longer log (seq ${longer.lastSeq})`);
+  }
+  return won(a.nodeId < b.nodeId ? a.nodeId : b.nodeId, 'no history decides; the lower node id');
 }

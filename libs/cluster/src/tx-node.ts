@@ -39,15 +39,16 @@ import {
   type NodeMessage,
   type NodeStatus,
   type NodeSummary,
+  type NodeWaiting,
   type Subjects,
 } from '@txtest/protocol';
 import { createActor, type Actor } from 'xstate';
-import type { Arbiter } from './arbiter';
+import type { Arbiter, ArbiterValue } from './arbiter';
 import { ClientDoor } from './client-door';
 import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
-import { choosePrimary, noteEpoch } from './election';
+import { choosePrimary, loneVerdict, noteEpoch, type ArbiterView, type Candidate, type MissingRange } from './election';
 import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
-import { dropAckedProcessor, type Faults } from './faults';
+import { dropAckedProcessor, electByName, type Faults } from './faults';
 import type { NodeStats } from './node-stats';
 import { Follower } from './follower';
 import { PeerLink } from './peer-link';
@@ -123,7 +124,12 @@ export class TxNode {
   private readonly follower: Follower | null;
   private peer: NodeSummary | null = null;
   /** The arbiter's value as last read (negotiation weighs it). */
-  private arbiterView: { epoch: number; primary: string } | null = null;
+  private arbiterView: ArbiterValue | null = null;
+  /**
+   * The arbiter value the election that made this node primary weighed: the promotion
+   * may open an epoch over it (the election already judged that epoch), not over a newer one.
+   */
+  private electedOver: ArbiterValue | null = null;
   private lastPeerAt = Number.NEGATIVE_INFINITY;
   private lastAliveSentAt = Number.NEGATIVE_INFINITY;
   private negotiatingSince = 0;
@@ -131,7 +137,8 @@ export class TxNode {
   private lastArbiterReadAt = Number.NEGATIVE_INFINITY;
   /** The standby's lastSeq when the primary's previous heartbeat came. */
   private seqAtLastBeat = -1;
-  private waitingLogged = false;
+  /** Why this negotiating node does not serve (status and the log), null when it is not waiting. */
+  private waiting: NodeWaiting | null = null;
   private heartbeatTimer: TimerHandle | null = null;
   /** When the heartbeat timer last ran (a stalled event loop shows as an overdue beat). */
   private lastBeatAt = 0;
@@ -238,7 +245,7 @@ export class TxNode {
           leavePrimary: () => this.hold(),
           leaveSolo: () => this.hold(),
           startSync: () => this.startSync(),
-          enterStandby: () => undefined,
+          enterStandby: () => this.noteCaughtUp(),
           leaveStandby: () => undefined,
           enterFenced: () => this.fence(),
           // A failed log cannot be flushed: the stop still completes (STOPPED is sent in a finally).
@@ -264,6 +271,7 @@ export class TxNode {
       // The machine's epoch is the one this node opened; a follower lives in its
       // primary's epoch, which only the epoch record knows.
       const change = { ...found, epoch: Math.max(found.epoch, this.epochRecord.epoch) };
+      if (change.to !== 'negotiating') this.waiting = null;
       o.log.info({ from: change.from, to: change.to, epoch: change.epoch, reason: change.reason }, `${change.from} -> ${change.to}`);
       o.onRoleChange?.(change);
     });
@@ -458,12 +466,16 @@ export class TxNode {
         // promotions of this process obey the arbiter again).
         const forced = this.forcing;
         this.forcing = false;
-        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId && !forced) {
+        const weighed = this.electedOver;
+        this.electedOver = null;
+        const judged = weighed !== null && r.value !== null && weighed.epoch === r.value.epoch && weighed.primary === r.value.primary;
+        if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== o.nodeId && !forced && !judged) {
           this.actor.send({ type: 'PROMOTION_FAILED', reason: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` });
           return;
         }
         epoch = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
-        const cas = await o.arbiter.compareAndSet(r.revision, { epoch, primary: o.nodeId });
+        // Where the epoch begins goes with it, so a node lacking it can name what it lacks.
+        const cas = await o.arbiter.compareAndSet(r.revision, { epoch, primary: o.nodeId, firstSeq: this.processor.lastSeq + 1 });
         if (!cas.ok) {
           const v = cas.current.value;
           this.actor.send({ type: 'PROMOTION_FAILED', reason: `lost the arbiter's compare-and-set to ${v ? `${v.primary} in epoch ${v.epoch}` : 'another writer'}` });
@@ -545,30 +557,37 @@ export class TxNode {
       this.forcing = true;
       return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }
-    if (o.arbiter) {
-      // One arbiter read per peer timeout is plenty while waiting; hellos go out every interval.
-      if (o.clock.now() - this.lastArbiterReadAt < this.peerTimeoutMs()) return;
-      this.lastArbiterReadAt = o.clock.now();
-      void o.arbiter.read().then(
-        (r) => {
-          this.arbiterView = r.value;
-          if (this.role !== 'negotiating') return;
-          const v = r.value;
-          if (v !== null && v.primary === o.nodeId && v.epoch === this.epochRecord.epoch) {
-            this.actor.send({ type: 'DECIDED_PRIMARY', reason: `the arbiter confirms this node was primary in epoch ${v.epoch}` });
-          } else this.logWaiting(v === null ? 'the arbiter has no primary on record' : `the arbiter names ${v.primary} in epoch ${v.epoch}`);
-        },
-        (err: Error) => this.logWaiting(`the arbiter cannot be read: ${err.message}`),
-      );
-      return;
-    }
-    this.logWaiting('no arbiter');
+    if (!o.arbiter) return this.judgeAlone('off');
+    // One arbiter read per peer timeout is plenty while waiting; hellos go out every interval.
+    if (o.clock.now() - this.lastArbiterReadAt < this.peerTimeoutMs()) return;
+    this.lastArbiterReadAt = o.clock.now();
+    void o.arbiter.read().then(
+      (r) => {
+        this.arbiterView = r.value;
+        if (this.role === 'negotiating') this.judgeAlone(r.value);
+      },
+      (err: Error) => {
+        if (this.role === 'negotiating') this.waitAlone({ reason: `the arbiter cannot be read: ${err.message}`, missing: [] });
+      },
+    );
   }
 
-  private logWaiting(why: string): void {
-    if (this.waitingLogged) return;
-    this.waitingLogged = true;
-    this.o.log.warn({ peer: this.o.peerId, epoch: this.epochRecord.epoch, why }, `waiting for peer ${this.o.peerId}: this node cannot be sure it was the last primary (${why}); start the peer, or pass --force-primary`);
+  /** Alone: the arbiter's word and this node's log decide whether it may serve (election.ts). */
+  private judgeAlone(view: ArbiterView): void {
+    const verdict = loneVerdict(this.candidate(), this.o.peerId!, view);
+    if (verdict.serve) this.actor.send({ type: 'DECIDED_PRIMARY', reason: verdict.reason });
+    else this.waitAlone(verdict);
+  }
+
+  private waitAlone(verdict: { reason: string; missing: MissingRange[] }): void {
+    this.logWaiting(`waiting for peer ${this.o.peerId}: ${verdict.reason}`, verdict.missing);
+  }
+
+  /** Status shows why this node waits; the log says it once per distinct reason. */
+  private logWaiting(reason: string, missing: MissingRange[], force?: string): void {
+    if (this.waiting?.reason === reason) return;
+    this.waiting = { reason, missing, ...(force === undefined ? {} : { force }) };
+    this.o.log.warn({ peer: this.o.peerId, epoch: this.epochRecord.epoch, lastSeq: this.processor.lastSeq, missing }, reason);
   }
 
   private startSync(): void {
@@ -668,16 +687,51 @@ export class TxNode {
       return void this.actor.send({ type: 'DECIDED_STANDBY', reason: `peer ${peer.from} is ${peer.role} in epoch ${peer.epoch}` });
     }
     if (peer.role === 'starting' || peer.role === 'recovering' || peer.role === 'stopping') return;
-    const me = { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
+    const { o } = this;
     const them = { nodeId: peer.from, record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history }, lastSeq: peer.lastSeq };
-    const { primary, reason } = choosePrimary(me, them, this.arbiterView);
-    this.actor.send(primary === this.o.nodeId ? { type: 'DECIDED_PRIMARY', reason } : { type: 'DECIDED_STANDBY', reason });
+    // Test-only fault: the election by name that let an empty disk win.
+    const elect = o.faults?.has('elect-by-name') ? electByName : choosePrimary;
+    const { primary, reason, refusal } = elect(this.candidate(), them, this.arbiterFacts());
+    if (refusal !== null) {
+      if (!o.forcePrimary) return this.logWaiting(`neither node serves: ${refusal.reason}`, refusal.missing, refusal.force);
+      o.log.warn(
+        { missing: refusal.missing, peer: peer.from },
+        `FORCED PRIMARY: --force-primary makes this node primary although ${refusal.reason.split('; pass --force-primary')[0]}; updates acknowledged there are discarded`,
+      );
+      this.forcing = true;
+      return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary) over the refusal' });
+    }
+    if (primary === o.nodeId) this.electedOver = this.arbiterView;
+    this.actor.send(primary === o.nodeId ? { type: 'DECIDED_PRIMARY', reason } : { type: 'DECIDED_STANDBY', reason });
   }
 
-  /** A syncing node follows the primary of a higher epoch: it records that before taking its records. */
+  /** This node as the election sees it. */
+  private candidate(): Candidate {
+    return { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
+  }
+
+  /** The arbiter's value as last read, or 'off' when the pair runs without one. */
+  private arbiterFacts(): ArbiterView {
+    return this.o.arbiter ? this.arbiterView : 'off';
+  }
+
+  /**
+   * A syncing node follows the primary of a higher epoch: it records that before taking
+   * its records, as `syncing`: it holds only part of that epoch until it catches up.
+   */
   private async adopt(epoch: number, primary: string): Promise<void> {
     if (epoch <= this.epochRecord.epoch) return;
-    await this.saveRecord({ ...this.epochRecord, epoch, role: 'standby', primary });
+    await this.saveRecord({ ...this.epochRecord, epoch, role: 'syncing', primary });
+  }
+
+  /**
+   * Caught up: from here on the primary acks nothing this node lacks, so its record may
+   * say `standby`, which the election reads as "holds every update of this epoch".
+   */
+  private noteCaughtUp(): void {
+    const r = this.epochRecord;
+    if (r.role === 'standby' && r.primary === this.o.peerId) return;
+    void this.saveRecord({ ...r, role: 'standby', primary: this.o.peerId! }).catch((err: Error) => this.fail(err));
   }
 
   /** A standby's turn: append the primary's frame unchanged, then apply its record. */
@@ -707,7 +761,7 @@ export class TxNode {
     await this.writer!.close();
     // First a record with no history: a crash before the old log is gone must not leave
     // that log under the primary's history (it would pass for agreeing with it on rejoin).
-    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history: [] });
+    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'syncing', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }
@@ -802,6 +856,7 @@ export class TxNode {
               ...(this.peer ? { role: this.peer.role, lastSeq: this.peer.lastSeq } : {}),
             },
     };
+    if (this.waiting !== null && this.role === 'negotiating') s.waiting = this.waiting;
     if (digest) Object.assign(s, p.digest());
     return s;
   }

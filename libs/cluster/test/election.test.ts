@@ -1,27 +1,152 @@
 import { describe, expect, it } from 'vitest';
-import { agreedPrefix, choosePrimary, noteEpoch, type Candidate } from '../src/index';
+import { agreedPrefix, choosePrimary, lastLogEpoch, loneVerdict, newestEpoch, noteEpoch, type Candidate } from '../src/index';
 
-const cand = (nodeId: string, epoch: number, primary: string, lastSeq: number, role = 'primary'): Candidate => ({ nodeId, record: { epoch, role, primary, history: [] }, lastSeq });
+type Facts = { epoch?: number; role?: string; primary?: string; history?: [number, number][]; lastSeq?: number };
+/** A node's facts; the defaults are an empty data dir. */
+const node = (nodeId: string, f: Facts = {}): Candidate => ({
+  nodeId,
+  record: { epoch: f.epoch ?? 0, role: f.role ?? (f.epoch ? 'primary' : 'none'), primary: f.primary ?? (f.epoch ? nodeId : ''), history: f.history ?? [] },
+  lastSeq: f.lastSeq ?? 0,
+});
+const both = (a: Candidate, b: Candidate, arbiter: Parameters<typeof choosePrimary>[2]) => {
+  // Both nodes apply the rule to the same facts, each with itself first: they must agree.
+  const x = choosePrimary(a, b, arbiter);
+  const y = choosePrimary(b, a, arbiter);
+  expect({ primary: y.primary, refusal: y.refusal }).toEqual({ primary: x.primary, refusal: x.refusal });
+  return x;
+};
 
-describe('choosing the primary when both nodes start', () => {
-  it('the node that was primary in the highest epoch wins, even with the shorter log', () => {
-    expect(choosePrimary(cand('n1', 5, 'n1', 900), cand('n2', 6, 'n2', 800, 'solo')).primary).toBe('n2');
-    expect(choosePrimary(cand('n2', 6, 'n2', 800, 'solo'), cand('n1', 5, 'n1', 900)).primary).toBe('n2');
+describe('choosing the primary when both nodes start: the log decides, not a name', () => {
+  it('a log whose last record is of a higher epoch wins, even when it is shorter', () => {
+    const n1 = node('n1', { epoch: 5, history: [[5, 1]], lastSeq: 900 });
+    const n2 = node('n2', { epoch: 6, history: [[5, 1], [6, 801]], lastSeq: 850 });
+    expect(both(n1, n2, null)).toMatchObject({ primary: 'n2', refusal: null, reason: expect.stringMatching(/more up-to-date log/) });
   });
 
-  it('a standby that knows the higher epoch names the other node as its primary', () => {
-    // n2 was standby in epoch 7 under n1; n1 crashed before writing anything else.
-    expect(choosePrimary(cand('n1', 7, 'n1', 100), cand('n2', 7, 'n1', 99, 'standby')).primary).toBe('n1');
+  it('an epoch opened with no record in it does not count: the longer log wins over the newer primary', () => {
+    // n2 opened epoch 6 at seq 801 and wrote nothing in it; n1 holds 801..900 of epoch 5.
+    const n1 = node('n1', { epoch: 5, history: [[5, 1]], lastSeq: 900 });
+    const n2 = node('n2', { epoch: 6, history: [[5, 1], [6, 801]], lastSeq: 800 });
+    expect(lastLogEpoch(n2)).toBe(5);
+    // n2 holds all of epoch 6 (nothing), so n1's longer log may serve.
+    expect(both(n1, n2, { epoch: 6, primary: 'n2', firstSeq: 801 })).toMatchObject({ primary: 'n1', refusal: null });
   });
 
-  it('the arbiter, naming a node in an epoch newer than both records, decides', () => {
-    expect(choosePrimary(cand('n1', 2, 'n1', 50), cand('n2', 0, '', 0), { epoch: 3, primary: 'n2' }).primary).toBe('n2');
-    expect(choosePrimary(cand('n1', 4, 'n1', 50), cand('n2', 0, '', 0), { epoch: 3, primary: 'n2' }).primary).toBe('n1');
+  it('an empty data dir the arbiter still names never leads over the peer with the history', () => {
+    // n1 was primary of epoch 7 with n2 its caught-up standby; n1's disk was replaced.
+    const n1 = node('n1');
+    const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 500 });
+    expect(both(n1, n2, { epoch: 7, primary: 'n1', firstSeq: 1 })).toMatchObject({ primary: 'n2', refusal: null });
   });
 
-  it('with no history the longer log wins, then the lower id', () => {
-    expect(choosePrimary(cand('n1', 0, '', 3), cand('n2', 0, '', 9)).primary).toBe('n2');
-    expect(choosePrimary(cand('n2', 0, '', 0), cand('n1', 0, '', 0))).toEqual({ primary: 'n1', reason: expect.stringMatching(/lower node id/) });
+  it('nobody covers the newest epoch: the pair refuses, naming the epoch and the records that exist nowhere', () => {
+    // n1 went solo in epoch 8 from seq 1201 after n2 (standby of 7) left; then n1's disk was replaced.
+    const n1 = node('n1');
+    const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
+    const e = both(n1, n2, { epoch: 8, primary: 'n1', firstSeq: 1201 });
+    expect(e.primary).toBe('n2');
+    expect(e.refusal).toEqual({
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }],
+      force: 'n2',
+      reason: 'epoch 8 (primary n1, records from seq 1201 on) is in no surviving log; it may hold acknowledged updates; pass --force-primary to n2 to go on without them',
+    });
+  });
+
+  it('a standby that was still syncing does not cover its epoch', () => {
+    const n1 = node('n1');
+    const n2 = node('n2', { epoch: 7, role: 'syncing', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });
+    expect(both(n1, n2, { epoch: 7, primary: 'n1', firstSeq: 850 }).refusal).toMatchObject({
+      missing: [{ epoch: 7, primary: 'n1', fromSeq: 901 }],
+      reason: expect.stringContaining('epoch 7 (primary n1, begun at seq 850, records from seq 901 on)'),
+    });
+    // The same node caught up (role standby) holds every update of the epoch.
+    const caughtUp = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });
+    expect(both(n1, caughtUp, { epoch: 7, primary: 'n1', firstSeq: 850 }).refusal).toBeNull();
+  });
+
+  it('a log replaced while epoch.json survived does not cover the epoch its record names', () => {
+    const n1 = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 0 });
+    const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
+    expect(both(n1, n2, { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ primary: 'n2', refusal: { missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] } });
+  });
+
+  it('the other node holding records of the newest epoch lets the more up-to-date log serve', () => {
+    // Neither record vouches for epoch 9 (both only followed it), but both logs hold some of it:
+    // every record of epoch 9 came from its primary, one of the two, so the longer one has them all.
+    const n1 = node('n1', { epoch: 9, role: 'syncing', primary: 'n2', history: [[9, 10]], lastSeq: 40 });
+    const n2 = node('n2', { epoch: 9, role: 'syncing', primary: 'n2', history: [[9, 10]], lastSeq: 30 });
+    expect(both(n1, n2, { epoch: 9, primary: 'n2' })).toMatchObject({ primary: 'n1', refusal: null });
+    expect(both(n1, node('n2', { epoch: 9, role: 'syncing', primary: 'n2', history: [[8, 1]], lastSeq: 9 }), { epoch: 9, primary: 'n2' }).refusal).not.toBeNull();
+  });
+
+  it('without an arbiter, a standby whose primary comes back empty refuses: that primary may have gone on alone', () => {
+    const n1 = node('n1');
+    const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 500 });
+    expect(both(n1, n2, 'off').refusal).toMatchObject({ missing: [{ epoch: 8, primary: 'n1', fromSeq: 501 }], force: 'n2', reason: expect.stringMatching(/no arbiter/) });
+    // The arbiter's record shows it did not: epoch 7 is the newest, and n2 holds all of it.
+    expect(both(n1, n2, { epoch: 7, primary: 'n1' }).refusal).toBeNull();
+  });
+
+  it('without an arbiter, the last primary over a wiped standby serves', () => {
+    expect(both(node('n1', { epoch: 7, history: [[7, 1]], lastSeq: 500 }), node('n2'), 'off')).toMatchObject({ primary: 'n1', refusal: null });
+  });
+
+  it('an arbiter epoch whose named node never persisted it does not count (it won the CAS and stopped before serving)', () => {
+    const n1 = node('n1', { epoch: 6, history: [[6, 1]], lastSeq: 100 });
+    const n2 = node('n2', { epoch: 6, role: 'standby', primary: 'n1', history: [[6, 1]], lastSeq: 100 });
+    expect(newestEpoch([n1, n2], { epoch: 7, primary: 'n2', firstSeq: 101 })).toEqual({ epoch: 6, primary: 'n1', firstSeq: 1 });
+    expect(both(n1, n2, { epoch: 7, primary: 'n2', firstSeq: 101 })).toMatchObject({ primary: 'n2', refusal: null });
+  });
+});
+
+describe('tie-breakers between equal logs', () => {
+  it('a node with history over a new member, then the node the arbiter names', () => {
+    expect(both(node('n1'), node('n2', { epoch: 1, history: [[1, 1]] }), null)).toMatchObject({ primary: 'n2', reason: expect.stringMatching(/new member/) });
+    const a = node('n1', { epoch: 3, role: 'standby', primary: 'n2', history: [[3, 1]], lastSeq: 10 });
+    const b = node('n2', { epoch: 3, history: [[3, 1]], lastSeq: 10 });
+    expect(both(a, b, { epoch: 3, primary: 'n1' })).toMatchObject({ primary: 'n1', reason: expect.stringMatching(/arbiter names n1/) });
+  });
+
+  it('then the node that was primary in the highest epoch either record knows', () => {
+    const a = node('n1', { epoch: 3, role: 'standby', primary: 'n2', history: [[3, 1]], lastSeq: 10 });
+    const b = node('n2', { epoch: 3, history: [[3, 1]], lastSeq: 10 });
+    expect(both(a, b, 'off')).toMatchObject({ primary: 'n2', reason: expect.stringMatching(/n2 was primary in epoch 3/) });
+  });
+
+  it('then the lower node id', () => {
+    expect(both(node('n2'), node('n1'), null)).toMatchObject({ primary: 'n1', refusal: null, reason: expect.stringMatching(/lower node id/) });
+  });
+});
+
+describe('a node alone (its peer silent)', () => {
+  const primaryOf8 = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 1300 });
+
+  it('serves when the arbiter names it in its own latest epoch and its log holds that epoch', () => {
+    expect(loneVerdict(primaryOf8, 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: true, reason: expect.stringMatching(/arbiter confirms/) });
+  });
+
+  it('waits when its log was replaced while epoch.json survived', () => {
+    const lost = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 0 });
+    expect(loneVerdict(lost, 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toEqual({
+      serve: false,
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 1 }],
+      reason: expect.stringMatching(/log does not reach that epoch.*epoch 8 \(primary n1, begun at seq 1201, records from seq 1 on\).*--force-primary to n1/),
+    });
+  });
+
+  it('waits when its data dir was replaced, though the arbiter names it', () => {
+    expect(loneVerdict(node('n1'), 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: false, reason: expect.stringMatching(/holds nothing/), missing: [{ epoch: 8, primary: 'n1', fromSeq: 1 }] });
+  });
+
+  it('waits when the arbiter names the peer, saying what it lacks, or that forcing it loses nothing', () => {
+    const behind = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
+    expect(loneVerdict(behind, 'n1', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: false, missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] });
+    expect(loneVerdict(behind, 'n1', { epoch: 7, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: false, missing: [], reason: expect.stringMatching(/loses nothing/) });
+  });
+
+  it('waits without an arbiter, or when the arbiter has nothing on record', () => {
+    expect(loneVerdict(primaryOf8, 'n2', 'off')).toMatchObject({ serve: false, reason: expect.stringMatching(/no arbiter/) });
+    expect(loneVerdict(primaryOf8, 'n2', null)).toMatchObject({ serve: false, reason: expect.stringMatching(/no primary on record/) });
   });
 });
 

@@ -72,7 +72,19 @@ export interface NodeStatus {
   peer: PeerStatus | null;
   digest?: string;
   appliedSeq?: number;
+  /** Present while the node waits in negotiation and will not serve on its own: why, and what is missing. */
+  waiting?: NodeWaiting;
   [extra: string]: unknown;
+}
+
+/** Why a negotiating node does not serve (section 5). */
+export interface NodeWaiting {
+  /** The sentence the node also logs: what it waits for and how an operator can go on. */
+  reason: string;
+  /** Epochs whose records from `fromSeq` on are in no log the pair holds: they may have been acknowledged. */
+  missing: { epoch: number; primary: string; fromSeq: number }[];
+  /** The node an operator would pass --force-primary to, when the pair refuses to serve. */
+  force?: string;
 }
 
 /** Published on `P.C.events.<asset>` once an update commits. */

@@ -40,12 +40,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 function isArbiterValue(v: unknown): v is ArbiterValue {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  return Number.isSafeInteger(o['epoch']) && (o['epoch'] as number) >= 0 && typeof o['primary'] === 'string' && o['primary'] !== '';
+  const firstSeqOk = o['firstSeq'] === undefined || (Number.isSafeInteger(o['firstSeq']) && (o['firstSeq'] as number) >= 1);
+  return Number.isSafeInteger(o['epoch']) && (o['epoch'] as number) >= 0 && typeof o['primary'] === 'string' && o['primary'] !== '' && firstSeqOk;
 }
 
-/** Only epoch and primary are written, in this order, whatever else the object carries. */
+/** Only epoch, primary and (when known) firstSeq are written, in this order, whatever else the object carries. */
 function encodeValue(v: ArbiterValue): Uint8Array {
-  return encoder.encode(JSON.stringify({ epoch: v.epoch, primary: v.primary }));
+  return encoder.encode(JSON.stringify({ epoch: v.epoch, primary: v.primary, ...(v.firstSeq === undefined ? {} : { firstSeq: v.firstSeq }) }));
 }
 
 /**
@@ -148,7 +149,7 @@ export class KvArbiter implements Arbiter {
     if (!Number.isSafeInteger(revision) || revision < 0) throw new Error(`arbiter revision must be a non-negative integer, not ${revision}`);
     // Refusing to write what read() would refuse to parse keeps a bad caller from
     // wedging the whole cluster behind an unreadable key.
-    if (!isArbiterValue(value)) throw new Error(`arbiter value must be {epoch: non-negative integer, primary: non-empty string}, not ${JSON.stringify(value)}`);
+    if (!isArbiterValue(value)) throw new Error(`arbiter value must be {epoch: non-negative integer, primary: non-empty string, firstSeq?: positive integer}, not ${JSON.stringify(value)}`);
     const data = encodeValue(value);
     try {
       const op = revision === 0 ? this.kv.create(ARBITER_KEY, data) : this.kv.update(ARBITER_KEY, data, revision, this.timeoutMs);
@@ -180,7 +181,8 @@ export class KvArbiter implements Arbiter {
     } catch (err) {
       throw new Error(`${this.where()} does not hold JSON: ${describe(err)}`, { cause: err });
     }
-    if (!isArbiterValue(parsed)) throw new Error(`${this.where()} holds ${JSON.stringify(parsed)}, not {epoch, primary}`);
-    return { epoch: parsed.epoch, primary: parsed.primary };
+    if (!isArbiterValue(parsed)) throw new Error(`${this.where()} holds ${JSON.stringify(parsed)}, not {epoch, primary, firstSeq?}`);
+    // Values written before firstSeq existed read as they are.
+    return { epoch: parsed.epoch, primary: parsed.primary, ...(parsed.firstSeq === undefined ? {} : { firstSeq: parsed.firstSeq }) };
   }
 }
