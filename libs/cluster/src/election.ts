@@ -14,6 +14,12 @@ export interface Candidate {
   nodeId: string;
   record: EpochRecord;
   lastSeq: number;
+  /**
+   * True when the node found no epoch record at start (a new or a replaced data dir);
+   * false when its record is the one it kept across restarts. Unknown counts as fresh
+   * for a node with no record.
+   */
+  fresh?: boolean;
 }
 
 /** What the arbiter says: its value (null when it holds none), or 'off' when the pair runs without one. */
@@ -124,8 +130,8 @@ export interface NewestEpoch {
 
 /**
  * E*: the newest of the arbiter's epoch and both epoch records. An arbiter epoch whose
- * named node is present with an intact epoch record that never reached it does not
- * count: a node persists an epoch before it serves in it, so that node won the
+ * named node is present with the epoch record it kept (not fresh) that never reached it
+ * does not count: a node persists an epoch before it serves in it, so that node won the
  * compare-and-set and stopped before serving (nothing can have been acknowledged in it).
  */
 export function newestEpoch(nodes: readonly Candidate[], arbiter: ArbiterView): NewestEpoch {
@@ -133,7 +139,7 @@ export function newestEpoch(nodes: readonly Candidate[], arbiter: ArbiterView): 
   for (const c of nodes) if (c.record.epoch > top.epoch) top = { epoch: c.record.epoch, primary: c.record.primary, firstSeq: null };
   if (arbiter !== null && arbiter !== 'off' && arbiter.epoch >= top.epoch) {
     const named = nodes.find((c) => c.nodeId === arbiter.primary);
-    const neverServed = named !== undefined && named.record.epoch > 0 && named.record.epoch < arbiter.epoch;
+    const neverServed = named !== undefined && !(named.fresh ?? isEmpty(named)) && named.record.epoch < arbiter.epoch;
     if (!neverServed) top = { epoch: arbiter.epoch, primary: arbiter.primary, firstSeq: arbiter.firstSeq ?? null };
   }
   if (top.firstSeq === null) {
@@ -202,7 +208,8 @@ export function loneVerdict(me: Candidate, peerId: string, arbiter: ArbiterView)
   if (arbiter === null) return { serve: false, reason: `the arbiter has no primary on record: start ${peerId}, or ${force}`, missing: [] };
   const top = newestEpoch([me], arbiter);
   const mine = arbiter.primary === me.nodeId;
-  if (mine && coversEpoch(me, top)) {
+  // Nobody ever served (top.epoch 0: the arbiter's epoch was won by this node, which stopped before serving it).
+  if (mine && (top.epoch === 0 || coversEpoch(me, top))) {
     // Named in an epoch its record never reached, it won the compare-and-set and stopped
     // before serving: the epoch it does hold is the last one anybody served in.
     return { serve: true, reason: `the arbiter confirms this node as primary (epoch ${arbiter.epoch}), and its log holds every update of epoch ${top.epoch}` };

@@ -139,6 +139,8 @@ export class TxNode {
   private seqAtLastBeat = -1;
   /** Why this negotiating node does not serve (status and the log), null when it is not waiting. */
   private waiting: NodeWaiting | null = null;
+  /** This process found no epoch record: its data dir is new, or was replaced. */
+  private fresh = true;
   private heartbeatTimer: TimerHandle | null = null;
   /** When the heartbeat timer last ran (a stalled event loop shows as an overdue beat). */
   private lastBeatAt = 0;
@@ -324,7 +326,12 @@ export class TxNode {
       'recovered from the log',
     );
     this.openWriter(this.processor.lastSeq, rec.lastEpoch);
-    this.epochRecord = (await o.epochStorage.load()) ?? EMPTY_EPOCH_RECORD;
+    const found = await o.epochStorage.load();
+    this.epochRecord = found ?? EMPTY_EPOCH_RECORD;
+    // A record from the first start on: a node that finds one later knows its record is
+    // continuous (what the election needs to tell "never served that epoch" from "lost it").
+    this.fresh = found === null;
+    if (found === null && o.peerId !== null) await this.saveRecord(EMPTY_EPOCH_RECORD);
     if (o.arbiter) this.arbiterView = (await o.arbiter.read()).value;
     this.processor.epoch = Math.max(this.epochRecord.epoch, this.processor.epoch);
     if (this.link !== null) {
@@ -507,6 +514,7 @@ export class TxNode {
       lastSeq: this.processor.lastSeq,
       ackSeq: this.replicator?.mode === 'live' ? this.replicator.standbyAck : this.processor.committedSeq,
       history: r.history,
+      fresh: this.fresh,
     };
   }
 
@@ -688,7 +696,12 @@ export class TxNode {
     }
     if (peer.role === 'starting' || peer.role === 'recovering' || peer.role === 'stopping') return;
     const { o } = this;
-    const them = { nodeId: peer.from, record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history }, lastSeq: peer.lastSeq };
+    const them: Candidate = {
+      nodeId: peer.from,
+      record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history },
+      lastSeq: peer.lastSeq,
+      ...(peer.fresh === undefined ? {} : { fresh: peer.fresh }),
+    };
     // Test-only fault: the election by name that let an empty disk win.
     const elect = o.faults?.has('elect-by-name') ? electByName : choosePrimary;
     const { primary, reason, refusal } = elect(this.candidate(), them, this.arbiterFacts());
@@ -707,7 +720,7 @@ export class TxNode {
 
   /** This node as the election sees it. */
   private candidate(): Candidate {
-    return { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
+    return { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq, fresh: this.fresh };
   }
 
   /** The arbiter's value as last read, or 'off' when the pair runs without one. */

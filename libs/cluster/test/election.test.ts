@@ -97,6 +97,16 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     expect(newestEpoch([n1, n2], { epoch: 7, primary: 'n2', firstSeq: 101 })).toEqual({ epoch: 6, primary: 'n1', firstSeq: 1 });
     expect(both(n1, n2, { epoch: 7, primary: 'n2', firstSeq: 101 })).toMatchObject({ primary: 'n2', refusal: null });
   });
+
+  it('a new pair whose first primary won the CAS and stopped before persisting it serves; a replaced disk does not', () => {
+    // Both records are the empty ones written at first start (kept: not fresh) ...
+    const kept = (id: string) => ({ ...node(id), fresh: false });
+    expect(both(kept('n1'), kept('n2'), { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ primary: 'n1', refusal: null });
+    expect(loneVerdict(kept('n1'), 'n2', { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: true });
+    // ... while the same facts from a data dir found empty may hide a lost epoch 1.
+    expect(both({ ...node('n1'), fresh: true }, kept('n2'), { epoch: 1, primary: 'n1', firstSeq: 1 }).refusal).toMatchObject({ missing: [{ epoch: 1, primary: 'n1', fromSeq: 1 }] });
+    expect(loneVerdict(node('n1'), 'n2', { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: false });
+  });
 });
 
 describe('tie-breakers between equal logs', () => {
