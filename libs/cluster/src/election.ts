@@ -14,12 +14,15 @@ export interface Candidate {
   nodeId: string;
   record: EpochRecord;
   lastSeq: number;
-  /**
-   * True when the node found no epoch record at start (a new or a replaced data dir);
-   * false when its record is the one it kept across restarts. Unknown counts as fresh
-   * for a node with no record.
-   */
-  fresh?: boolean;
+}
+
+/**
+ * Up to which arbiter epoch a node cannot vouch for its past: `record.since` (the
+ * arbiter's epoch when its record began empty). A record with nothing in it and no
+ * `since` (written by an older node) vouches for nothing.
+ */
+function vouchesAfter(c: Candidate): number {
+  return c.record.since ?? (isEmpty(c) ? Number.POSITIVE_INFINITY : 0);
 }
 
 /** What the arbiter says: its value (null when it holds none), or 'off' when the pair runs without one. */
@@ -130,16 +133,18 @@ export interface NewestEpoch {
 
 /**
  * E*: the newest of the arbiter's epoch and both epoch records. An arbiter epoch whose
- * named node is present with the epoch record it kept (not fresh) that never reached it
- * does not count: a node persists an epoch before it serves in it, so that node won the
- * compare-and-set and stopped before serving (nothing can have been acknowledged in it).
+ * named node is present with a record that never reached it, and that record began
+ * before the arbiter's epoch was won, does not count: a node persists an epoch before it
+ * serves in it, so that node won the compare-and-set and stopped before serving (nothing
+ * can have been acknowledged in it). A record begun empty later (a replaced data dir)
+ * proves nothing about that epoch.
  */
 export function newestEpoch(nodes: readonly Candidate[], arbiter: ArbiterView): NewestEpoch {
   let top: NewestEpoch = { epoch: 0, primary: '', firstSeq: null };
   for (const c of nodes) if (c.record.epoch > top.epoch) top = { epoch: c.record.epoch, primary: c.record.primary, firstSeq: null };
   if (arbiter !== null && arbiter !== 'off' && arbiter.epoch >= top.epoch) {
     const named = nodes.find((c) => c.nodeId === arbiter.primary);
-    const neverServed = named !== undefined && !(named.fresh ?? isEmpty(named)) && named.record.epoch < arbiter.epoch;
+    const neverServed = named !== undefined && named.record.epoch < arbiter.epoch && arbiter.epoch > vouchesAfter(named);
     if (!neverServed) top = { epoch: arbiter.epoch, primary: arbiter.primary, firstSeq: arbiter.firstSeq ?? null };
   }
   if (top.firstSeq === null) {
@@ -189,7 +194,10 @@ function refusal(winner: Candidate, other: Candidate, arbiter: ArbiterView): Ref
   // The other node's log holds records of E*: the winner's log is at least as far along
   // in E*, and E*'s records all came from its primary, one of these two.
   if (lastLogEpoch(other) >= top.epoch) return null;
-  const m: MissingRange = { epoch: top.epoch, primary: top.primary, fromSeq };
+  // A winner with no record of E* holds, from where E* began, records of older epochs that E*
+  // replaced: what E* wrote there is missing too.
+  const from = lastLogEpoch(winner) < top.epoch && top.firstSeq !== null ? Math.min(fromSeq, top.firstSeq) : fromSeq;
+  const m: MissingRange = { epoch: top.epoch, primary: top.primary, fromSeq: from };
   return { reason: `${describeMissing(m, top.firstSeq)} is in no surviving log; it may hold acknowledged updates; ${force}`, missing: [m], force: winner.nodeId };
 }
 

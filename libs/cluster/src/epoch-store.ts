@@ -15,6 +15,12 @@ export interface EpochRecord {
   /** The node that was primary in that epoch ('' when unknown). */
   primary: string;
   history: [epoch: number, firstSeq: number][];
+  /**
+   * The arbiter's epoch when this record began empty (a new or replaced data dir; 0 in
+   * a new pair). Epochs after it that the record never reached were never served by
+   * this node; epochs up to it may have been, by what the replaced dir held.
+   */
+  since?: number;
 }
 
 export interface EpochStorage {
@@ -41,5 +47,6 @@ export function epochRecordProblem(v: unknown): string | null {
   if (!Array.isArray(r.history) || !r.history.every((h) => Array.isArray(h) && h.length === 2 && h.every(Number.isSafeInteger))) {
     return 'history is not a list of [epoch, firstSeq] pairs';
   }
+  if (r.since !== undefined && (!Number.isSafeInteger(r.since) || r.since < 0)) return 'since is not a non-negative integer';
   return null;
 }

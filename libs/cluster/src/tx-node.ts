@@ -139,8 +139,6 @@ export class TxNode {
   private seqAtLastBeat = -1;
   /** Why this negotiating node does not serve (status and the log), null when it is not waiting. */
   private waiting: NodeWaiting | null = null;
-  /** This process found no epoch record: its data dir is new, or was replaced. */
-  private fresh = true;
   private heartbeatTimer: TimerHandle | null = null;
   /** When the heartbeat timer last ran (a stalled event loop shows as an overdue beat). */
   private lastBeatAt = 0;
@@ -326,13 +324,13 @@ export class TxNode {
       'recovered from the log',
     );
     this.openWriter(this.processor.lastSeq, rec.lastEpoch);
+    if (o.arbiter) this.arbiterView = (await o.arbiter.read()).value;
     const found = await o.epochStorage.load();
     this.epochRecord = found ?? EMPTY_EPOCH_RECORD;
-    // A record from the first start on: a node that finds one later knows its record is
-    // continuous (what the election needs to tell "never served that epoch" from "lost it").
-    this.fresh = found === null;
-    if (found === null && o.peerId !== null) await this.saveRecord(EMPTY_EPOCH_RECORD);
-    if (o.arbiter) this.arbiterView = (await o.arbiter.read()).value;
+    // A data dir found empty starts its record at once, noting the arbiter's epoch: later
+    // starts can then tell an epoch this node won but never persisted (after `since`)
+    // from one a replaced dir may have served in (up to `since`).
+    if (found === null && o.peerId !== null) await this.saveRecord({ ...EMPTY_EPOCH_RECORD, since: this.arbiterView?.epoch ?? 0 });
     this.processor.epoch = Math.max(this.epochRecord.epoch, this.processor.epoch);
     if (this.link !== null) {
       this.link.start();
@@ -492,7 +490,7 @@ export class TxNode {
       const firstSeq = this.processor.lastSeq + 1;
       // Test-only fault: taking over from the peer with an empty dedupe memory (exactly-once lost).
       if (prev.primary !== o.nodeId && o.faults?.has('forget-dedupe-on-failover')) this.processor['dedupe'].clear();
-      await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      await this.saveRecord({ ...prev, epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
       this.processor.epoch = epoch;
       this.promotions++;
       this.actor.send({ type: 'EPOCH_OPENED', epoch, withStandby: false });
@@ -514,7 +512,7 @@ export class TxNode {
       lastSeq: this.processor.lastSeq,
       ackSeq: this.replicator?.mode === 'live' ? this.replicator.standbyAck : this.processor.committedSeq,
       history: r.history,
-      fresh: this.fresh,
+      ...(r.since === undefined ? {} : { since: r.since }),
     };
   }
 
@@ -572,7 +570,8 @@ export class TxNode {
     void o.arbiter.read().then(
       (r) => {
         this.arbiterView = r.value;
-        if (this.role === 'negotiating') this.judgeAlone(r.value);
+        // A peer heard while the read was out is negotiated with instead (decide).
+        if (this.role === 'negotiating' && o.clock.now() - this.lastPeerAt >= this.peerTimeoutMs()) this.judgeAlone(r.value);
       },
       (err: Error) => {
         if (this.role === 'negotiating') this.waitAlone({ reason: `the arbiter cannot be read: ${err.message}`, missing: [] });
@@ -700,8 +699,8 @@ export class TxNode {
       nodeId: peer.from,
       record: { epoch: peer.epoch, role: peer.recordRole, primary: peer.primary, history: peer.history },
       lastSeq: peer.lastSeq,
-      ...(peer.fresh === undefined ? {} : { fresh: peer.fresh }),
     };
+    if (peer.since !== undefined) them.record.since = peer.since;
     // Test-only fault: the election by name that let an empty disk win.
     const elect = o.faults?.has('elect-by-name') ? electByName : choosePrimary;
     const { primary, reason, refusal } = elect(this.candidate(), them, this.arbiterFacts());
@@ -720,7 +719,7 @@ export class TxNode {
 
   /** This node as the election sees it. */
   private candidate(): Candidate {
-    return { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq, fresh: this.fresh };
+    return { nodeId: this.o.nodeId, record: this.epochRecord, lastSeq: this.processor.lastSeq };
   }
 
   /** The arbiter's value as last read, or 'off' when the pair runs without one. */
@@ -774,7 +773,7 @@ export class TxNode {
     await this.writer!.close();
     // First a record with no history: a crash before the old log is gone must not leave
     // that log under the primary's history (it would pass for agreeing with it on rejoin).
-    await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'syncing', primary: o.peerId!, history: [] });
+    await this.saveRecord({ ...this.epochRecord, epoch: Math.max(this.epochRecord.epoch, epoch), role: 'syncing', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }

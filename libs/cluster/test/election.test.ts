@@ -52,6 +52,12 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     });
   });
 
+  it('records of an older epoch where the lost one began count as missing too', () => {
+    // n2 holds 1201..1250 of epoch 7, never confirmed; epoch 8 began at 1201 on the lost n1.
+    const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1250 });
+    expect(both(node('n1'), n2, { epoch: 8, primary: 'n1', firstSeq: 1201 }).refusal?.missing).toEqual([{ epoch: 8, primary: 'n1', fromSeq: 1201 }]);
+  });
+
   it('a standby that was still syncing does not cover its epoch', () => {
     const n1 = node('n1');
     const n2 = node('n2', { epoch: 7, role: 'syncing', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });
@@ -100,11 +106,13 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
 
   it('a new pair whose first primary won the CAS and stopped before persisting it serves; a replaced disk does not', () => {
     // Both records are the empty ones written at first start (kept: not fresh) ...
-    const kept = (id: string) => ({ ...node(id), fresh: false });
+    const kept = (id: string): Candidate => ({ ...node(id), record: { ...node(id).record, since: 0 } });
     expect(both(kept('n1'), kept('n2'), { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ primary: 'n1', refusal: null });
     expect(loneVerdict(kept('n1'), 'n2', { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: true });
-    // ... while the same facts from a data dir found empty may hide a lost epoch 1.
-    expect(both({ ...node('n1'), fresh: true }, kept('n2'), { epoch: 1, primary: 'n1', firstSeq: 1 }).refusal).toMatchObject({ missing: [{ epoch: 1, primary: 'n1', fromSeq: 1 }] });
+    // ... while a record begun empty when the arbiter already held epoch 1 (a replaced data dir) may hide it.
+    const replaced: Candidate = { ...node('n1'), record: { ...node('n1').record, since: 1 } };
+    expect(both(replaced, kept('n2'), { epoch: 1, primary: 'n1', firstSeq: 1 }).refusal).toMatchObject({ missing: [{ epoch: 1, primary: 'n1', fromSeq: 1 }] });
+    expect(loneVerdict(replaced, 'n2', { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: false });
     expect(loneVerdict(node('n1'), 'n2', { epoch: 1, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: false });
   });
 });

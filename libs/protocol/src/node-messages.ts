@@ -43,8 +43,8 @@ export interface NodeSummary {
   ackSeq: number;
   /** [epoch, firstSeq] pairs: where each epoch began in the sender's log. */
   history: [number, number][];
-  /** True when the sender found no epoch record at start: a new or replaced data dir (absent from older nodes). */
-  fresh?: boolean;
+  /** The arbiter's epoch when the sender's epoch record began empty (absent from older nodes). */
+  since?: number;
 }
 
 export interface ReplicateHeader {

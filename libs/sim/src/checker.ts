@@ -17,9 +17,16 @@
  * - convergence-liveness: after the faults stop and the pair heals, every client
  *   request is answered, one node is primary and the other standby, both at the same
  *   seq with equal digests, and a last round of requests is served.
+ * - elected-shorter-log: a node decided primary in negotiation, its peer up and heard,
+ *   with a log behind the peer's as the peer reported it (Raft's up-to-date rule:
+ *   higher epoch of the last record, then higher seq). Failover is no election.
  * - core-error: the core caught one of its own exceptions (a programmer error).
  * - bad-reply: a reply the protocol forbids for these valid requests.
+ *
+ * An operator's --force-primary over a refusal (nobody held the newest epoch) may lose
+ * acknowledged updates by the operator's decision: `forgive` is told the seqs it gives up.
  */
+import { lastLogEpoch, type Candidate } from '@txtest/cluster';
 import { FRAME_OVERHEAD_BYTES } from '@txtest/journal';
 import { decodeBody, decodeRecord } from '@txtest/protocol';
 import type { ClientRequest } from './client';
@@ -32,6 +39,7 @@ export type InvariantName =
   | 'reply-reveals-unreplicated'
   | 'log-prefix-consistency'
   | 'convergence-liveness'
+  | 'elected-shorter-log'
   | 'core-error'
   | 'bad-reply';
 
@@ -65,6 +73,13 @@ export class Checker {
   readonly byId = new Map<string, ReplyFacts>();
   readonly bySeq = new Map<number, string>();
   private readonly held = new Map<string, Held>();
+  /** Acknowledgements an operator's force gave up: id -> the reply that is no longer owed. */
+  private readonly forgiven = new Map<string, ReplyFacts>();
+  /**
+   * Records the forced node held from the given-up seq on (never confirmed in its own
+   * epoch): they stay applied in the history it goes on with, at these seqs.
+   */
+  private readonly revived = new Map<string, number>();
 
   constructor(
     private readonly now: () => number,
@@ -111,6 +126,36 @@ export class Checker {
         return this.fail('acked-update-lost', `${node.id} became ${node.role} without acknowledged update ${id} at seq ${seq} (it holds ${got ?? 'nothing'} there; lastSeq ${node.node?.processor.lastSeq})`);
       }
     }
+  }
+
+  /**
+   * A node decided primary in negotiation while it heard its peer: its log must not be
+   * behind the log the peer reported (the summary the decision weighed).
+   */
+  onElected(node: SimNode, me: Candidate, peer: Candidate): void {
+    const [em, ep] = [lastLogEpoch(me), lastLogEpoch(peer)];
+    if (em < ep || (em === ep && me.lastSeq < peer.lastSeq)) {
+      this.fail('elected-shorter-log', `${node.id} was elected with its log at epoch ${em} seq ${me.lastSeq}, behind ${peer.nodeId}'s at epoch ${ep} seq ${peer.lastSeq}`);
+    }
+  }
+
+  /**
+   * The operator forced a node over the pair's refusal: acknowledged updates from
+   * `fromSeq` on were in no surviving log, and are given up. Later acks may reuse those seqs.
+   * `kept` is what the forced node's log holds from `fromSeq` on (seq -> id).
+   */
+  forgive(fromSeq: number, kept: ReadonlyMap<number, string>): string[] {
+    for (const [seq, id] of kept) if (seq >= fromSeq) this.revived.set(id, seq);
+    const gone: string[] = [];
+    for (const [seq, id] of this.bySeq) {
+      if (seq < fromSeq) continue;
+      this.bySeq.delete(seq);
+      const f = this.byId.get(id);
+      if (f !== undefined) this.forgiven.set(id, f);
+      this.byId.delete(id);
+      gone.push(id);
+    }
+    return gone;
   }
 
   /** Every message a node publishes on a client inbox: a reply. */
@@ -201,20 +246,32 @@ export class Checker {
       }
     }
     // Balances and versions: every acknowledged update counted exactly once, in seq order.
-    const byAsset = new Map<string, ClientRequest[]>();
+    // An answer an operator's force gave up is not owed; if the forced node's log kept that
+    // update (unconfirmed there), it counts at its seq there, with the outcome the model gives it.
+    const byAsset = new Map<string, { seq: number; r: ClientRequest; owed: boolean }[]>();
     for (const r of requests) {
       if (r.answer === null) continue;
+      const lost = this.forgiven.get(r.id);
+      const given = lost !== undefined && lost.seq === r.answer.seq && lost.epoch === r.answer.epoch;
+      const at = given ? this.revived.get(r.id) : r.answer.seq;
+      if (at === undefined) continue;
       let l = byAsset.get(r.asset);
       if (l === undefined) byAsset.set(r.asset, (l = []));
-      l.push(r);
+      l.push({ seq: at, r, owed: !given });
     }
     for (const [asset, list] of byAsset) {
-      list.sort((x, y) => x.answer!.seq - y.answer!.seq);
+      list.sort((x, y) => x.seq - y.seq);
       let balance = 0;
       let version = 0;
-      for (const r of list) {
+      for (const { r, owed } of list) {
         const a = r.answer!;
-        if (a.ok) {
+        if (!owed) {
+          // The account model's rule: a debit beyond the balance is refused.
+          if (r.op === 'credit' || balance >= r.amount) {
+            balance += r.op === 'credit' ? r.amount : -r.amount;
+            version++;
+          }
+        } else if (a.ok) {
           balance += r.op === 'credit' ? r.amount : -r.amount;
           version++;
           if (a.balance !== balance || a.version !== version) {

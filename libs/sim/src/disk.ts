@@ -12,7 +12,8 @@
  * which the invariant checker reads.
  */
 import type { AppendHandle, LogStorage } from '@txtest/journal';
-import { frameEndAt, frameSpanAt, listSegments, parseSnapshotName, readEpoch, readSeq } from '@txtest/journal';
+import { FRAME_OVERHEAD_BYTES, frameEndAt, frameSpanAt, listSegments, parseSnapshotName, readEpoch, readSeq } from '@txtest/journal';
+import { decodeRecord } from '@txtest/protocol';
 import type { EpochRecord, EpochStorage } from '@txtest/cluster';
 import type { Rng } from './prng';
 import type { Owner, Scheduler } from './scheduler';
@@ -185,6 +186,13 @@ export class SimDisk {
         off = next;
       }
     }
+    return out;
+  }
+
+  /** The request id of every record in this disk's log, by seq. */
+  ids(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const [seq, f] of this.frames()) out.set(seq, decodeRecord(f.bytes.subarray(FRAME_OVERHEAD_BYTES)).id);
     return out;
   }
 

@@ -6,7 +6,8 @@
  * log is wiped and resynced by the "operator" once its peer serves) that must end with
  * every request answered and both nodes converged, and a last round of requests served.
  */
-import { FAULT_NAMES, type FaultName, type FsyncPolicy } from '@txtest/cluster';
+import { FAULT_NAMES, type Candidate, type FaultName, type FsyncPolicy } from '@txtest/cluster';
+import type { NodeSummary } from '@txtest/protocol';
 import { ArbiterStore } from './arbiter';
 import { Checker, type Violation } from './checker';
 import { SimClient, type ClientRequest } from './client';
@@ -67,6 +68,25 @@ class World {
   readonly checker: Checker;
   readonly settings: NodeSettings;
   private healing = false;
+  /**
+   * With `--ack received` an ok rests on the standby's memory and the primary's log until
+   * the standby's own write lands: losing one node's disk and the other's memory (a crash
+   * before it caught up again) is a double failure that mode does not promise to survive
+   * (PAIR.md). Such runs keep the two apart: nodes that crashed (or whose writes failed),
+   * and nodes whose disk was replaced, since they last caught up or served.
+   */
+  private readonly memoryLost = new Set<string>();
+  private readonly diskLost = new Set<string>();
+
+  private mayLose(n: SimNode, what: 'memory' | 'disk'): boolean {
+    if (this.settings.ack !== 'received') return true;
+    const peer = this.nodes.find((x) => x !== n)!;
+    return !(what === 'memory' ? this.diskLost : this.memoryLost).has(peer.id);
+  }
+
+  private lost(n: SimNode, what: 'memory' | 'disk'): void {
+    (what === 'memory' ? this.memoryLost : this.diskLost).add(n.id);
+  }
   private arbiterLossP = 0;
   private readonly injected: string[] = [];
   private readonly steps: number;
@@ -98,7 +118,13 @@ class World {
     this.config = `hb ${s.heartbeatIntervalMs}x${s.heartbeatMissed} fsync ${s.fsync.kind} ack ${s.ack} snap ${s.snapshotEveryRecords} seg ${s.segmentBytesMax} ring ${s.replicationRingBytes}${s.faults.size ? ` FAULTS ${[...s.faults].join(',')}` : ''}`;
     this.checker = new Checker(() => this.sched.now, () => this.nodes, s.fsync.kind === 'always');
     const hooks = {
-      onRoleChange: (n: SimNode, _from: string, to: string) => {
+      onRoleChange: (n: SimNode, from: string, to: string) => {
+        if (from === 'negotiating' && to === 'promoting') this.onElected(n);
+        // Caught up or serving: the node holds every acknowledged update again.
+        if (to === 'standby' || to === 'primary' || to === 'solo') {
+          this.memoryLost.delete(n.id);
+          this.diskLost.delete(n.id);
+        }
         if (to === 'primary' || to === 'solo') this.checker.onServing(n);
       },
       onApplied: (n: SimNode, seq: number, id: string) => this.checker.onApplied(n, seq, id),
@@ -129,6 +155,19 @@ class World {
   private startNode(n: SimNode): void {
     n.start(() => this.checker.onIncarnation(n));
   }
+
+  /** A decision in negotiation with the peer up and heard: the checker compares the two logs. */
+  private onElected(n: SimNode): void {
+    const tx = n.node!;
+    const peer = this.nodes.find((x) => x !== n)!;
+    const said = tx['peer'] as NodeSummary | null;
+    if (!peer.up || said === null || tx.status(false).peer?.connected !== true) return;
+    const me: Candidate = { nodeId: n.id, record: tx['epochRecord'], lastSeq: tx.processor.lastSeq };
+    const them: Candidate = { nodeId: said.from, record: { epoch: said.epoch, role: said.recordRole, primary: said.primary, history: said.history }, lastSeq: said.lastSeq };
+    this.checker.onElected(n, me, them);
+  }
+
+
 
   async run(): Promise<RunResult> {
     const { sched } = this;
@@ -208,6 +247,7 @@ class World {
       [0.7, () => this.corrupt(p)],
       [2, () => this.chaos(p)],
       [0.5, () => this.arbiterLoss(p)],
+      [0.8, () => this.diskReplaced(p)],
     ];
     let total = 0;
     for (const [w] of actions) total += w;
@@ -222,6 +262,8 @@ class World {
     const up = this.nodes.filter((n) => n.up);
     if (up.length === 0) return this.startNode(p.pick(this.nodes));
     const n = p.pick(up);
+    if (!this.mayLose(n, 'memory')) return;
+    this.lost(n, 'memory');
     const torn = power && p.chance(0.5);
     this.note(`${power ? 'power loss' : 'crash'} ${n.id}${torn ? ' (torn write)' : ''}`);
     n.crash(power, torn);
@@ -238,6 +280,8 @@ class World {
   }
 
   private totalCrash(p: Rng): void {
+    if (!this.nodes.every((n) => this.mayLose(n, 'memory'))) return;
+    for (const n of this.nodes) this.lost(n, 'memory');
     const power = this.settings.fsync.kind === 'always' && p.chance(0.5);
     this.note(`total ${power ? 'power loss' : 'crash'}`);
     for (const n of this.nodes) n.crash(power, power && p.chance(0.5));
@@ -292,6 +336,9 @@ class World {
 
   private diskFull(p: Rng): void {
     const n = p.pick(this.nodes);
+    // A write that fails after the standby acked it on receipt loses that copy, as a crash does.
+    if (!this.mayLose(n, 'memory')) return;
+    this.lost(n, 'memory');
     const ms = p.int(10, 300);
     this.note(`disk full ${n.id} ${ms} ms`);
     this.window(ms, `disk ${n.id}`, () => (n.disk.full = true), () => (n.disk.full = false));
@@ -306,6 +353,18 @@ class World {
     if (!peer.up || !['primary', 'solo'].includes(peer.role)) return;
     const where = n.disk.corruptMiddle();
     if (where !== null) this.note(`corrupt ${n.id} ${where}`);
+  }
+
+  /** A lost disk: the node crashes and comes back with an empty data dir (log and epoch record gone). */
+  private diskReplaced(p: Rng): void {
+    const n = p.pick(this.nodes);
+    if (!this.mayLose(n, 'disk')) return;
+    this.lost(n, 'disk');
+    this.note(`disk replaced ${n.id}`);
+    n.crash(false, false);
+    n.disk.wipe();
+    n.refusals = [];
+    this.restartLater(n, p);
   }
 
   private chaos(p: Rng): void {
@@ -356,6 +415,7 @@ class World {
       // resynced once its peer serves; a peer that waits for it forever is forced (--force-primary).
       if (sched.now - lastOperator < 200) return;
       lastOperator = sched.now;
+      this.forceOverRefusal();
       for (const n of this.nodes) {
         if (n.up) continue;
         const peer = this.nodes.find((x) => x !== n)!;
@@ -369,7 +429,10 @@ class World {
           n.refusals = [];
           this.startNode(n);
         } else if (peer.up && peer.role === 'negotiating' && !peer.forcePrimary && sched.now - this.healStart > 2000) {
-          sched.trace(`${peer.id}: operator restarts it with --force-primary (its peer's log is corrupt)`);
+          // What the forced node says it lacks is given up (a lost disk as well as the corrupt log).
+          const missing = peer.node?.status(false).waiting?.missing ?? [];
+          const gone = missing.length === 0 ? [] : this.checker.forgive(Math.min(...missing.map((m) => m.fromSeq)), peer.disk.ids());
+          sched.trace(`${peer.id}: operator restarts it with --force-primary (its peer's log is corrupt); gives up ${gone.length} acknowledged update(s)`);
           peer.crash(false, false);
           peer.forcePrimary = true;
           this.startNode(peer);
@@ -392,6 +455,31 @@ class World {
   }
 
   private healStart = 0;
+  /** Since when both nodes have been refusing to serve (nobody holds the newest epoch), or null. */
+  private refusingSince: number | null = null;
+
+  /**
+   * Both nodes up, both refusing for a second: the operator reads the refusal in status
+   * and restarts the node it names with --force-primary. The checker gives up the
+   * acknowledged updates the refusal listed as missing, and nothing else.
+   */
+  private forceOverRefusal(): void {
+    const { sched } = this;
+    const w = this.nodes.map((n) => (n.node !== null && n.role === 'negotiating' ? n.node.status(false).waiting : undefined));
+    const refusal = w.find((x) => x?.force !== undefined);
+    if (w.some((x) => x === undefined) || refusal === undefined) return void (this.refusingSince = null);
+    this.refusingSince ??= sched.now;
+    if (sched.now - this.refusingSince < 1000) return;
+    const n = this.nodes.find((x) => x.id === refusal!.force)!;
+    if (n.forcePrimary) return;
+    const fromSeq = Math.min(...refusal.missing.map((m) => m.fromSeq));
+    const gone = this.checker.forgive(fromSeq, n.disk.ids());
+    sched.trace(`${n.id}: operator restarts it with --force-primary (${refusal.reason}); gives up ${gone.length} acknowledged update(s) from seq ${fromSeq} on`);
+    n.crash(false, false);
+    n.forcePrimary = true;
+    this.startNode(n);
+    this.refusingSince = null;
+  }
 
   private converged(): boolean {
     const [a, b] = this.nodes as [SimNode, SimNode];
