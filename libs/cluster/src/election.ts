@@ -174,6 +174,22 @@ export function describeMissing(m: MissingRange, firstSeq: number | null): strin
   return `epoch ${m.epoch} (primary ${m.primary || 'unknown'}${began}, records from seq ${m.fromSeq} on)`;
 }
 
+/**
+ * The first seq at which `c`'s log may differ from the lost history of epoch `top`: past
+ * its end; from where `top` began, when `c` holds none of it (its records there are of
+ * older epochs that `top` replaced); and when epochs `c` never heard of came between its
+ * record and `top`, from where its own last epoch began (one of those may have replaced
+ * any of it).
+ */
+function firstLacking(c: Candidate, top: NewestEpoch): number {
+  let from = c.lastSeq + 1;
+  const mine = lastLogEpoch(c);
+  if (mine >= top.epoch) return from;
+  if (top.firstSeq !== null) from = Math.min(from, top.firstSeq);
+  if (top.epoch > Math.max(c.record.epoch, mine) + 1) from = Math.min(from, epochFirstSeq(c.record.history, mine) ?? 1);
+  return from;
+}
+
 /** Null when `winner` may serve; else what nobody holds and how an operator can go on. */
 function refusal(winner: Candidate, other: Candidate, arbiter: ArbiterView): Refusal | null {
   const top = newestEpoch([winner, other], arbiter);
@@ -194,10 +210,7 @@ function refusal(winner: Candidate, other: Candidate, arbiter: ArbiterView): Ref
   // The other node's log holds records of E*: the winner's log is at least as far along
   // in E*, and E*'s records all came from its primary, one of these two.
   if (lastLogEpoch(other) >= top.epoch) return null;
-  // A winner with no record of E* holds, from where E* began, records of older epochs that E*
-  // replaced: what E* wrote there is missing too.
-  const from = lastLogEpoch(winner) < top.epoch && top.firstSeq !== null ? Math.min(fromSeq, top.firstSeq) : fromSeq;
-  const m: MissingRange = { epoch: top.epoch, primary: top.primary, fromSeq: from };
+  const m: MissingRange = { epoch: top.epoch, primary: top.primary, fromSeq: firstLacking(winner, top) };
   return { reason: `${describeMissing(m, top.firstSeq)} is in no surviving log; it may hold acknowledged updates; ${force}`, missing: [m], force: winner.nodeId };
 }
 

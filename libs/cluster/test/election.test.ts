@@ -58,6 +58,12 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     expect(both(node('n1'), n2, { epoch: 8, primary: 'n1', firstSeq: 1201 }).refusal?.missing).toEqual([{ epoch: 8, primary: 'n1', fromSeq: 1201 }]);
   });
 
+  it('when epochs the winner never heard of came between, everything of its own last epoch counts as missing', () => {
+    // n1 knows only epoch 1 (from seq 1); the lost n2 went through epoch 2 (which may have begun anywhere) to 3 (from seq 21).
+    const n1 = node('n1', { epoch: 1, history: [[1, 1]], lastSeq: 14 });
+    expect(both(n1, node('n2'), { epoch: 3, primary: 'n2', firstSeq: 21 }).refusal?.missing).toEqual([{ epoch: 3, primary: 'n2', fromSeq: 1 }]);
+  });
+
   it('a standby that was still syncing does not cover its epoch', () => {
     const n1 = node('n1');
     const n2 = node('n2', { epoch: 7, role: 'syncing', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });

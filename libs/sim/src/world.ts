@@ -57,6 +57,8 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
 }
 
 const LIVE_ROLES = new Set(['primary', 'standby']);
+/** Of the fault chance per step, the part that is a lost disk (about one per default run). */
+const DISK_LOSS_SHARE = 0.05;
 
 class World {
   readonly sched = new Scheduler();
@@ -68,6 +70,7 @@ class World {
   readonly checker: Checker;
   readonly settings: NodeSettings;
   private healing = false;
+  private readonly diskPlan: Rng;
   /**
    * With `--ack received` an ok rests on the standby's memory and the primary's log until
    * the standby's own write lands: losing one node's disk and the other's memory (a crash
@@ -102,6 +105,7 @@ class World {
     this.steps = o.steps ?? 300;
     this.stepMs = o.stepMs ?? 5;
     this.net = new SimNetwork(this.sched, this.rng.fork('net'));
+    this.diskPlan = this.rng.fork('disk-loss');
     const c = this.rng.fork('config');
     const fsync: FsyncPolicy = c.pick([{ kind: 'always' }, { kind: 'interval', ms: 5 }, { kind: 'never' }] as FsyncPolicy[]);
     this.settings = {
@@ -232,7 +236,11 @@ class World {
   }
 
   private step(p: Rng): void {
-    if (this.healing || !p.chance(this.o.faultChance ?? 0.06)) return;
+    if (this.healing) return;
+    // Lost disks draw from a stream of their own, so that adding them left every other
+    // fault of a seed where it was (and the seeds that found bugs still replay them).
+    if (this.diskPlan.chance((this.o.faultChance ?? 0.06) * DISK_LOSS_SHARE)) this.diskReplaced(this.diskPlan);
+    if (!p.chance(this.o.faultChance ?? 0.06)) return;
     const actions: [number, () => void][] = [
       [3, () => this.crashOne(p, false)],
       [1.5, () => this.crashOne(p, this.settings.fsync.kind === 'always')],
@@ -247,7 +255,6 @@ class World {
       [0.7, () => this.corrupt(p)],
       [2, () => this.chaos(p)],
       [0.5, () => this.arbiterLoss(p)],
-      [0.8, () => this.diskReplaced(p)],
     ];
     let total = 0;
     for (const [w] of actions) total += w;

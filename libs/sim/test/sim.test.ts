@@ -64,11 +64,11 @@ describe('the simulator catches each test-only breakage of the core within a few
 
 describe('lost disks', () => {
   it('a disk replaced by an empty one is injected, and the refusal it can cause is forced by the operator with only the missing range given up', async () => {
-    // Seed 396: n2 went solo in epoch 2 from seq 9, stopped, and lost its disk; n1 holds epoch 1 to seq 12.
-    const r = await runSeed({ seed: 396, trace: true });
+    // Seed 61: n2 opened epoch 2 at seq 23 and served in it, then lost its disk; n1's log lacks seq 22 on.
+    const r = await runSeed({ seed: 61, trace: true });
     expect(r.faultsInjected).toContain('disk replaced n2');
-    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, records from seq 9 on\) is in no surviving log/.test(l))).toBe(true);
-    expect(r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 9 on/.test(l))).toBe(true);
+    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, begun at seq 23, records from seq 22 on\) is in no surviving log/.test(l))).toBe(true);
+    expect(r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 22 on/.test(l))).toBe(true);
     expect(r.violation).toBeNull();
   });
 
