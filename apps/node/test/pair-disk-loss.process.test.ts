@@ -4,7 +4,10 @@
  * and the two come back in either order, with and without the arbiter. Either every
  * acknowledged update is on the node that serves (balances, and equal digests on both
  * nodes once the other is standby), or the pair refuses to serve and says why in its
- * status and log; then --force-primary on the node it names gets it serving.
+ * status and log; then --force-primary on the node it names gets it serving. Two more:
+ * the last primary ran solo before it lost its disk (the refusal names exactly the seqs
+ * it acknowledged alone, and forcing loses those and nothing else), and it lost only its
+ * log dir, epoch.json kept (its record alone does not let it serve).
  *
  * The pairs run `--ack logged --fsync always`, so that a standby's log holds everything
  * it acknowledged the moment it is killed (with `--ack received` it holds it once the
@@ -86,9 +89,9 @@ async function killBoth(p: TestPair): Promise<void> {
   await Promise.all([p.kill('n1'), p.kill('n2')]);
 }
 
-/** The node's data dir replaced by an empty one (a lost disk). */
-function wipe(p: TestPair, id: string): void {
-  const dir = join(p.dir, id);
+/** The node's data dir replaced by an empty one (a lost disk); with `logOnly`, only its log dir (epoch.json kept). */
+function wipe(p: TestPair, id: string, logOnly = false): void {
+  const dir = join(p.dir, id, ...(logOnly ? ['log'] : []));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
 }
@@ -253,6 +256,35 @@ describe.concurrent('disk loss: both nodes killed, one data dir replaced by an e
       await converged(s, 'n2', 'n1');
       expect(await both.check(s.c)).toEqual([]);
       for (const a of soloOnly.acked) expect(await s.c.query(a.asset)).toBeNull();
+    } finally {
+      s.c.close();
+      await s.p.close();
+    }
+  });
+
+  it('the last primary ran solo, then lost its log dir but kept epoch.json: alone it does not serve on its record, and the pair refuses', async () => {
+    const s = await scenario('kv');
+    try {
+      const both = new CreditAudit();
+      await s.credit(200, both);
+      const killedAt = Date.now();
+      await s.p.kill('n2');
+      await s.p.waitRole('n1', 'solo', killedAt);
+      await s.credit(50, new CreditAudit(), 's');
+      const solo = await s.status('n1');
+      await s.p.kill('n1');
+      wipe(s.p, 'n1', true);
+      // Its record still says primary of the solo epoch, which began at seq 201; its log now ends at 0.
+      await s.p.start('n1');
+      const alone = await waiting(s, 'n1', (x) => x.missing.length > 0);
+      expect(alone.reason).toMatch(/log does not reach that epoch/);
+      expect(alone.missing).toEqual([{ epoch: solo!.epoch, primary: 'n1', fromSeq: 1 }]);
+      await s.p.start('n2');
+      expect(await waiting(s, 'n2', (x) => x.force !== undefined)).toMatchObject({ force: 'n2', missing: [{ epoch: solo!.epoch, primary: 'n1', fromSeq: 201 }] });
+      await s.p.kill('n2');
+      await s.p.start('n2', ['--force-primary']);
+      await converged(s, 'n2', 'n1');
+      expect(await both.check(s.c)).toEqual([]);
     } finally {
       s.c.close();
       await s.p.close();
