@@ -72,7 +72,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'heartbeat-interval-ms', env: 'TXTEST_HEARTBEAT_INTERVAL_MS', kind: 'int', default: '50', help: 'heartbeat period, 5..100 ms' },
   { flag: 'heartbeat-missed', env: 'TXTEST_HEARTBEAT_MISSED', kind: 'int', default: '4', help: 'missed heartbeats before the peer counts as lost, 2..100' },
   { flag: 'arbiter', env: 'TXTEST_ARBITER', kind: 'string', help: 'kv or off (default: kv when JetStream is available)' },
-  { flag: 'force-primary', env: 'TXTEST_FORCE_PRIMARY', kind: 'bool', help: 'start as primary without the peer (operator override, logged loudly)' },
+  { flag: 'force-primary', env: 'TXTEST_FORCE_PRIMARY', kind: 'bool', help: 'start as primary without the peer, or over the pair\'s refusal when no surviving log holds the newest epoch (operator override, logged loudly)' },
   { flag: 'fsync', env: 'TXTEST_FSYNC', kind: 'string', default: '5ms', help: 'always, never, or an interval such as 5ms' },
   { flag: 'ack', env: 'TXTEST_ACK', kind: 'string', default: 'received', help: 'standby ack level: received or logged' },
   { flag: 'body-bytes-max', env: 'TXTEST_BODY_BYTES_MAX', kind: 'int', default: '65536', help: 'largest request body accepted' },

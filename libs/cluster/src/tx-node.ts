@@ -708,7 +708,7 @@ export class TxNode {
       if (!o.forcePrimary) return this.logWaiting(`neither node serves: ${refusal.reason}`, refusal.missing, refusal.force);
       o.log.warn(
         { missing: refusal.missing, peer: peer.from },
-        `FORCED PRIMARY: --force-primary makes this node primary although ${refusal.reason.split('; pass --force-primary')[0]}; updates acknowledged there are discarded`,
+        `FORCED PRIMARY: --force-primary makes this node primary over the pair's refusal (${refusal.reason}); updates acknowledged in the missing records are discarded`,
       );
       this.forcing = true;
       return void this.actor.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary) over the refusal' });
