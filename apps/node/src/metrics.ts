@@ -262,6 +262,8 @@ export function timedLogStorage(inner: LogStorage, metrics: NodeMetrics): LogSto
   return {
     list: () => inner.list(),
     read: (name) => inner.read(name),
+    readAt: (name, offset, length) => inner.readAt(name, offset, length),
+    rename: (from, to) => inner.rename(from, to),
     truncate: (name, size) => inner.truncate(name, size),
     remove: (name) => inner.remove(name),
     writeAtomic: (name, chunks) => inner.writeAtomic(name, chunks),
