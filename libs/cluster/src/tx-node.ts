@@ -13,8 +13,8 @@
  */
 import {
   Processor,
-  decodeSnapshot,
   encodeSnapshot,
+  loadSnapshotSliced,
   roleChange,
   roleMachine,
   roleOf,
@@ -29,7 +29,20 @@ import {
   type TimerHandle,
 } from '@txtest/actors';
 import type { Model } from '@txtest/models';
-import { compact, FRAME_OVERHEAD_BYTES, LogWriter, recover, sealFrame, writeSnapshot, type LogStorage } from '@txtest/journal';
+import {
+  compact,
+  FRAME_OVERHEAD_BYTES,
+  listSnapshots,
+  LogWriter,
+  recover,
+  rollbackFloor,
+  sealFrame,
+  SNAPSHOT_HEADER_BYTES,
+  writeSnapshot,
+  type IncomingSnapshot,
+  type LogStorage,
+  type Recovery,
+} from '@txtest/journal';
 import {
   decodeBody,
   encodeBody,
@@ -111,6 +124,13 @@ export class TxNode {
   /** One writer for records and events: both are written and taken within one call. */
   private readonly w = new MsgWriter();
   private snapshotting = false;
+  /** The background snapshot running now (a sync's rollback or install waits for it: it would write a stale file). */
+  private snapshotRun: Promise<unknown> = Promise.resolve();
+  /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
+  private readonly incarnation: string;
+  private syncsBegun = 0;
+  /** What the last JOIN said about how far this node can roll back (journal's rollbackFloor). */
+  private floor = 0;
   private packing = false;
   private lastSnapshotSeq = 0;
   private writtenSeq = 0;
@@ -153,6 +173,7 @@ export class TxNode {
   constructor(private readonly o: TxNodeOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 50;
     this.heartbeatMissed = o.heartbeatMissed ?? 4;
+    this.incarnation = o.clock.now().toString(36);
     this.processor = new Processor({
       clock: o.clock,
       defer: o.defer,
@@ -194,7 +215,8 @@ export class TxNode {
         committedSeq: () => this.processor.committedSeq,
         history: () => this.epochRecord.history,
         storage: o.logStorage,
-        snapshot: () => this.snapshotChunks(),
+        writeSnapshot: () => this.snapshotNow(),
+        retryMs: 2 * (o.heartbeatIntervalMs ?? 50),
         onAck: () => this.releaseGate(),
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
@@ -208,8 +230,15 @@ export class TxNode {
         ack: o.ack ?? 'received',
         apply: (epoch, seq, frame, payloadStart) => this.applyReplicated(epoch, seq, frame, payloadStart),
         lastSeq: () => this.processor.lastSeq,
-        installSnapshot: (seq, epoch, body, history) => this.installSnapshot(seq, epoch, body, history),
+        storage: o.logStorage,
+        rollBack: (agreed) => this.rollBack(agreed),
+        installSnapshot: (file, seq, epoch, history) => this.installSnapshot(file, seq, epoch, history),
         onCaughtUp: () => this.actor.send({ type: 'SYNCED' }),
+        rejoin: (why) => {
+          o.log.warn({ why }, 'the sync cannot go on: joining again');
+          if (this.role === 'syncing') this.startSync();
+        },
+        fail: (err) => this.fail(err),
         resendRetryMs: 2 * (o.heartbeatIntervalMs ?? 50),
         log: o.log,
       });
@@ -305,12 +334,7 @@ export class TxNode {
     this.actor.send({ type: 'START' });
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
-    this.processor.packLater = true;
-    if (rec.snapshot !== null) this.processor.loadSnapshot(decodeSnapshot(rec.snapshot.body));
-    this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
-    const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
-    this.processor.packLater = false;
-    this.packBacklog();
+    const replayed = await this.rebuild(rec);
     o.log.info(
       { snapshotSeq: this.lastSnapshotSeq, replayed, lastSeq: this.processor.lastSeq, assets: this.processor.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
@@ -327,6 +351,18 @@ export class TxNode {
     await o.transport.flush();
     this.negotiatingSince = o.clock.now();
     this.actor.send({ type: 'RECOVERED', epoch: this.epochRecord.epoch });
+  }
+
+  /** Replaces the state with a recovery's: its snapshot (loaded in slices), then the log after it. */
+  private async rebuild(rec: Recovery): Promise<number> {
+    this.processor.packLater = true;
+    if (rec.snapshot !== null) await loadSnapshotSliced(this.processor, rec.snapshot.body, this.pause);
+    else this.processor.reset();
+    this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
+    const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
+    this.processor.packLater = false;
+    this.packBacklog();
+    return replayed;
   }
 
   private openWriter(lastSeq: number, lastEpoch: number): void {
@@ -406,7 +442,7 @@ export class TxNode {
     this.unserve();
     this.replicator?.stopFollowing();
     // What this node holds beyond the new primary's history is dropped when it rejoins:
-    // the primary compares histories and sends a snapshot when the logs diverge.
+    // the primary compares histories and names the agreed point in its SYNC.
     queueMicrotask(() => this.actor.send({ type: 'FENCE_DONE' }));
   }
 
@@ -511,12 +547,13 @@ export class TxNode {
       const role = this.role;
       // Acks are sent when records arrive; one lost while no more come would hold the
       // primary's replies forever, so a standby repeats its watermark with each beat.
-      if (role === 'standby') this.follower!.scheduleAck();
-      // A join that got no stream going (lost, or sent before the peer served) is sent again.
-      if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
-        this.lastJoinAt = now;
-        this.link!.send(NodeKind.JOIN, this.summary());
-      }
+      // A syncing node too: its last ack may be what the primary waits for to take the next step.
+      if (role === 'standby' || role === 'syncing') this.follower!.scheduleAck();
+      if (SERVING.has(role)) this.replicator!.tick(now);
+      // A join that got no stream going (lost, or sent before the peer served) is sent again,
+      // with the same sync id: the primary continues that sync rather than start another.
+      const f = this.follower!;
+      if (role === 'syncing' && !f.caughtUp && !f.busy && now - f.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) this.sendJoin();
       this.beat();
     }, this.heartbeatIntervalMs);
   }
@@ -571,12 +608,29 @@ export class TxNode {
     this.o.log.warn({ peer: this.o.peerId, epoch: this.epochRecord.epoch, why }, `waiting for peer ${this.o.peerId}: this node cannot be sure it was the last primary (${why}); start the peer, or pass --force-primary`);
   }
 
+  /** A new sync (a new id): what this node can roll back to is measured once its files are quiet, then the JOIN goes out. */
   private startSync(): void {
     this.unserve();
     this.replicator!.stopFollowing();
-    this.follower!.reset();
+    const syncId = `${this.o.nodeId}.${this.incarnation}.${++this.syncsBegun}`;
+    this.follower!.reset(syncId);
     this.lastJoinAt = this.o.clock.now();
-    this.link!.send(NodeKind.JOIN, this.summary());
+    void this.measureFloor().then(
+      () => {
+        if (this.role === 'syncing' && this.follower!.syncId === syncId) this.sendJoin();
+      },
+      (err: Error) => this.fail(err),
+    );
+  }
+
+  private async measureFloor(): Promise<void> {
+    await this.snapshotRun;
+    this.floor = rollbackFloor(await this.o.logStorage.list(), this.processor.lastSeq);
+  }
+
+  private sendJoin(): void {
+    this.lastJoinAt = this.o.clock.now();
+    this.link!.send(NodeKind.JOIN, { ...this.summary(), syncId: this.follower!.syncId, floor: this.floor });
   }
 
   private onPeerMessage(m: NodeMessage): void {
@@ -587,7 +641,10 @@ export class TxNode {
     const h = m.header;
     const mine = this.epochRecord.epoch;
     const claimsPrimary =
-      m.kind === NodeKind.REPLICATE || m.kind === NodeKind.SNAPSHOT || ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
+      m.kind === NodeKind.REPLICATE ||
+      m.kind === NodeKind.SNAPSHOT ||
+      m.kind === NodeKind.SYNC ||
+      ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
     // A follower watches its primary, not any peer: two syncing nodes must not keep each other waiting.
     const following = role === 'standby' || role === 'syncing';
     if ((!following || (claimsPrimary && h.epoch >= mine)) && now - this.lastAliveSentAt >= this.heartbeatIntervalMs / 4) {
@@ -633,14 +690,17 @@ export class TxNode {
         }
         return;
       case NodeKind.JOIN:
-        if (SERVING.has(role)) this.replicator!.onJoin(m.header);
+        if (SERVING.has(role)) this.replicator!.onJoin(m.header, now);
         return;
       // A node whose log (or epoch record) failed follows no more: it could not keep what it took.
       case NodeKind.REPLICATE:
         if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onReplicate(m.header, m.payload, now);
         return;
       case NodeKind.SNAPSHOT:
-        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onSnapshot(m.header, m.payload, now);
+        return;
+      case NodeKind.SYNC:
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSync(m.header, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
@@ -694,43 +754,71 @@ export class TxNode {
     }
   }
 
-  /**
-   * Replaces this node's state and log with the primary's snapshot: the old log goes
-   * first (after the epoch record names the new primary, so a crash in between leaves
-   * an empty standby that resyncs, never a node that thinks it was primary).
-   */
-  private async installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void> {
-    const { o } = this;
-    const image = decodeSnapshot(body);
-    const old = this.processor.lastSeq;
+  /** Waits until nothing writes the log or a snapshot any more, and closes the log. */
+  private async quiesce(): Promise<void> {
+    await this.snapshotRun;
     await this.writer!.idle();
     await this.writer!.close();
+  }
+
+  /**
+   * Drops the records after `agreed` (never confirmed: the primary's log does not hold
+   * them) from the log and the state: the log is cut there, snapshots beyond it are
+   * deleted, and the state is rebuilt from this node's own snapshot and log up to it,
+   * so the dedupe memory forgets the dropped ids too. Resolves with the seq now held.
+   */
+  private async rollBack(agreed: number): Promise<number> {
+    const { o } = this;
+    const old = this.processor.lastSeq;
+    await this.snapshotRun;
+    await this.writer!.idle();
+    // The history first: a crash after the cut must not leave epochs the log no longer holds.
+    // The primary planned on the floor this node announced; should its files have changed
+    // since, and no snapshot at or below `agreed` be left to rebuild from, start from nothing.
+    const to = agreed >= rollbackFloor(await o.logStorage.list(), old) ? agreed : 0;
+    const r = this.epochRecord;
+    await this.saveRecord({ epoch: r.epoch, role: 'standby', primary: o.peerId!, history: r.history.filter(([, first]) => first <= to) });
+    await this.writer!.truncateAfter(to);
+    await this.writer!.close();
+    for (const s of listSnapshots(await o.logStorage.list())) if (s.seq > to) await o.logStorage.remove(s.name);
+    const rec = await recover(o.logStorage, { repair: false, warn: (msg) => o.log.warn({}, msg) });
+    await this.rebuild(rec);
+    this.openWriter(this.processor.lastSeq, rec.lastEpoch);
+    o.log.warn({ agreed, dropped: `${agreed + 1}..${old}`, lastSeq: this.processor.lastSeq }, 'dropped records never confirmed by truncating the log; state rebuilt from the own snapshot and log');
+    return this.processor.lastSeq;
+  }
+
+  /**
+   * Replaces this node's state and log with the primary's snapshot, received into a part
+   * file and verified: the old log goes first (after the epoch record names the new
+   * primary, so a crash in between leaves an empty standby that resyncs, never a node
+   * that thinks it was primary), then the file takes its snapshot name and is loaded a
+   * slice at a time, so heartbeats keep flowing during a large install.
+   */
+  private async installSnapshot(file: IncomingSnapshot, seq: number, epoch: number, history: [number, number][]): Promise<void> {
+    const { o } = this;
+    const old = this.processor.lastSeq;
+    await this.quiesce();
     // First a record with no history: a crash before the old log is gone must not leave
     // that log under the primary's history (it would pass for agreeing with it on rejoin).
     await this.saveRecord({ epoch: Math.max(this.epochRecord.epoch, epoch), role: 'standby', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }
-    await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
+    const name = await file.place();
     await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
+    const body = (await o.logStorage.read(name)).subarray(SNAPSHOT_HEADER_BYTES);
     this.processor.packLater = true;
-    this.processor.loadSnapshot(image);
+    const loaded = await loadSnapshotSliced(this.processor, body, this.pause);
     this.processor.packLater = false;
     this.packBacklog();
     this.openWriter(seq, epoch);
-    this.replicator!.reset(seq + 1);
-    o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
+    o.log.info({ seq, replacedLastSeq: old, assets: loaded.assets, bytes: body.length }, "installed the primary's snapshot; the local log starts over after it");
   }
 
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
-
-  private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
-    const image = this.processor.captureSnapshot();
-    const chunks = await encodeSnapshot(image, this.pause);
-    return { seq: image.seq, chunks };
-  }
 
   // ---- snapshots, status, failure, stop --------------------------------------------
 
@@ -756,6 +844,14 @@ export class TxNode {
     this.o.clock.setTimeout(step, 0);
   }
 
+  /** Writes a snapshot file now, after the one running (for a joiner that needs one when there is none). */
+  private async snapshotNow(): Promise<void> {
+    await this.snapshotRun;
+    const run = this.snapshot();
+    this.snapshotRun = run.catch(() => undefined);
+    await run;
+  }
+
   /** Starts a background snapshot once enough records have been written since the last one. */
   private maybeSnapshot(): void {
     const every = this.o.snapshotEveryRecords;
@@ -763,7 +859,7 @@ export class TxNode {
     // The snapshot's seq must be in the log already, or a crash could leave a gap between them.
     if (this.processor.committedSeq - this.lastSnapshotSeq < every || this.processor.committedSeq > this.writtenSeq) return;
     this.snapshotting = true;
-    this.snapshot().then(
+    this.snapshotRun = this.snapshot().then(
       () => (this.snapshotting = false),
       (err) => {
         this.snapshotting = false;
@@ -775,10 +871,12 @@ export class TxNode {
   async snapshot(): Promise<number> {
     const { o } = this;
     const t0 = o.clock.now();
-    const { seq, chunks } = await this.snapshotChunks();
+    const image = this.processor.captureSnapshot();
+    const chunks = await encodeSnapshot(image, this.pause);
+    const seq = image.seq;
     await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks, pause: this.pause });
     this.lastSnapshotSeq = seq;
-    await compact(o.logStorage, seq);
+    await compact(o.logStorage, seq, 2, this.replicator?.pinnedSeq() ?? null);
     o.log.info({ seq, ms: o.clock.now() - t0 }, 'snapshot written');
     return seq;
   }
@@ -827,6 +925,7 @@ export class TxNode {
       assets: p.assetCount,
       dedupeIds: p.dedupeSize,
       promotions: this.promotions,
+      syncs: this.replicator === null ? null : { ...this.replicator.counts },
       failed: this.failed !== null,
     };
   }

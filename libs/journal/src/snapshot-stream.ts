@@ -44,8 +44,9 @@ export async function newestSnapshotFile(storage: LogStorage): Promise<SnapshotF
 /**
  * A snapshot file arriving in pieces, in order. `accept` takes the piece that starts
  * where the previous one ended (anything else is refused: the sender resends from
- * `received`), appends it to the part file and feeds the CRC; `finish` waits for the
- * writes, syncs, checks and renames the file to `snapshot-<seq>.snap`.
+ * `expected`), appends it to the part file and feeds the CRC; `verify` waits for the
+ * writes, syncs and checks the file; `place` renames it to `snapshot-<seq>.snap` (the
+ * caller first removes what the snapshot replaces, so the two never mix in a recovery).
  */
 export class IncomingSnapshot {
   /** Bytes accepted (queued for writing) contiguously from offset 0. */
@@ -105,8 +106,8 @@ export class IncomingSnapshot {
     return this.writes;
   }
 
-  /** Syncs and verifies the complete file, then renames it into place; returns its header. */
-  async finish(): Promise<SnapshotFileHeader> {
+  /** Syncs and verifies the complete file; returns its header. */
+  async verify(): Promise<SnapshotFileHeader> {
     await this.writes;
     if (this.failure !== null) throw this.failure;
     await this.handle.sync();
@@ -116,8 +117,14 @@ export class IncomingSnapshot {
     const bad = (why: string) => new SnapshotCorruptError(`snapshot ${name} received from the primary is corrupt: ${why}`, name);
     if (SNAPSHOT_HEADER_BYTES + h.bodyLen !== this.bytes) throw bad(`header says ${h.bodyLen} body bytes, ${this.bytes - SNAPSHOT_HEADER_BYTES} arrived`);
     if (h.crc !== this.crc) throw bad('body checksum mismatch');
-    await this.storage.rename(INCOMING_SNAPSHOT_NAME, name);
     return h;
+  }
+
+  /** Puts the verified file in place under its snapshot name; returns that name. */
+  async place(): Promise<string> {
+    const name = snapshotName(this.seq);
+    await this.storage.rename(INCOMING_SNAPSHOT_NAME, name);
+    return name;
   }
 
   /** Gives up on the transfer: the part file is closed and removed. */

@@ -71,6 +71,8 @@ export interface SyncHeader {
   from: string;
   epoch: number;
   syncId: string;
+  /** Numbers the plans of one sync: a sync whose snapshot file vanished is planned again. */
+  plan: number;
   agreed: number;
   snapshot: {
     seq: number;
@@ -99,8 +101,9 @@ export interface AckHeader {
   from: string;
   epoch: number;
   seq: number;
-  /** The sync whose SYNC the sender has carried out; acks without it (or of another sync) count for nothing. */
+  /** The sync (and its plan) whose SYNC the sender has carried out; acks without it, or of another, count for nothing. */
   syncId?: string;
+  plan?: number;
   /** The seq of the snapshot the standby installed in this sync, if any. */
   installed?: number;
   /** While a snapshot streams: bytes of the file received (and written) contiguously. */
@@ -120,6 +123,7 @@ export interface SnapshotHeader {
   from: string;
   epoch: number;
   syncId: string;
+  plan: number;
   /** The seq the snapshot reflects (it names the file being streamed). */
   seq: number;
   /** Where the payload sits in the snapshot file. */
