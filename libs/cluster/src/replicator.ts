@@ -184,6 +184,8 @@ export class Replicator {
         } else this.startTail(s, h.seq);
         return;
       case 'snapshot':
+        // The ack that reported the last bytes may have been lost: an installed snapshot says it all.
+        if (h.installed === s.sender!.file.seq) return this.startTail(s, h.seq);
         if (s.sender!.onAck(h.snapshotBytes ?? 0, h.gap === true)) this.progress(s);
         if (s.sender!.done) {
           s.phase = 'installing';
