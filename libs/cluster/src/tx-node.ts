@@ -509,7 +509,14 @@ export class TxNode {
       const firstSeq = this.processor.lastSeq + 1;
       // Test-only fault: taking over from the peer with an empty dedupe memory (exactly-once lost).
       if (prev.primary !== o.nodeId && o.faults?.has('forget-dedupe-on-failover')) this.processor['dedupe'].clear();
-      await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      try {
+        await this.saveRecord({ epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      } catch (err) {
+        // The arbiter (if any) names this node in the new epoch now: a node that cannot
+        // keep its epoch record must not go on to follow, and ack, the old primary.
+        this.fail(err);
+        throw err;
+      }
       this.processor.epoch = epoch;
       this.promotions++;
       this.actor.send({ type: 'EPOCH_OPENED', epoch, withStandby: false });
