@@ -380,11 +380,12 @@ export class Replicator {
     return segs.length > 0 && segs[0]!.seq <= seq;
   }
 
+  /** The joiner holds [1, heldSeq] as this primary does (the plan is carried out): that is its first ack. */
   private startTail(s: Sync, heldSeq: number): void {
     s.phase = 'tail';
-    this.standbyAck = heldSeq;
     this.progress(s);
-    this.catchUpFrom(heldSeq + 1);
+    this.onTailAck(s, heldSeq);
+    this.catchUpFrom(Math.max(heldSeq, this.standbyAck) + 1);
   }
 
   private catchUpFrom(seq: number): void {
