@@ -480,6 +480,7 @@ export class Replicator {
           if (this.sync !== null) this.replan(this.sync, `records from seq ${first} are no longer in the log`);
           return;
         }
+        this.d.log.info({ fromSeq: first, records: frames.length }, 'resending from the log (no longer in memory)');
       }
       let bytes = 0;
       for (const f of frames) bytes += f.length;

@@ -99,6 +99,8 @@ export interface TxNodeOptions {
   forcePrimary?: boolean;
   /** Bytes of recent frames the primary keeps in memory for resends (default 32 MiB); older ones come from the log. */
   replicationRingBytes?: number;
+  /** Bytes a sync (snapshot pieces, tail batches) may have in flight beyond the joiner's ack (default 4 MiB). */
+  syncWindowBytes?: number;
   /** Fields the app adds to status (pid, http address). */
   statusExtras: () => { pid: number; http: string };
   /** Every role change, after it is logged (for the HTTP live stream). */
@@ -221,6 +223,7 @@ export class TxNode {
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
         ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
+        ...(o.syncWindowBytes === undefined ? {} : { windowBytes: o.syncWindowBytes }),
         ...(o.faults?.has('skip-rejoin-truncation') ? { skipRejoinTruncation: true } : {}),
       });
       this.follower = new Follower({
