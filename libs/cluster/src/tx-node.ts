@@ -218,7 +218,8 @@ export class TxNode {
         history: () => this.epochRecord.history,
         storage: o.logStorage,
         writeSnapshot: () => this.snapshotNow(),
-        retryMs: 2 * (o.heartbeatIntervalMs ?? 50),
+        // A step unanswered for a peer timeout is sent again: sooner would resend what a busy joiner is still writing.
+        retryMs: (o.heartbeatIntervalMs ?? 50) * (o.heartbeatMissed ?? 4),
         onAck: () => this.releaseGate(),
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
