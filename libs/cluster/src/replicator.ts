@@ -245,8 +245,15 @@ export class Replicator {
     const cur = this.sync;
     if (cur !== null && cur.id === h.syncId) {
       this.counts.resumed++;
-      this.d.log.info({ standby: h.from, syncId: h.syncId, phase: cur.phase }, 'standby repeated its JOIN: continuing the running sync');
-      return this.resume(cur);
+      // While the joiner's acks progress, the stream is flowing and a repeat changes nothing;
+      // a stalled sync sends its current step again from the last acknowledged point.
+      const stalled = now - cur.lastProgressAt >= this.d.retryMs;
+      this.d.log.info({ standby: h.from, syncId: h.syncId, phase: cur.phase, resent: stalled }, 'standby repeated its JOIN: continuing the running sync');
+      if (stalled) {
+        cur.lastProgressAt = now;
+        this.resume(cur);
+      }
+      return;
     }
     this.stopFollowing();
     const s: Sync = { id: h.syncId, joiner: h.from, phase: 'planning', plan: null, sender: null, lastProgressAt: now };
