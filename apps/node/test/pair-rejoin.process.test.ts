@@ -9,7 +9,8 @@
  *   its memory stays within +50% of what it was before, and the pair converges.
  * - a divergent tail: a primary holding records its standby never got is deposed (the
  *   standby restarted with --force-primary while it was stopped); resumed, it drops
- *   those records by truncating its log and takes the tail, with no snapshot.
+ *   those records by truncating its log and takes the tail, with no snapshot, and its
+ *   dedupe memory forgets their ids (a retry served by it later gets the confirmed answer).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,6 +77,18 @@ async function expectConverged(cluster: string): Promise<void> {
   }
 }
 
+/** Which node serves now and which follows (a short timeout may have swapped them under load). */
+async function roles(cluster: string): Promise<[string, string]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [a, b] = await Promise.all(['n1', 'n2'].map((id) => nodeStatus(nc, id, false, 'txtest', cluster)));
+    if (a!.role === 'primary' && b!.role === 'standby') return ['n1', 'n2'];
+    if (b!.role === 'primary' && a!.role === 'standby') return ['n2', 'n1'];
+    if (Date.now() > deadline) throw new Error(`no primary and standby: n1 ${a!.role}, n2 ${b!.role}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('rejoins at size', () => {
   it('a rejoin storm against a large primary runs one sync, keeps its memory bounded and converges', async () => {
     const cluster = 'rjstorm';
@@ -83,21 +96,22 @@ describe('rejoins at size', () => {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
     await load(client, 'acct', 40_000);
+    const [p, j] = await roles(cluster);
 
-    // n2 loses its disk: it comes back empty and needs everything.
+    // The standby loses its disk: it comes back empty and needs everything.
     const killedAt = Date.now();
-    await pair.kill('n2');
-    await pair.waitRole('n1', 'solo', killedAt);
-    rmSync(join(pair.dir, 'n2'), { recursive: true, force: true });
+    await pair.kill(j);
+    await pair.waitRole(p, 'solo', killedAt);
+    rmSync(join(pair.dir, j), { recursive: true, force: true });
     // Snapshots every 4000 records, and the compaction behind them, left the log starting far past seq 1.
-    const n1 = pair.node('n1');
-    expect(withMsg(n1.lines, 'snapshot written').length).toBeGreaterThan(2);
-    const before = rssBytes(n1.pid);
+    const primary = pair.node(p);
+    expect(withMsg(primary.lines, 'snapshot written').length).toBeGreaterThan(2);
+    const before = rssBytes(primary.pid);
 
-    // Every JOIN n2 sends, replayed on the wire every 5 ms until n2 is standby.
-    const toN1 = subjects('txtest', cluster).node('n1');
+    // Every JOIN the joiner sends, replayed on the wire every 5 ms until it is standby.
+    const toPrimary = subjects('txtest', cluster).node(p);
     let joinMsg: Uint8Array | null = null;
-    const sub = nc.subscribe(toN1, {
+    const sub = nc.subscribe(toPrimary, {
       callback: (_err, m) => {
         if (m.data[0] === NodeKind.JOIN && joinMsg === null) joinMsg = m.data.slice();
       },
@@ -105,30 +119,29 @@ describe('rejoins at size', () => {
     let replays = 0;
     const storm = setInterval(() => {
       if (joinMsg === null) return;
-      nc.publish(toN1, joinMsg);
+      nc.publish(toPrimary, joinMsg);
       replays++;
     }, 5);
     let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(n1.pid))), 10);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(primary.pid))), 10);
     const restartedAt = Date.now();
     try {
-      await pair.start('n2');
-      await pair.waitRole('n2', 'standby', restartedAt, 60_000);
-      await pair.waitRole('n1', 'primary', restartedAt);
+      await pair.start(j);
+      await pair.waitRole(j, 'standby', restartedAt, 60_000);
+      await pair.waitRole(p, 'primary', restartedAt);
     } finally {
       clearInterval(storm);
       clearInterval(sampler);
       sub.unsubscribe();
     }
 
-    const lines = n1.lines.filter((l) => typeof l.time === 'number' && l.time >= restartedAt);
-    console.log('DIAG', { replays, before, peak, resumed: withMsg(lines, 'standby repeated its JOIN').length, stream: withMsg(lines, 'streaming'), inst: withMsg(pair.node('n2').lines, 'installed') });
+    const lines = primary.lines.filter((l) => typeof l.time === 'number' && l.time >= restartedAt);
     expect(replays).toBeGreaterThan(0);
     // One sync, one snapshot file streamed; every replayed JOIN continued it.
     expect(withMsg(lines, 'sync started')).toHaveLength(1);
     expect(withMsg(lines, 'streaming the newest snapshot file')).toHaveLength(1);
     expect(withMsg(lines, 'standby repeated its JOIN').length).toBeGreaterThan(0);
-    expect(withMsg(pair.node('n2').lines, "installed the primary's snapshot")).toHaveLength(1);
+    expect(withMsg(pair.node(j).lines, "installed the primary's snapshot")).toHaveLength(1);
     expect(peak).toBeLessThanOrEqual(before * 1.5);
     await expectConverged(cluster);
   });
@@ -139,34 +152,49 @@ describe('rejoins at size', () => {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
     await load(client, 'acct', 30_000);
-    const agreed = (await nodeStatus(nc, 'n1', false, 'txtest', cluster)).lastSeq;
+    const [p, j] = await roles(cluster);
+    const agreed = (await nodeStatus(nc, p, false, 'txtest', cluster)).lastSeq;
 
     // The standby stops; the primary goes on writing records nobody will confirm...
-    await pair.kill('n2', 'SIGSTOP');
-    const unconfirmed = load(client, 'late', 200);
-    for (let s = agreed; s < agreed + 100; s = (await nodeStatus(nc, 'n1', false, 'txtest', cluster)).lastSeq) await new Promise((r) => setTimeout(r, 10));
+    await pair.kill(j, 'SIGSTOP');
+    // From a client that gives up soon: no retry of these reaches the next primary.
+    const impatient = new TxClient(nc, { cluster, attemptTimeoutMs: 250, deadlineMs: 400 });
+    clients.push(impatient);
+    const late = Array.from({ length: 200 }, (_, k) => ({ id: client.newId(), asset: `late-${k}`, op: 'credit', args: { amount: 7 }, model: 'account' }));
+    const unconfirmed = Promise.allSettled(late.map((u) => impatient.update(u)));
+    for (let s = agreed; s < agreed + 100; s = (await nodeStatus(nc, p, false, 'txtest', cluster)).lastSeq) await new Promise((r) => setTimeout(r, 10));
     // ... until it stops too, and the standby comes back (without what it never read) as primary.
-    await pair.kill('n1', 'SIGSTOP');
-    await pair.kill('n2');
+    await pair.kill(p, 'SIGSTOP');
+    await pair.kill(j);
     const forcedAt = Date.now();
-    await pair.start('n2', ['--force-primary']);
-    await pair.waitRole('n2', 'solo', forcedAt);
-    // The clients' retries of those updates are answered by the new primary.
-    await unconfirmed;
+    await pair.start(j, ['--force-primary']);
+    await pair.waitRole(j, 'solo', forcedAt);
 
     const resumedAt = Date.now();
-    await pair.kill('n1', 'SIGCONT');
-    await pair.waitRole('n1', 'fenced', resumedAt);
-    await pair.waitRole('n1', 'standby', resumedAt);
-    await pair.waitRole('n2', 'primary', resumedAt);
+    await pair.kill(p, 'SIGCONT');
+    await pair.waitRole(p, 'fenced', resumedAt);
+    await pair.waitRole(p, 'standby', resumedAt);
+    await pair.waitRole(j, 'primary', resumedAt);
+    // None of them was confirmed.
+    expect((await unconfirmed).filter((r) => r.status === 'fulfilled')).toEqual([]);
 
-    const n2Lines = pair.node('n2').lines.filter((l) => typeof l.time === 'number' && l.time >= resumedAt);
-    const plan = withMsg(n2Lines, 'standby joins with records never confirmed: it truncates them and takes the tail');
+    const newPrimary = pair.node(j).lines.filter((l) => typeof l.time === 'number' && l.time >= resumedAt);
+    const plan = withMsg(newPrimary, 'standby joins with records never confirmed: it truncates them and takes the tail');
     expect(plan).toHaveLength(1);
     expect(Number(plan[0]!.agreed)).toBeGreaterThanOrEqual(agreed);
-    expect(withMsg(n2Lines, 'streaming the newest snapshot file')).toEqual([]);
-    expect(withMsg(pair.node('n1').lines, 'dropped records never confirmed by truncating the log')).toHaveLength(1);
-    expect(withMsg(pair.node('n1').lines, "installed the primary's snapshot")).toEqual([]);
+    expect(withMsg(newPrimary, 'streaming the newest snapshot file')).toEqual([]);
+    expect(withMsg(pair.node(p).lines, 'dropped records never confirmed by truncating the log')).toHaveLength(1);
+    expect(withMsg(pair.node(p).lines, "installed the primary's snapshot")).toEqual([]);
     await expectConverged(cluster);
+
+    // The rejoined node forgot the dropped records' ids too: serving again, it runs a retry
+    // of one as a new update in its new epoch, rather than answer with the outcome it
+    // once computed and nobody confirmed.
+    const failedOverAt = Date.now();
+    await pair.kill(j);
+    await pair.waitRole(p, 'solo', failedOverAt);
+    const epoch = (await nodeStatus(nc, p, false, 'txtest', cluster)).epoch;
+    const again = await Promise.all(late.slice(0, 20).map((u) => client.update(u)));
+    expect(again.map((r) => [r.ok, r.epoch, r.version])).toEqual(again.map(() => [true, epoch, 1]));
   });
 });
