@@ -4,34 +4,14 @@
  * the gap by seq, asks for a resend, and ends with exactly the primary's state; no
  * acknowledged update is lost. Two in-process nodes on a real nats-server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
 import { NodeKind, subjects } from '@txtest/protocol';
-import { CreditAudit, startNatsServer, type NatsServerHandle } from '@txtest/testkit';
+import { CreditAudit } from '@txtest/testkit';
 import { NatsTransport } from '@txtest/transport-nats';
-import { InProcessNodes, TapTransport } from './helpers/in-process-pair';
+import { inProcessSuite, TapTransport } from './helpers/in-process-pair';
 
-let nats: NatsServerHandle;
-const conns: NatsConnection[] = [];
-let dir: string;
-let nodes: InProcessNodes;
-
-beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  dir = mkdtempSync(join(tmpdir(), 'txtest-gaps-'));
-  nodes = new InProcessNodes(dir);
-});
-
-afterAll(async () => {
-  await Promise.all(conns.map((c) => c.close()));
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = inProcessSuite('txtest-gaps-');
 
 /** Drops every `every`-th REPLICATE message sent to `victimSubject`, counting them. */
 function dropping(inner: NatsTransport, victimSubject: string, every: number): TapTransport & { dropped: number } {
@@ -48,16 +28,15 @@ function dropping(inner: NatsTransport, victimSubject: string, every: number): T
 }
 
 async function gapScenario(tag: string, ringBytes?: number): Promise<{ lines1: string[]; lines2: string[] }> {
-  const [nc1, nc2, ncc] = await Promise.all([0, 1, 2].map(() => connect({ servers: nats.url, noAsyncTraces: true })));
-  conns.push(nc1!, nc2!, ncc!);
+  const [nc1, nc2, ncc] = await suite.connections(3);
   const s = subjects('txtest', tag);
   const lossy = dropping(new NatsTransport(nc1!), s.node('n2'), 5);
   const lines1: string[] = [];
   const lines2: string[] = [];
-  const ready = Promise.all([nodes.roleReached(tag, 'n1', 'primary'), nodes.roleReached(tag, 'n2', 'standby')]);
+  const ready = Promise.all([suite.nodes().roleReached(tag, 'n1', 'primary'), suite.nodes().roleReached(tag, 'n2', 'standby')]);
   const [n1, n2] = await Promise.all([
-    nodes.start(tag, 'n1', 'n2', lossy, lines1, ringBytes === undefined ? {} : { replicationRingBytes: ringBytes }),
-    nodes.start(tag, 'n2', 'n1', new NatsTransport(nc2!), lines2),
+    suite.nodes().start(tag, 'n1', 'n2', lossy, lines1, ringBytes === undefined ? {} : { replicationRingBytes: ringBytes }),
+    suite.nodes().start(tag, 'n2', 'n1', new NatsTransport(nc2!), lines2),
   ]);
   await ready;
   const client = new TxClient(ncc!, { cluster: tag, batching: false, attemptTimeoutMs: 2000 });

@@ -7,35 +7,16 @@
  * file deleted under a running sync restarts it cleanly on the next one. Two in-process
  * nodes on a real nats-server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
 import { snapshotName } from '@txtest/journal';
 import { decodeNodeMessage, NodeKind, subjects, type AckHeader, type SnapshotHeader } from '@txtest/protocol';
-import { startNatsServer, type NatsServerHandle } from '@txtest/testkit';
 import { NatsTransport } from '@txtest/transport-nats';
-import { InProcessNodes, TapTransport } from './helpers/in-process-pair';
+import { inProcessSuite, TapTransport } from './helpers/in-process-pair';
 
-let nats: NatsServerHandle;
-const conns: NatsConnection[] = [];
-let dir: string;
-let nodes: InProcessNodes;
-
-beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  dir = mkdtempSync(join(tmpdir(), 'txtest-sync-'));
-  nodes = new InProcessNodes(dir);
-});
-
-afterAll(async () => {
-  await Promise.all(conns.map((c) => c.close()));
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = inProcessSuite('txtest-sync-');
 
 const ACCOUNTS = 20_000;
 const WINDOW = 512 * 1024;
@@ -59,8 +40,7 @@ interface Wire {
  * joins. `onPiece` may drop (false) or act on each SNAPSHOT piece the primary sends.
  */
 async function syncScenario(tag: string, onPiece: (h: SnapshotHeader, wire: Wire) => boolean = () => true) {
-  const [nc1, nc2, ncc] = await Promise.all([0, 1, 2].map(() => connect({ servers: nats.url, noAsyncTraces: true })));
-  conns.push(nc1!, nc2!, ncc!);
+  const [nc1, nc2, ncc] = await suite.connections(3);
   const s = subjects('txtest', tag);
   const wire: Wire = { offsets: [], sentBytes: 0, acked: 0, maxInFlight: 0, gapAcks: 0 };
   const t1 = new TapTransport(new NatsTransport(nc1!), (subject, data) => {
@@ -86,8 +66,8 @@ async function syncScenario(tag: string, onPiece: (h: SnapshotHeader, wire: Wire
   const lines2: string[] = [];
   // A small ring: the old records are on disk only, and compacted away behind the snapshots.
   const options = { snapshotEveryRecords: 4000, segmentBytesMax: 256 * 1024, syncWindowBytes: WINDOW, replicationRingBytes: 64 * 1024 };
-  const solo = nodes.roleReached(tag, 'n1', 'solo');
-  const n1 = await nodes.start(tag, 'n1', 'n2', t1, lines1, { ...options, forcePrimary: true });
+  const solo = suite.nodes().roleReached(tag, 'n1', 'solo');
+  const n1 = await suite.nodes().start(tag, 'n1', 'n2', t1, lines1, { ...options, forcePrimary: true });
   const client = new TxClient(ncc!, { cluster: tag, attemptTimeoutMs: 2000 });
   const running = [n1];
   try {
@@ -101,8 +81,8 @@ async function syncScenario(tag: string, onPiece: (h: SnapshotHeader, wire: Wire
       if (Date.now() > deadline) throw new Error(`no third snapshot: ${lines1.slice(-5).join(' | ')}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const ready = Promise.all([nodes.roleReached(tag, 'n1', 'primary'), nodes.roleReached(tag, 'n2', 'standby')]);
-    const n2 = await nodes.start(tag, 'n2', 'n1', t2, lines2, options);
+    const ready = Promise.all([suite.nodes().roleReached(tag, 'n1', 'primary'), suite.nodes().roleReached(tag, 'n2', 'standby')]);
+    const n2 = await suite.nodes().start(tag, 'n2', 'n1', t2, lines2, options);
     running.push(n2);
     await ready;
     expect(n2.processor.lastSeq).toBe(n1.processor.lastSeq);
@@ -150,7 +130,7 @@ describe('the snapshot stream of a sync', () => {
     const { lines1 } = await syncScenario('syngone', (h) => {
       if (removed === null) {
         removed = snapshotName(h.seq);
-        rmSync(join(nodes.logDir('syngone', 'n1'), removed));
+        rmSync(join(suite.nodes().logDir('syngone', 'n1'), removed));
       }
       return true;
     });

@@ -3,11 +3,17 @@
  * integration tests that watch or break the node-to-node traffic: a `TapTransport`
  * sees every publish and may drop it. Waiting is on events (role changes).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll } from 'vitest';
 import { getModel } from '@txtest/models';
 import { TxNode, type Logger, type PublishOptions, type Transport, type TxNodeOptions } from '@txtest/cluster';
 import { subjects } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
+import { startNatsServer, type NatsServerHandle } from '@txtest/testkit';
 import { systemClock } from '../../src/system-clock';
 
 /** A transport whose publishes pass through `tap` first; false drops the message. */
@@ -57,4 +63,33 @@ export class InProcessNodes {
     await n.start();
     return n;
   }
+}
+
+/**
+ * For one test file: a nats-server (no JetStream) and a temp dir, started before its
+ * tests and removed after them with every connection opened through `connections`.
+ */
+export function inProcessSuite(tmpPrefix: string): { nodes: () => InProcessNodes; connections: (n: number) => Promise<NatsConnection[]> } {
+  let nats: NatsServerHandle | undefined;
+  let dir = '';
+  let nodes: InProcessNodes | undefined;
+  const conns: NatsConnection[] = [];
+  beforeAll(async () => {
+    nats = await startNatsServer({ jetstream: false });
+    dir = mkdtempSync(join(tmpdir(), tmpPrefix));
+    nodes = new InProcessNodes(dir);
+  });
+  afterAll(async () => {
+    await Promise.all(conns.map((c) => c.close()));
+    await nats?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    nodes: () => nodes!,
+    connections: async (n) => {
+      const cs = await Promise.all(Array.from({ length: n }, () => connect({ servers: nats!.url, noAsyncTraces: true })));
+      conns.push(...cs);
+      return cs;
+    },
+  };
 }
