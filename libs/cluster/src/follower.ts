@@ -92,6 +92,11 @@ export class Follower {
     if (inc !== null && !this.busy) void inc.discard().catch((err: Error) => this.d.log.warn({ err: err.message }, 'could not remove a partly received snapshot'));
   }
 
+  /** Whether `h` is a plan of this node's sync that it has not carried out yet. */
+  isNewPlan(h: SyncHeader): boolean {
+    return h.syncId === this.syncId && (this.plan === null || this.plan.plan !== h.plan);
+  }
+
   /** The primary's plan for this node's sync: carried out once (a repeat is acknowledged again). */
   async onSync(h: SyncHeader, now: number): Promise<void> {
     this.lastStreamAt = now;

@@ -711,7 +711,10 @@ export class TxNode {
         if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onSnapshot(m.header, m.payload, now);
         return;
       case NodeKind.SYNC:
-        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSync(m.header, now).catch((err: Error) => this.fail(err));
+        // A new plan for a standby (its tail was compacted away under a resend) replaces its
+        // state: it must be syncing meanwhile, not a standby that could take over half-loaded.
+        if (role === 'standby' && this.follower!.isNewPlan(m.header)) return void this.actor.send({ type: 'RESYNC', reason: `primary ${h.from} planned the sync again: catching up anew` });
+        if (role === 'syncing' && this.failed === null) void this.follower!.onSync(m.header, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
