@@ -25,6 +25,8 @@ export interface ReplicatorDeps {
   committedSeq(): number;
   history(): [number, number][];
   storage: LogStorage;
+  /** Tells this process's plans from a previous one's. */
+  incarnation: string;
   /** Writes a snapshot file now: only for a joiner that needs one when the primary has none. */
   writeSnapshot(): Promise<void>;
   /** The standby acknowledged everything up to seq. */
@@ -338,7 +340,7 @@ export class Replicator {
 
   private propose(s: Sync, agreed: number, file: SnapshotFileInfo | null): void {
     if (this.sync !== s) return;
-    const plan = ++this.plans;
+    const plan = `${this.d.incarnation}.${++this.plans}`;
     s.plan = {
       from: this.d.nodeId,
       epoch: this.d.epoch(),

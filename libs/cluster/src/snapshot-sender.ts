@@ -15,7 +15,7 @@ export interface SnapshotSenderDeps {
   link: PeerLink;
   storage: LogStorage;
   /** The header fields every piece carries besides seq and offset. */
-  header(): { from: string; epoch: number; syncId: string; plan: number };
+  header(): { from: string; epoch: number; syncId: string; plan: string };
   onLost(why: string): void;
   pieceBytes: number;
   windowBytes: number;

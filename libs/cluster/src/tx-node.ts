@@ -131,6 +131,9 @@ export class TxNode {
   /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
   private readonly incarnation: string;
   private syncsBegun = 0;
+  /** The epoch the current sync follows (a sync continues across syncing -> negotiating -> syncing in it). */
+  private syncEpoch = -1;
+  private syncResumable = false;
   /** What the last JOIN said about how far this node can roll back (journal's rollbackFloor). */
   private floor = 0;
   private packing = false;
@@ -217,6 +220,7 @@ export class TxNode {
         committedSeq: () => this.processor.committedSeq,
         history: () => this.epochRecord.history,
         storage: o.logStorage,
+        incarnation: this.incarnation,
         writeSnapshot: () => this.snapshotNow(),
         // A step unanswered for a peer timeout is sent again: sooner would resend what a busy joiner is still writing.
         retryMs: (o.heartbeatIntervalMs ?? 50) * (o.heartbeatMissed ?? 4),
@@ -298,6 +302,9 @@ export class TxNode {
       // primary's epoch, which only the epoch record knows.
       const change = { ...found, epoch: Math.max(found.epoch, this.epochRecord.epoch) };
       o.log.info({ from: change.from, to: change.to, epoch: change.epoch, reason: change.reason }, `${change.from} -> ${change.to}`);
+      // A sync survives syncing -> negotiating -> syncing (its stream stalled) and nothing else.
+      if (change.from === 'syncing' && change.to === 'negotiating') this.syncResumable = true;
+      else if (change.to !== 'syncing') this.syncResumable = false;
       o.onRoleChange?.(change);
     });
   }
@@ -623,6 +630,18 @@ export class TxNode {
   private startSync(): void {
     this.unserve();
     this.replicator!.stopFollowing();
+    // Back in syncing under the same primary and epoch (its stream stalled past the peer
+    // timeout, a busy primary's GC): the same sync goes on, its JOIN a repeat, rather than
+    // a new one that would start the transfer over. Any newer epoch is a new sync.
+    const p = this.peer;
+    const epoch = Math.max(this.actor.getSnapshot().context.epoch, this.epochRecord.epoch, p !== null && (p.role === 'primary' || p.role === 'solo') ? p.epoch : 0);
+    const resume = this.syncResumable && !this.follower!.caughtUp && epoch === this.syncEpoch;
+    this.syncResumable = false;
+    if (resume) {
+      this.o.log.info({ syncId: this.follower!.syncId, epoch }, 'syncing again with the same primary: continuing the sync');
+      return this.sendJoin();
+    }
+    this.syncEpoch = epoch;
     const syncId = `${this.o.nodeId}.${this.incarnation}.${++this.syncsBegun}`;
     this.follower!.reset(syncId);
     this.lastJoinAt = this.o.clock.now();

@@ -71,8 +71,11 @@ export interface SyncHeader {
   from: string;
   epoch: number;
   syncId: string;
-  /** Numbers the plans of one sync: a sync whose snapshot file vanished is planned again. */
-  plan: number;
+  /**
+   * Names the plan, unique across the primary's restarts (its incarnation and a counter): a
+   * sync whose snapshot file vanished is planned again, and a restarted primary plans anew.
+   */
+  plan: string;
   agreed: number;
   snapshot: {
     seq: number;
@@ -103,7 +106,7 @@ export interface AckHeader {
   seq: number;
   /** The sync (and its plan) whose SYNC the sender has carried out; acks without it, or of another, count for nothing. */
   syncId?: string;
-  plan?: number;
+  plan?: string;
   /** The seq of the snapshot the standby installed in this sync, if any. */
   installed?: number;
   /** While a snapshot streams: bytes of the file received (and written) contiguously. */
@@ -123,7 +126,7 @@ export interface SnapshotHeader {
   from: string;
   epoch: number;
   syncId: string;
-  plan: number;
+  plan: string;
   /** The seq the snapshot reflects (it names the file being streamed). */
   seq: number;
   /** Where the payload sits in the snapshot file. */
