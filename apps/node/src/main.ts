@@ -97,6 +97,7 @@ async function run(config: NodeConfig): Promise<void> {
     events: config.events,
     snapshotEveryRecords: config.snapshotEveryRecords,
     segmentBytesMax: config.segmentBytesMax,
+    replicationRingBytes: config.replicationRingBytes,
     repairLog: config.repairLog,
     statusExtras: () => ({ pid: process.pid, http: httpAddress }),
     onRoleChange: (c) => {

@@ -182,6 +182,17 @@ export class NodeMetrics {
     gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
     gauge('txtest_dedupe_ids', 'Request ids remembered for exactly-once.', (s) => s.dedupeIds);
     gauge('txtest_epochs_opened', 'Epochs this node opened (starts as primary, failovers, moves to solo).', (s) => s.promotions);
+    new Gauge({
+      name: 'txtest_syncs',
+      help: 'Joiner catch-ups served as primary, by kind: started (a new sync id), resumed (a repeated JOIN continued the running sync), snapshot (plans streaming a snapshot file), truncation (a divergent joiner truncated and took the tail). Absent standalone.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const c = stats()?.syncs;
+        if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
+      },
+    });
     gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
   }
 
@@ -262,6 +273,8 @@ export function timedLogStorage(inner: LogStorage, metrics: NodeMetrics): LogSto
   return {
     list: () => inner.list(),
     read: (name) => inner.read(name),
+    readAt: (name, offset, length) => inner.readAt(name, offset, length),
+    rename: (from, to) => inner.rename(from, to),
     truncate: (name, size) => inner.truncate(name, size),
     remove: (name) => inner.remove(name),
     writeAtomic: (name, chunks) => inner.writeAtomic(name, chunks),

@@ -4,86 +4,40 @@
  * the gap by seq, asks for a resend, and ends with exactly the primary's state; no
  * acknowledged update is lost. Two in-process nodes on a real nats-server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getModel } from '@txtest/models';
-import { TxNode, type Logger, type PublishOptions, type Transport } from '@txtest/cluster';
+import { describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
 import { NodeKind, subjects } from '@txtest/protocol';
-import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
-import { CreditAudit, startNatsServer, type NatsServerHandle } from '@txtest/testkit';
+import { CreditAudit } from '@txtest/testkit';
 import { NatsTransport } from '@txtest/transport-nats';
-import { systemClock } from '../src/system-clock';
+import { inProcessSuite, TapTransport } from './helpers/in-process-pair';
 
-let nats: NatsServerHandle;
-const conns: NatsConnection[] = [];
-let dir: string;
+const suite = inProcessSuite('txtest-gaps-');
 
-beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  dir = mkdtempSync(join(tmpdir(), 'txtest-gaps-'));
-});
-
-afterAll(async () => {
-  await Promise.all(conns.map((c) => c.close()));
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Drops every `every`-th REPLICATE message sent to `victim`, counting them. */
-class DroppingTransport implements Transport {
-  dropped = 0;
-  private seen = 0;
-  constructor(private readonly inner: Transport, private readonly victimSubject: string, private readonly every: number) {}
-  subscribe: Transport['subscribe'] = (s, h, o) => this.inner.subscribe(s, h, o);
-  request: Transport['request'] = (s, d, t) => this.inner.request(s, d, t);
-  flush: Transport['flush'] = () => this.inner.flush();
-  publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
-    if (subject === this.victimSubject && data[0] === NodeKind.REPLICATE && ++this.seen % this.every === 0) {
-      this.dropped++;
-      return;
+/** Drops every `every`-th REPLICATE message sent to `victimSubject`, counting them. */
+function dropping(inner: NatsTransport, victimSubject: string, every: number): TapTransport & { dropped: number } {
+  let seen = 0;
+  const t = new TapTransport(inner, (subject, data) => {
+    if (subject === victimSubject && data[0] === NodeKind.REPLICATE && ++seen % every === 0) {
+      t.dropped++;
+      return false;
     }
-    this.inner.publish(subject, data, opts);
-  }
-}
-
-function logger(lines: string[]): Logger {
-  const put = (o: object, msg?: string) => void lines.push(`${msg ?? ''} ${JSON.stringify(o)}`);
-  return { debug: () => undefined, info: put, warn: put, error: put };
-}
-
-/** Resolves when `node` reaches `role` (from its role-change callback). */
-const reachedRole = new Map<string, (role: string) => void>();
-function roleReached(id: string, role: string): Promise<void> {
-  return new Promise((resolve) => reachedRole.set(`${id}:${role}`, () => resolve()));
-}
-
-async function node(tag: string, id: string, peer: string, transport: Transport, lines: string[], ringBytes?: number): Promise<TxNode> {
-  const n = new TxNode({
-    ...(ringBytes === undefined ? {} : { replicationRingBytes: ringBytes }),
-    onRoleChange: (c) => reachedRole.get(`${id}:${c.to}`)?.(c.to),
-    nodeId: id, peerId: peer, subjects: subjects('txtest', tag), transport, clock: systemClock, defer: queueMicrotask,
-    logStorage: new FsLogStorage(join(dir, tag, id, 'log')), epochStorage: new FsEpochStorage(join(dir, tag, id)), log: logger(lines), getModel,
-    fsync: { kind: 'interval', ms: 5 }, bodyBytesMax: 65536, snapshotEveryRecords: 0, segmentBytesMax: 1 << 26, repairLog: false,
-    heartbeatIntervalMs: 50, heartbeatMissed: 20, statusExtras: () => ({ pid: process.pid, http: '' }),
-  });
-  await n.start();
-  return n;
+    return true;
+  }) as TapTransport & { dropped: number };
+  t.dropped = 0;
+  return t;
 }
 
 async function gapScenario(tag: string, ringBytes?: number): Promise<{ lines1: string[]; lines2: string[] }> {
-  const [nc1, nc2, ncc] = await Promise.all([0, 1, 2].map(() => connect({ servers: nats.url, noAsyncTraces: true })));
-  conns.push(nc1!, nc2!, ncc!);
+  const [nc1, nc2, ncc] = await suite.connections(3);
   const s = subjects('txtest', tag);
-  const dropping = new DroppingTransport(new NatsTransport(nc1!), s.node('n2'), 5);
+  const lossy = dropping(new NatsTransport(nc1!), s.node('n2'), 5);
   const lines1: string[] = [];
   const lines2: string[] = [];
-  const ready = Promise.all([roleReached('n1', 'primary'), roleReached('n2', 'standby')]);
-  const [n1, n2] = await Promise.all([node(tag, 'n1', 'n2', dropping, lines1, ringBytes), node(tag, 'n2', 'n1', new NatsTransport(nc2!), lines2)]);
+  const ready = Promise.all([suite.nodes().roleReached(tag, 'n1', 'primary'), suite.nodes().roleReached(tag, 'n2', 'standby')]);
+  const [n1, n2] = await Promise.all([
+    suite.nodes().start(tag, 'n1', 'n2', lossy, lines1, ringBytes === undefined ? {} : { replicationRingBytes: ringBytes }),
+    suite.nodes().start(tag, 'n2', 'n1', new NatsTransport(nc2!), lines2),
+  ]);
   await ready;
   const client = new TxClient(ncc!, { cluster: tag, batching: false, attemptTimeoutMs: 2000 });
   const audit = new CreditAudit();
@@ -96,7 +50,7 @@ async function gapScenario(tag: string, ringBytes?: number): Promise<{ lines1: s
       }
     }),
   );
-  expect(dropping.dropped).toBeGreaterThan(0);
+  expect(lossy.dropped).toBeGreaterThan(0);
   expect(lines2.some((l) => l.startsWith('gap in the replication stream'))).toBe(true);
   expect(lines1.some((l) => l.startsWith('standby reported a gap'))).toBe(true);
   expect(await audit.check(client)).toEqual([]);

@@ -330,20 +330,40 @@ export class Processor {
 
   /** Replaces all state with a snapshot's (recovery, or a standby's catch-up sync). */
   loadSnapshot(image: SnapshotImage): void {
+    this.beginLoad();
+    this.loadAssets(image.seq, image.assets);
+    this.loadDedupe(image.dedupe);
+    this.endLoad(image.seq, image.epoch);
+  }
+
+  /**
+   * The sliced form of loadSnapshot, so that a large snapshot loads between other work
+   * (heartbeats): beginLoad, then loadAssets and loadDedupe a slice at a time (every
+   * asset before the dedupe rows that name them), then endLoad. Nothing may be applied
+   * in between; the state is incomplete until endLoad.
+   */
+  beginLoad(): void {
     this.actors.clear();
     this.dedupe.clear();
     this.abandonPending();
-    for (const [asset, modelName, version, seq, state] of image.assets) {
+  }
+
+  /** `seq` is the snapshot's, for the error message. */
+  loadAssets(seq: number, rows: readonly SnapshotAsset[]): void {
+    for (const [asset, modelName, version, aseq, state] of rows) {
       const model = this.opts.getModel(modelName);
-      if (model === undefined) throw new RecordApplyError(`snapshot names unknown model "${modelName}"`, image.seq);
+      if (model === undefined) throw new RecordApplyError(`snapshot names unknown model "${modelName}"`, seq);
       const a = new AssetActor(asset, model);
       a.state = state;
       a.version = version;
-      a.seq = seq;
+      a.seq = aseq;
       a.commitApplied();
       this.actors.set(asset, a);
     }
-    for (const row of image.dedupe) {
+  }
+
+  loadDedupe(rows: readonly (SnapshotDedupe | DedupeEntry)[]): void {
+    for (const row of rows) {
       const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] = dedupeRow(row);
       const e = DedupeTable.entry(id, this.actors.get(asset)?.asset ?? asset, op, args ?? undefined);
       e.epoch = epoch;
@@ -352,9 +372,12 @@ export class Processor {
       e.outcome = outcome;
       this.dedupe.insert(e, seq, ts);
     }
-    this.lastSeq = image.seq;
-    this.committedSeq = image.seq;
-    this.epoch = image.epoch;
+  }
+
+  endLoad(seq: number, epoch: number): void {
+    this.lastSeq = seq;
+    this.committedSeq = seq;
+    this.epoch = epoch;
   }
 
   /** Forgets everything (before a rebuild from the log). */

@@ -9,9 +9,9 @@
  *   | ["d", [[id, asset, op, args, seq, ts, reply], ...]] x ceil(dedupe / chunk)
  *   +--------------------------------------------+
  */
-import { packMsgpack, unpackMsgpackMultiple } from '@txtest/protocol';
+import { packMsgpack, unpackMsgpackEach, unpackMsgpackMultiple } from '@txtest/protocol';
 import { SnapshotFormatError } from './errors';
-import { dedupeRow, type SnapshotAsset, type SnapshotDedupe, type SnapshotImage } from './processor';
+import { dedupeRow, type Processor, type SnapshotAsset, type SnapshotDedupe, type SnapshotImage } from './processor';
 
 const CHUNK_ITEMS = 4096;
 
@@ -28,26 +28,101 @@ export async function encodeSnapshot(image: SnapshotImage, pause: () => Promise<
   return chunks;
 }
 
+interface BodyHeader {
+  v: 1;
+  seq: number;
+  epoch: number;
+  assets: number;
+  dedupe: number;
+}
+
+function bodyHeader(value: unknown): BodyHeader {
+  const h = value as Partial<BodyHeader> | undefined;
+  if (h?.v !== 1 || typeof h.seq !== 'number' || typeof h.epoch !== 'number') throw new SnapshotFormatError('snapshot body has no version-1 header');
+  return h as BodyHeader;
+}
+
+function bodyChunk(value: unknown): ['a', SnapshotAsset[]] | ['d', SnapshotDedupe[]] {
+  const [tag] = value as [unknown];
+  if (tag !== 'a' && tag !== 'd') throw new SnapshotFormatError(`snapshot body has an unknown chunk tag ${JSON.stringify(tag)}`);
+  return value as ['a', SnapshotAsset[]] | ['d', SnapshotDedupe[]];
+}
+
+function checkCounts(h: BodyHeader, assets: number, dedupe: number): void {
+  if (assets !== h.assets || dedupe !== h.dedupe) {
+    throw new SnapshotFormatError(`snapshot body is incomplete: ${assets}/${h.assets} assets, ${dedupe}/${h.dedupe} dedupe entries`);
+  }
+}
+
+function undecodable(err: unknown): SnapshotFormatError {
+  return new SnapshotFormatError(`snapshot body cannot be decoded: ${(err as Error).message}`, { cause: err });
+}
+
 export function decodeSnapshot(body: Uint8Array): SnapshotImage {
   let values: unknown[];
   try {
     values = unpackMsgpackMultiple(body);
   } catch (err) {
-    throw new SnapshotFormatError(`snapshot body cannot be decoded: ${(err as Error).message}`, { cause: err });
+    throw undecodable(err);
   }
-  const header = values[0] as { v?: number; seq?: number; epoch?: number; assets?: number; dedupe?: number } | undefined;
-  if (header?.v !== 1 || typeof header.seq !== 'number' || typeof header.epoch !== 'number') {
-    throw new SnapshotFormatError('snapshot body has no version-1 header');
-  }
+  const header = bodyHeader(values[0]);
   const image: SnapshotImage = { seq: header.seq, epoch: header.epoch, assets: [], dedupe: [] };
   for (let i = 1; i < values.length; i++) {
-    const [tag, items] = values[i] as [string, unknown[]];
-    if (tag === 'a') for (const it of items) image.assets.push(it as SnapshotAsset);
-    else if (tag === 'd') for (const it of items) image.dedupe.push(it as SnapshotDedupe);
-    else throw new SnapshotFormatError(`snapshot body has an unknown chunk tag ${JSON.stringify(tag)}`);
+    const [tag, items] = bodyChunk(values[i]);
+    const into: unknown[] = tag === 'a' ? image.assets : image.dedupe;
+    for (const it of items) into.push(it);
   }
-  if (image.assets.length !== header.assets || image.dedupe.length !== header.dedupe) {
-    throw new SnapshotFormatError(`snapshot body is incomplete: ${image.assets.length}/${header.assets} assets, ${image.dedupe.length}/${header.dedupe} dedupe entries`);
-  }
+  checkCounts(header, image.assets.length, image.dedupe.length);
   return image;
+}
+
+/** Chunk values (up to 4096 items each) decoded and loaded between two pauses: one, about 6 ms here (200k accounts: 38 ms at worst). */
+const VALUES_PER_SLICE = 1;
+
+/**
+ * Loads a snapshot body into `processor` a few chunks at a time with `pause()` (a timer)
+ * in between, so that a node installing a large snapshot keeps its heartbeats and
+ * acks flowing: decoding resumes at the byte offset where the previous slice stopped.
+ * Returns the header's seq and epoch; the processor is left as after loadSnapshot.
+ */
+export async function loadSnapshotSliced(processor: Processor, body: Uint8Array, pause: () => Promise<void>): Promise<{ seq: number; epoch: number; assets: number }> {
+  let header: BodyHeader | null = null;
+  let assets = 0;
+  let dedupe = 0;
+  let off = 0;
+  processor.beginLoad();
+  while (off < body.length) {
+    // Collected first and loaded after: the processor must not run inside the decoder's callback.
+    const slice: unknown[] = [];
+    let consumed = 0;
+    try {
+      unpackMsgpackEach(body.subarray(off), (value, _start, end) => {
+        slice.push(value);
+        consumed = end;
+        return slice.length < VALUES_PER_SLICE;
+      });
+    } catch (err) {
+      throw undecodable(err);
+    }
+    off += consumed;
+    for (const value of slice) {
+      if (header === null) {
+        header = bodyHeader(value);
+        continue;
+      }
+      const [tag, items] = bodyChunk(value);
+      if (tag === 'a') {
+        processor.loadAssets(header.seq, items);
+        assets += items.length;
+      } else {
+        processor.loadDedupe(items);
+        dedupe += items.length;
+      }
+    }
+    if (off < body.length) await pause();
+  }
+  if (header === null) throw new SnapshotFormatError('snapshot body is empty');
+  checkCounts(header, assets, dedupe);
+  processor.endLoad(header.seq, header.epoch);
+  return { seq: header.seq, epoch: header.epoch, assets };
 }

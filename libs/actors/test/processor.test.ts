@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
 import { encodeRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
-import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, replyOf, type DedupeEntry, type ProcessorOptions, type ReplySink } from '../src/index';
+import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, loadSnapshotSliced, replyOf, type DedupeEntry, type ProcessorOptions, type ReplySink } from '../src/index';
 
 /** A sink that hands each reply, rebuilt as the client would decode it, to `fn`. */
 function sinkOf(fn: (r: UpdateReply) => void): ReplySink {
@@ -162,6 +162,27 @@ describe('processor', () => {
     s.p.accepting = true;
     s.p.submit(credit('r8', 'a8', 9), sinkOf((r) => void got.push(r)), 0);
     expect(got[1]).toEqual(h.replies.get('r8'));
+
+
+  });
+
+  it('a snapshot loaded in slices, with a pause between them, reaches the same state and replies', async () => {
+    const h = harness();
+    for (let i = 0; i < 20_000; i++) h.submit(credit(`r${i}`, `a${i}`, i + 1, 'account'));
+    h.run();
+    h.p.release(20_000);
+    const body = Buffer.concat(await encodeSnapshot(h.p.captureSnapshot(), async () => undefined));
+    const s = harness();
+    let pauses = 0;
+    const loaded = await loadSnapshotSliced(s.p, body, async () => void pauses++);
+    expect(loaded).toEqual({ seq: 20_000, epoch: 3, assets: 20_000 });
+    // The header and ten chunks of up to 4096 items, one chunk per slice.
+    expect(pauses).toBe(10);
+    expect(s.p.digest()).toEqual(h.p.digest());
+    s.p.accepting = true;
+    const got: UpdateReply[] = [];
+    s.p.submit(credit('r77', 'a77', 78), sinkOf((r) => void got.push(r)), 0);
+    expect(got[0]).toEqual(h.replies.get('r77'));
   });
 
   it('applyRecord refuses a gap in seqs', () => {

@@ -5,9 +5,15 @@
  * applied (`--ack received`), or once the log has synced it (`--ack logged`). A gap
  * asks the primary to resend from the first missing seq; frames already held are
  * skipped, so duplicates and retransmits are harmless.
+ *
+ * Catching up is one sync, named by the id this node put in its JOIN: the primary's
+ * SYNC says where the logs agree; this node first drops every record after that point
+ * (log and state), or, when a snapshot is coming, writes its pieces to a part file as
+ * they arrive (acknowledging bytes written) and installs it once verified. Only then
+ * does it take frames, and only frames of that sync.
  */
-import { frameEndAt, readEpoch, readSeq } from '@txtest/journal';
-import { concatBytes, NodeKind, type ReplicateHeader, type SnapshotHeader } from '@txtest/protocol';
+import { frameEndAt, IncomingSnapshot, readEpoch, readSeq, SnapshotCorruptError, type LogStorage } from '@txtest/journal';
+import { NodeKind, type ReplicateHeader, type SnapshotHeader, type SyncHeader } from '@txtest/protocol';
 import type { PeerLink } from './peer-link';
 import type { Logger } from './transport';
 
@@ -16,14 +22,21 @@ export interface FollowerDeps {
   nodeId: string;
   epoch(): number;
   ack: 'received' | 'logged';
+  storage: LogStorage;
   /** Appends the frame to the log and applies its record; seq is lastSeq + 1. */
   apply(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void;
   lastSeq(): number;
-  /** Replaces all local state and log with a snapshot from the primary. */
-  installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void>;
+  /** Drops every record after `agreed` from the log and the state; resolves with the seq now held. */
+  rollBack(agreed: number): Promise<number>;
+  /** Replaces all local state and log with the verified snapshot file. */
+  installSnapshot(file: IncomingSnapshot, seq: number, epoch: number, history: [number, number][]): Promise<void>;
   /** The first live batch arrived with nothing missing: catch-up is over. */
   onCaughtUp(): void;
-  /** How long to wait before asking again for the same missing seq. */
+  /** The sync cannot go on (a snapshot arrived damaged): join again with a new sync id. */
+  rejoin(why: string): void;
+  /** The local log or epoch record failed while catching up. */
+  fail(err: Error): void;
+  /** How long to wait before asking again for the same missing seq (or snapshot byte). */
   resendRetryMs: number;
   log: Logger;
 }
@@ -32,9 +45,15 @@ export class Follower {
   private ackScheduled = false;
   private resendAskedFor = 0;
   private resendAskedAt = Number.NEGATIVE_INFINITY;
-  private snapshotPieces: Uint8Array[] = [];
-  private installing = false;
-  /** Seq of the snapshot installed since the last reset (-1: none); acks carry it as proof. */
+  /** The id of this node's current sync (its JOINs carry it). */
+  syncId = '';
+  /** The primary's plan for it, once received; `planDone` once carried out. */
+  private plan: SyncHeader | null = null;
+  private planDone = false;
+  /** Rolling back or installing: nothing else touches the log or the state meanwhile. */
+  busy = false;
+  private incoming: IncomingSnapshot | null = null;
+  /** Seq of the snapshot installed in this sync (-1: none); acks carry it as proof. */
   private installedSeq = -1;
   caughtUp = false;
   /** Seq the local log has synced (for `--ack logged`). */
@@ -50,22 +69,70 @@ export class Follower {
 
   constructor(private readonly d: FollowerDeps) {}
 
-  reset(): void {
+  /** A new sync begins (this node entered syncing): `syncId` goes into its JOINs. */
+  reset(syncId: string): void {
+    this.syncId = syncId;
+    this.plan = null;
+    this.planDone = false;
     this.caughtUp = false;
     this.catchUpPending = false;
     this.pending = [];
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
-    this.snapshotPieces = [];
     this.installedSeq = -1;
+    this.dropIncoming();
   }
 
   /** When the primary's stream last delivered anything (for re-sending JOIN). */
   lastStreamAt = Number.NEGATIVE_INFINITY;
 
+  private dropIncoming(): void {
+    const inc = this.incoming;
+    this.incoming = null;
+    if (inc !== null && !this.busy) void inc.discard().catch((err: Error) => this.d.log.warn({ err: err.message }, 'could not remove a partly received snapshot'));
+  }
+
+  /** Whether `h` is a plan of this node's sync that it has not carried out yet. */
+  isNewPlan(h: SyncHeader): boolean {
+    return h.syncId === this.syncId && (this.plan === null || this.plan.plan !== h.plan);
+  }
+
+  /** The primary's plan for this node's sync: carried out once (a repeat is acknowledged again). */
+  async onSync(h: SyncHeader, now: number): Promise<void> {
+    this.lastStreamAt = now;
+    if (h.syncId !== this.syncId || this.busy) return;
+    if (this.plan !== null && this.plan.plan === h.plan) {
+      if (this.planDone) this.sendAck();
+      return;
+    }
+    const syncId = this.syncId;
+    this.plan = h;
+    this.planDone = false;
+    this.caughtUp = false;
+    this.pending = [];
+    this.installedSeq = -1;
+    this.dropIncoming();
+    this.busy = true;
+    try {
+      if (h.snapshot !== null) {
+        this.incoming = await IncomingSnapshot.open(this.d.storage, h.snapshot.seq, h.snapshot.bytes);
+      } else if (h.agreed < this.d.lastSeq()) {
+        await this.d.rollBack(h.agreed);
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.syncId !== syncId || this.plan !== h) return;
+    this.planDone = true;
+    this.resendAskedFor = 0;
+    this.sendAck();
+  }
+
   onReplicate(h: ReplicateHeader, payload: Uint8Array, now: number): void {
     this.lastStreamAt = now;
-    if (this.installing) return;
+    // Frames of another sync, or before this one dropped its divergent records or
+    // installed its snapshot, are not for this log.
+    if (this.busy || !this.planDone || h.syncId !== this.syncId || (this.plan!.snapshot !== null && this.installedSeq < 0)) return;
     this.primaryCommitted = Math.max(this.primaryCommitted, h.committedSeq);
     let off = 0;
     let received = 0;
@@ -127,17 +194,19 @@ export class Follower {
     }
   }
 
-  /**
-   * Asks the primary for everything from `fromSeq` on. One request per missing seq and
-   * retry interval: the resend itself may be lost, so the same seq is asked for again
-   * once `resendRetryMs` has passed.
-   */
-  askResend(fromSeq: number, now: number): void {
-    if (this.resendAskedFor === fromSeq && now - this.resendAskedAt < this.d.resendRetryMs) return;
-    this.resendAskedFor = fromSeq;
+  /** Whether a request for `key` may go out now: once per key and retry interval (the request itself may be lost). */
+  private mayAsk(key: number, now: number): boolean {
+    if (this.resendAskedFor === key && now - this.resendAskedAt < this.d.resendRetryMs) return false;
+    this.resendAskedFor = key;
     this.resendAskedAt = now;
+    return true;
+  }
+
+  /** Asks the primary for everything from `fromSeq` on. */
+  askResend(fromSeq: number, now: number): void {
+    if (!this.planDone || !this.mayAsk(fromSeq, now)) return;
     this.d.log.warn({ fromSeq }, 'gap in the replication stream: asking the primary to resend');
-    this.d.link.send(NodeKind.RESEND, { from: this.d.nodeId, epoch: this.d.epoch(), fromSeq });
+    this.d.link.send(NodeKind.RESEND, { from: this.d.nodeId, epoch: this.d.epoch(), syncId: this.syncId, fromSeq });
   }
 
   /** The standby's log synced up to seq (drives acks in `logged` mode). */
@@ -152,34 +221,61 @@ export class Follower {
     queueMicrotask(this.ackFn);
   }
 
-  private sendAck(): void {
+  private sendAck(gap = false): void {
     this.ackScheduled = false;
+    // Before the plan is carried out there is nothing the primary may count.
+    if (!this.planDone || this.busy) return;
     const seq = this.d.ack === 'received' ? this.receivedSeq() : Math.min(this.syncedSeq, this.d.lastSeq());
-    this.d.link.send(NodeKind.ACK, { from: this.d.nodeId, epoch: this.d.epoch(), seq, ...(this.installedSeq >= 0 ? { installed: this.installedSeq } : {}) });
+    this.d.link.send(NodeKind.ACK, {
+      from: this.d.nodeId,
+      epoch: this.d.epoch(),
+      seq,
+      syncId: this.syncId,
+      plan: this.plan!.plan,
+      ...(this.installedSeq >= 0 ? { installed: this.installedSeq } : {}),
+      ...(this.incoming !== null ? { snapshotBytes: this.incoming.written } : {}),
+      ...(gap ? { gap } : {}),
+    });
   }
 
-  async onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): Promise<void> {
+  /** A piece of the snapshot file: written to the part file in order, acknowledged once written. */
+  onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): void {
     this.lastStreamAt = now;
-    // One install at a time: a second one would close the log under the first.
-    if (this.installing) return;
-    if (h.chunk === 0) this.snapshotPieces = [];
-    if (h.chunk !== this.snapshotPieces.length) {
-      this.d.log.warn({ chunk: h.chunk, expected: this.snapshotPieces.length }, 'snapshot piece out of order: asking to start over');
-      this.snapshotPieces = [];
-      return this.askResend(this.d.lastSeq() + 1, now);
+    const inc = this.incoming;
+    if (inc === null || this.busy || !this.planDone || h.syncId !== this.syncId || h.plan !== this.plan!.plan || h.seq !== inc.seq) return;
+    if (!inc.accept(h.offset, payload)) {
+      // A piece went missing (or this is a repeat): say where the file stands, once per retry interval.
+      if (h.offset > inc.expected && this.mayAsk(-inc.expected - 1, now)) void inc.flushed().then(() => this.incoming === inc && this.sendAck(true));
+      return;
     }
-    this.snapshotPieces.push(payload.slice());
-    if (!h.last) return;
-    const body = concatBytes(this.snapshotPieces);
-    this.snapshotPieces = [];
-    this.installing = true;
+    const complete = inc.complete;
+    void inc.flushed().then(() => {
+      if (this.incoming !== inc) return;
+      if (!complete) return this.scheduleAck();
+      this.install(inc).catch((err: Error) => this.d.fail(err));
+    });
+  }
+
+  private async install(inc: IncomingSnapshot): Promise<void> {
+    const plan = this.plan!;
+    const snap = plan.snapshot!;
+    this.busy = true;
     try {
-      await this.d.installSnapshot(h.seq, h.epoch, body, h.history);
-      this.installedSeq = h.seq;
+      try {
+        await inc.verify();
+      } catch (err) {
+        if (!(err instanceof SnapshotCorruptError)) throw err;
+        this.incoming = null;
+        await inc.discard();
+        return this.d.rejoin(err.message);
+      }
+      this.incoming = null;
+      await this.d.installSnapshot(inc, snap.seq, snap.epoch, snap.history);
+      if (this.plan === plan) this.installedSeq = snap.seq;
     } finally {
-      this.installing = false;
+      this.busy = false;
     }
     this.resendAskedFor = 0;
-    this.scheduleAck();
+    this.sendAck();
   }
 }

@@ -5,6 +5,7 @@
  * knows nothing of either.
  */
 import type { RoleState } from '@txtest/actors';
+import type { SyncCounts } from './replicator';
 
 export interface NodeStats {
   role: RoleState;
@@ -32,6 +33,8 @@ export interface NodeStats {
   dedupeIds: number;
   /** Epochs this node opened (each start as primary, each failover, each move to solo). */
   promotions: number;
+  /** How joiners were caught up by this node as primary (null standalone). */
+  syncs: SyncCounts | null;
   /** The log failed and the node takes no more updates. */
   failed: boolean;
 }

@@ -1,15 +1,20 @@
 /**
  * The primary's side of replication (DESIGN.md section 3). Every frame the primary
  * logs is also kept in a bounded in-memory ring and, once the standby is live, sent in
- * one REPLICATE message per drain. A joining standby first catches up: from the ring,
- * else from the log, else (too far behind, or its log diverges from ours) from a
- * snapshot followed by the tail, while the primary keeps serving. A RESEND (the
- * standby saw a gap) drops back to catching up from the seq it names.
+ * one REPLICATE message per drain. A joining standby first catches up in a sync (one
+ * per joiner at a time; a repeated JOIN of the same sync id continues it): the primary
+ * tells it where the logs agree (SYNC), the joiner drops what lies beyond, and then
+ * gets the tail from the ring or the log, or, when the primary no longer holds that
+ * range, the newest snapshot file streamed with a byte window followed by the tail.
+ * The tail is windowed too (records and bytes beyond the joiner's ack), so a sync's
+ * memory on the primary is bounded whatever the size of the state. A RESEND (the
+ * standby saw a gap) rewinds the tail to the seq it names.
  */
-import { readFrames, JournalRangeError, type LogStorage } from '@txtest/journal';
-import { concatBytes, NodeKind, type AckHeader, type NodeSummary, type ResendHeader } from '@txtest/protocol';
+import { JournalRangeError, listSegments, newestSnapshotFile, readFrames, type LogStorage, type SnapshotFileInfo } from '@txtest/journal';
+import { NodeKind, type AckHeader, type JoinHeader, type ResendHeader, type SyncHeader } from '@txtest/protocol';
 import { agreedPrefix } from './election';
 import type { PeerLink } from './peer-link';
+import { SnapshotSender } from './snapshot-sender';
 import type { Logger } from './transport';
 
 export interface ReplicatorDeps {
@@ -20,8 +25,10 @@ export interface ReplicatorDeps {
   committedSeq(): number;
   history(): [number, number][];
   storage: LogStorage;
-  /** The committed state as snapshot body chunks, and the seq it reflects. */
-  snapshot(): Promise<{ seq: number; chunks: Uint8Array[] }>;
+  /** Tells this process's plans from a previous one's. */
+  incarnation: string;
+  /** Writes a snapshot file now: only for a joiner that needs one when the primary has none. */
+  writeSnapshot(): Promise<void>;
   /** The standby acknowledged everything up to seq. */
   onAck(seq: number): void;
   /** The standby has caught up and receives live batches now. */
@@ -30,11 +37,41 @@ export interface ReplicatorDeps {
   ringBytesMax?: number;
   /** A joiner further behind than this many records gets a snapshot instead of the tail. */
   tailRecordsMax?: number;
+  /** Bytes of a sync (snapshot pieces, or tail batches) sent beyond the joiner's ack. */
+  windowBytes?: number;
+  /** Tail records sent beyond the joiner's ack. */
+  windowRecords?: number;
+  /** Silence (no progress in the joiner's acks) after which a sync's step is sent again. */
+  retryMs: number;
   /** Test-only fault (faults.ts): treat a joiner's divergent suffix as agreed, so it is never truncated. */
   skipRejoinTruncation?: boolean;
 }
 
 const CHUNK_BYTES = 512 * 1024;
+const PIECE_BYTES = 256 * 1024;
+
+/** One joiner's catch-up. */
+interface Sync {
+  id: string;
+  joiner: string;
+  /** planning (finding the agreed point), agreeing (SYNC sent, not yet acknowledged), then the steps. */
+  phase: 'planning' | 'agreeing' | 'snapshot' | 'installing' | 'tail' | 'live';
+  plan: SyncHeader | null;
+  sender: SnapshotSender | null;
+  lastProgressAt: number;
+}
+
+/** Counts for status and metrics: how joins were served. */
+export interface SyncCounts {
+  /** Syncs started (one per new sync id). */
+  started: number;
+  /** JOINs that continued a running sync. */
+  resumed: number;
+  /** Plans that stream a snapshot file. */
+  snapshots: number;
+  /** Plans in which a divergent joiner truncates and takes the tail. */
+  truncations: number;
+}
 
 export class Replicator {
   private ring: Uint8Array[] = [];
@@ -47,24 +84,28 @@ export class Replicator {
   mode: 'none' | 'catchup' | 'live' = 'none';
   private nextSeq = 0;
   private pumping = false;
+  private pumpWanted = false;
   private generation = 0;
+  private plans = 0;
   standbyAck = 0;
-  /**
-   * Set while a joiner must start over from a snapshot (its log diverges, or it is too far
-   * behind) until it acknowledges the snapshot's seq: a RESEND before that (the snapshot
-   * was lost) gets the snapshot again, never a tail that would sit on its divergent log.
-   */
-  private snapshotPending = false;
-  /** The pending snapshot's seq; -1 while it is still being taken. */
-  private snapshotSeq = -1;
-  private acksIgnored = 0;
+  private sync: Sync | null = null;
+  /** Tail batches sent beyond the standby's ack: [last seq, bytes], oldest first. */
+  private inflight: [number, number][] = [];
+  private inflightBytes = 0;
+  private wake: (() => void) | null = null;
+  private now = 0;
+  readonly counts: SyncCounts = { started: 0, resumed: 0, snapshots: 0, truncations: 0 };
   private readonly ringBytesMax: number;
   private readonly tailRecordsMax: number;
+  private readonly windowBytes: number;
+  private readonly windowRecords: number;
   private readonly flushFn = () => this.flush();
 
   constructor(private readonly d: ReplicatorDeps) {
     this.ringBytesMax = d.ringBytesMax ?? 32 * 1024 * 1024;
     this.tailRecordsMax = d.tailRecordsMax ?? 500_000;
+    this.windowBytes = d.windowBytes ?? 4 * 1024 * 1024;
+    this.windowRecords = d.windowRecords ?? 50_000;
   }
 
   /** Where the ring starts when the node begins to write at `nextSeq`. */
@@ -79,10 +120,25 @@ export class Replicator {
 
   stopFollowing(): void {
     this.mode = 'none';
-    this.snapshotPending = false;
+    this.sync?.sender?.stop();
+    this.sync = null;
     this.generation++;
     this.standbyAck = 0;
     this.batch = [];
+    this.clearInflight();
+    this.wakeUp();
+  }
+
+  /**
+   * What a running sync still needs from this node's files (compaction keeps it): the
+   * snapshot file it streams and the log after it, or the log after the tail's ack.
+   */
+  pinnedSeq(): number | null {
+    const s = this.sync;
+    if (s === null || s.phase === 'live') return null;
+    if (s.sender !== null && s.phase !== 'tail') return s.sender.file.seq;
+    if (s.phase === 'tail') return this.standbyAck;
+    return s.plan?.agreed ?? 0;
   }
 
   /** Every frame the primary writes, in seq order. */
@@ -114,32 +170,54 @@ export class Replicator {
     this.batch = [];
   }
 
-  private send(firstSeq: number, frames: Uint8Array[], live: boolean): void {
-    this.d.link.send(
-      NodeKind.REPLICATE,
-      { from: this.d.nodeId, epoch: this.d.epoch(), firstSeq, count: frames.length, committedSeq: this.d.committedSeq(), live },
-      frames,
-    );
+  onAck(h: AckHeader): void {
+    const s = this.sync;
+    // Acks of another sync, or sent before the joiner carried out this plan, speak of a log
+    // this primary has not agreed with: they count for nothing.
+    if (s === null || h.syncId !== s.id || s.plan === null || h.plan !== s.plan.plan) return;
+    switch (s.phase) {
+      case 'planning':
+        return;
+      case 'agreeing':
+        if (s.sender !== null) {
+          s.phase = 'snapshot';
+          this.progress(s);
+          s.sender.onAck(h.snapshotBytes ?? 0, false);
+        } else this.startTail(s, h.seq);
+        return;
+      case 'snapshot':
+        // The ack that reported the last bytes may have been lost: an installed snapshot says it all.
+        if (h.installed === s.sender!.file.seq) return this.startTail(s, h.seq);
+        if (s.sender!.onAck(h.snapshotBytes ?? 0, h.gap === true)) this.progress(s);
+        if (s.sender!.done) {
+          s.phase = 'installing';
+          this.d.log.info({ standby: s.joiner, seq: s.sender!.file.seq, bytes: s.sender!.file.bytes }, 'snapshot file streamed to the standby; it installs it');
+        }
+        return;
+      case 'installing':
+        if (h.installed === s.sender!.file.seq) this.startTail(s, h.seq);
+        return;
+      case 'tail':
+      case 'live':
+        return this.onTailAck(s, h.seq);
+      default: {
+        const never: never = s.phase;
+        return never;
+      }
+    }
   }
 
-  onAck(h: AckHeader): void {
-    if (this.snapshotPending) {
-      // Until the joiner shows it installed the snapshot, its acks speak of its old,
-      // divergent log (the snapshot may have been lost on the way): they count for nothing.
-      if (this.snapshotSeq < 0 || h.installed !== this.snapshotSeq) {
-        if (++this.acksIgnored % 8 === 0) void this.sendSnapshot();
-        return;
-      }
-      this.snapshotPending = false;
-    }
-    if (h.seq > this.standbyAck) {
-      this.standbyAck = h.seq;
-      this.d.onAck(h.seq);
-      if (this.ackWaiter !== null && h.seq >= this.ackWaiter.seq) {
-        const w = this.ackWaiter;
-        this.ackWaiter = null;
-        w.resolve();
-      }
+  private onTailAck(s: Sync, seq: number): void {
+    if (seq <= this.standbyAck) return;
+    this.standbyAck = seq;
+    this.progress(s);
+    while (this.inflight.length > 0 && this.inflight[0]![0] <= seq) this.inflightBytes -= this.inflight.shift()![1];
+    this.wakeUp();
+    this.d.onAck(seq);
+    if (this.ackWaiter !== null && seq >= this.ackWaiter.seq) {
+      const w = this.ackWaiter;
+      this.ackWaiter = null;
+      w.resolve();
     }
   }
 
@@ -152,116 +230,281 @@ export class Replicator {
   }
 
   onResend(h: ResendHeader): void {
-    if (this.mode === 'none') return;
-    if (this.snapshotPending) {
-      this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap before it installed its snapshot: sending the snapshot again');
-      return void this.sendSnapshot();
-    }
+    const s = this.sync;
+    if (s === null || h.syncId !== s.id || (s.phase !== 'tail' && s.phase !== 'live')) return;
     this.d.log.warn({ fromSeq: h.fromSeq }, 'standby reported a gap: retransmitting');
     this.catchUpFrom(h.fromSeq);
   }
 
-  /** A standby asks to join: find where its log agrees with ours, then catch it up. */
-  onJoin(s: NodeSummary): void {
-    const mine = { history: this.d.history(), lastSeq: this.d.lastSeq() };
-    const agreed = this.d.skipRejoinTruncation ? Math.min(s.lastSeq, mine.lastSeq) : agreedPrefix(mine, s);
-    const behind = mine.lastSeq - agreed;
-    if (agreed === s.lastSeq && behind <= this.tailRecordsMax) {
-      this.d.log.info({ standby: s.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');
-      this.snapshotPending = false;
-      this.catchUpFrom(agreed + 1);
+  /**
+   * A standby asks to join. The same sync id as the running sync is a repeated JOIN
+   * (its stream went quiet for a while): the sync continues from the last acknowledged
+   * point. A new id is a new catch-up (the joiner restarted, or left syncing and came
+   * back): the old sync stops and a new one is planned.
+   */
+  onJoin(h: JoinHeader, now: number): void {
+    this.now = now;
+    const cur = this.sync;
+    if (cur !== null && cur.id === h.syncId) {
+      this.counts.resumed++;
+      // While the joiner's acks progress, the stream is flowing and a repeat changes nothing;
+      // a stalled sync sends its current step again from the last acknowledged point.
+      const stalled = now - cur.lastProgressAt >= this.d.retryMs;
+      this.d.log.info({ standby: h.from, syncId: h.syncId, phase: cur.phase, resent: stalled }, 'standby repeated its JOIN: continuing the running sync');
+      if (stalled) {
+        cur.lastProgressAt = now;
+        this.resume(cur);
+      }
       return;
     }
-    if (s.lastSeq > agreed) {
-      this.d.log.warn({ standby: s.from, agreed, discarded: `${agreed + 1}..${s.lastSeq}` }, 'standby joins with records never confirmed: it starts over from a snapshot');
-    } else {
-      this.d.log.info({ standby: s.from, behind }, 'standby joins far behind: sending a snapshot and the tail');
+    this.stopFollowing();
+    const s: Sync = { id: h.syncId, joiner: h.from, phase: 'planning', plan: null, sender: null, lastProgressAt: now };
+    this.sync = s;
+    this.mode = 'catchup';
+    this.counts.started++;
+    this.d.log.info({ standby: h.from, syncId: h.syncId, lastSeq: h.lastSeq }, 'sync started');
+    this.plan(s, h).catch((err: Error) => this.d.log.error({ err: err.message, syncId: s.id }, 'planning the sync failed; the standby will join again'));
+  }
+
+  /** Called every heartbeat interval while serving: a sync step that got no answer is sent again. */
+  tick(now: number): void {
+    this.now = now;
+    const s = this.sync;
+    if (s === null || now - s.lastProgressAt < this.d.retryMs) return;
+    if (s.phase === 'agreeing' || s.phase === 'snapshot' || s.phase === 'tail') {
+      s.lastProgressAt = now;
+      this.resume(s);
     }
-    void this.sendSnapshot();
+  }
+
+  private resume(s: Sync): void {
+    switch (s.phase) {
+      case 'agreeing':
+        return this.d.link.send(NodeKind.SYNC, s.plan!);
+      case 'snapshot':
+        return s.sender!.rewind();
+      case 'tail':
+      case 'live':
+        // From the first record not acknowledged: the rest of the window, then the live marker.
+        return this.catchUpFrom(this.standbyAck + 1);
+      case 'planning':
+      case 'installing':
+        return;
+      default: {
+        const never: never = s.phase;
+        return never;
+      }
+    }
+  }
+
+  private progress(s: Sync): void {
+    s.lastProgressAt = this.now;
+  }
+
+  /** Where the logs agree, and whether the joiner can catch up from the log (truncating a divergent tail) or needs the snapshot. */
+  private async plan(s: Sync, h: JoinHeader): Promise<void> {
+    const mine = { history: this.d.history(), lastSeq: this.d.lastSeq() };
+    const agreed = this.d.skipRejoinTruncation ? Math.min(h.lastSeq, mine.lastSeq) : agreedPrefix(mine, h);
+    const behind = mine.lastSeq - agreed;
+    const divergent = h.lastSeq > agreed;
+    if ((!divergent || agreed >= h.floor) && behind <= this.tailRecordsMax && (await this.holds(agreed + 1))) {
+      if (divergent) {
+        this.counts.truncations++;
+        this.d.log.warn({ standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, records: behind }, 'standby joins with records never confirmed: it truncates them and takes the tail');
+      } else this.d.log.info({ standby: h.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');
+      return this.propose(s, agreed, null);
+    }
+    if (divergent) this.d.log.warn({ standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, floor: h.floor }, 'standby joins with records never confirmed that it cannot truncate here: it starts over');
+    else this.d.log.info({ standby: h.from, behind }, 'standby joins far behind');
+    return this.planSnapshot(s, agreed);
+  }
+
+  /** The newest snapshot file, then the tail after it; with no file and the log from seq 1, the tail alone. */
+  private async planSnapshot(s: Sync, agreed: number): Promise<void> {
+    let file = await newestSnapshotFile(this.d.storage);
+    if (file === null && (await this.holds(1))) {
+      if (this.sync !== s) return;
+      this.d.log.info({ standby: s.joiner }, 'no snapshot file: the standby starts over from seq 1 with the tail');
+      return this.propose(s, 0, null);
+    }
+    if (file === null) {
+      await this.d.writeSnapshot();
+      file = await newestSnapshotFile(this.d.storage);
+      if (file === null) throw new Error('no snapshot file to stream even after writing one');
+    }
+    if (this.sync !== s) return;
+    this.counts.snapshots++;
+    this.d.log.info({ standby: s.joiner, seq: file.seq, bytes: file.bytes }, 'streaming the newest snapshot file, then the tail');
+    this.propose(s, agreed, file);
+  }
+
+  private propose(s: Sync, agreed: number, file: SnapshotFileInfo | null): void {
+    if (this.sync !== s) return;
+    const plan = `${this.d.incarnation}.${++this.plans}`;
+    s.plan = {
+      from: this.d.nodeId,
+      epoch: this.d.epoch(),
+      syncId: s.id,
+      plan,
+      agreed,
+      snapshot: file === null ? null : { seq: file.seq, epoch: file.epoch, bytes: file.bytes, history: this.d.history().filter(([, first]) => first <= file.seq) },
+    };
+    s.sender?.stop();
+    s.sender =
+      file === null
+        ? null
+        : new SnapshotSender(
+            {
+              link: this.d.link,
+              storage: this.d.storage,
+              header: () => ({ from: this.d.nodeId, epoch: this.d.epoch(), syncId: s.id, plan }),
+              onLost: (why) => this.replan(s, why),
+              pieceBytes: PIECE_BYTES,
+              windowBytes: this.windowBytes,
+            },
+            file,
+          );
+    s.phase = 'agreeing';
+    this.progress(s);
+    this.d.link.send(NodeKind.SYNC, s.plan);
+  }
+
+  /** The sync cannot go on as planned (its snapshot file vanished, the tail is gone): plan it again on a snapshot. */
+  private replan(s: Sync, why: string): void {
+    if (this.sync !== s) return;
+    this.d.log.warn({ standby: s.joiner, syncId: s.id, why }, 'sync restarts from the newest snapshot file');
+    s.phase = 'planning';
+    s.sender?.stop();
+    this.generation++;
+    this.clearInflight();
+    this.wakeUp();
+    this.planSnapshot(s, s.plan?.agreed ?? 0).catch((err: Error) => this.d.log.error({ err: err.message, syncId: s.id }, 'planning the sync failed; the standby will join again'));
+  }
+
+  /** Whether record `seq` can be sent from the ring or the log (seq = lastSeq + 1: nothing to send). */
+  private async holds(seq: number): Promise<boolean> {
+    if (seq > this.d.lastSeq()) return true;
+    if (seq >= this.ringFirstSeq) return true;
+    const segs = listSegments(await this.d.storage.list());
+    return segs.length > 0 && segs[0]!.seq <= seq;
+  }
+
+  /** The joiner holds [1, heldSeq] as this primary does (the plan is carried out): that is its first ack. */
+  private startTail(s: Sync, heldSeq: number): void {
+    s.phase = 'tail';
+    this.progress(s);
+    this.onTailAck(s, heldSeq);
+    this.catchUpFrom(Math.max(heldSeq, this.standbyAck) + 1);
   }
 
   private catchUpFrom(seq: number): void {
+    if (this.sync?.phase === 'live') this.sync.phase = 'tail';
     this.mode = 'catchup';
     this.generation++;
     this.batch = [];
     this.nextSeq = seq;
+    this.clearInflight();
+    this.wakeUp();
     void this.pump(this.generation);
   }
 
-  private async sendSnapshot(): Promise<void> {
-    this.mode = 'catchup';
-    const gen = ++this.generation;
-    this.batch = [];
-    this.snapshotPending = true;
-    this.snapshotSeq = -1;
-    const snap = await this.d.snapshot();
-    if (gen !== this.generation) return;
-    this.snapshotSeq = snap.seq;
-    const body = concatBytes(snap.chunks);
-    const total = body.length;
-    const history = this.d.history().filter(([, first]) => first <= snap.seq);
-    const pieces = Math.max(1, Math.ceil(total / CHUNK_BYTES));
-    for (let i = 0; i < pieces; i++) {
-      const piece = body.subarray(i * CHUNK_BYTES, Math.min(total, (i + 1) * CHUNK_BYTES));
-      this.d.link.send(NodeKind.SNAPSHOT, { from: this.d.nodeId, epoch: this.d.epoch(), seq: snap.seq, history, chunk: i, last: i === pieces - 1 }, [piece]);
-    }
-    this.d.log.info({ seq: snap.seq, bytes: total, pieces }, 'snapshot sent to the standby');
-    this.nextSeq = snap.seq + 1;
-    await this.pump(gen);
+  private clearInflight(): void {
+    this.inflight = [];
+    this.inflightBytes = 0;
   }
 
-  /** Sends [nextSeq, lastSeq] from the ring or the log, then goes live. */
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Resolves on the next ack, rewind or stop. */
+  private waitForAck(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /**
+   * Sends [nextSeq, lastSeq] from the ring or the log, at most a window beyond the
+   * standby's ack, then goes live. One loop at a time: a restart while it waits (a
+   * rewind, a resend) is picked up when it returns.
+   */
   private async pump(gen: number): Promise<void> {
-    if (this.pumping) return;
+    if (this.pumping) {
+      this.pumpWanted = true;
+      return;
+    }
     this.pumping = true;
     try {
-      while (gen === this.generation) {
-        const last = this.d.lastSeq();
-        if (this.nextSeq > last) {
-          this.mode = 'live';
-          // An empty live batch tells the standby it has everything, even when nothing was missing.
-          this.send(this.nextSeq, [], true);
-          this.d.onLive();
-          return;
+      await this.pumpLoop(gen);
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'the catch-up stream failed; the standby will ask again');
+    } finally {
+      this.pumping = false;
+      if (this.pumpWanted) {
+        this.pumpWanted = false;
+        if (this.mode === 'catchup') void this.pump(this.generation);
+      }
+    }
+  }
+
+  private async pumpLoop(gen: number): Promise<void> {
+    while (gen === this.generation) {
+      const last = this.d.lastSeq();
+      if (this.nextSeq > last) {
+        this.mode = 'live';
+        if (this.sync !== null) this.sync.phase = 'live';
+        // An empty live batch tells the standby it has everything, even when nothing was missing.
+        this.send(this.nextSeq, [], true);
+        this.d.onLive();
+        return;
+      }
+      if (this.nextSeq - 1 - this.standbyAck >= this.windowRecords || this.inflightBytes >= this.windowBytes) {
+        await this.waitForAck();
+        continue;
+      }
+      const first = this.nextSeq;
+      let frames: Uint8Array[] = [];
+      if (first >= this.ringFirstSeq) {
+        // From memory when the ring still holds it (synchronous: nothing slips in between).
+        let bytes = 0;
+        const end = Math.min(last, first - 1 + this.windowRecords);
+        for (let seq = first; seq <= end && bytes < CHUNK_BYTES; seq++) {
+          const f = this.ring[this.ringHead + (seq - this.ringFirstSeq)];
+          if (f === undefined) break;
+          frames.push(f);
+          bytes += f.length;
         }
-        if (this.nextSeq >= this.ringFirstSeq && this.ring.length - this.ringHead >= this.d.lastSeq() - this.ringFirstSeq + 1) {
-          // From memory: synchronous, so nothing can slip in between the last range and going live.
-          while (this.nextSeq <= this.d.lastSeq()) {
-            const frames: Uint8Array[] = [];
-            let bytes = 0;
-            const first = this.nextSeq;
-            while (this.nextSeq <= this.d.lastSeq() && bytes < CHUNK_BYTES) {
-              const f = this.ring[this.ringHead + (this.nextSeq - this.ringFirstSeq)]!;
-              frames.push(f);
-              bytes += f.length;
-              this.nextSeq++;
-            }
-            this.send(first, frames, false);
-          }
-          continue;
-        }
-        let frames: Uint8Array[];
+      }
+      if (frames.length === 0) {
         try {
-          frames = await readFrames(this.d.storage, this.nextSeq, CHUNK_BYTES);
+          frames = await readFrames(this.d.storage, first, CHUNK_BYTES);
         } catch (err) {
-          if (err instanceof JournalRangeError) {
-            this.pumping = false;
-            return void this.sendSnapshot();
-          }
-          throw err;
+          if (!(err instanceof JournalRangeError)) throw err;
+          frames = [];
         }
         if (gen !== this.generation) return;
         if (frames.length === 0) {
-          // Not yet in the log but also not in the ring: only a snapshot can bridge it.
-          this.pumping = false;
-          return void this.sendSnapshot();
+          // Neither in the ring nor in the log any more: only a snapshot can bridge it.
+          if (this.sync !== null) this.replan(this.sync, `records from seq ${first} are no longer in the log`);
+          return;
         }
-        this.d.log.info({ fromSeq: this.nextSeq, records: frames.length }, 'resending from the log (no longer in memory)');
-        this.send(this.nextSeq, frames, false);
-        this.nextSeq += frames.length;
+        this.d.log.info({ fromSeq: first, records: frames.length }, 'resending from the log (no longer in memory)');
       }
-    } finally {
-      this.pumping = false;
+      let bytes = 0;
+      for (const f of frames) bytes += f.length;
+      this.send(first, frames, false);
+      this.nextSeq = first + frames.length;
+      this.inflight.push([this.nextSeq - 1, bytes]);
+      this.inflightBytes += bytes;
     }
+  }
+
+  private send(firstSeq: number, frames: Uint8Array[], live: boolean): void {
+    this.d.link.send(
+      NodeKind.REPLICATE,
+      { from: this.d.nodeId, epoch: this.d.epoch(), syncId: this.sync?.id ?? '', firstSeq, count: frames.length, committedSeq: this.d.committedSeq(), live },
+      frames,
+    );
   }
 }

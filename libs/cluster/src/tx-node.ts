@@ -13,8 +13,8 @@
  */
 import {
   Processor,
-  decodeSnapshot,
   encodeSnapshot,
+  loadSnapshotSliced,
   roleChange,
   roleMachine,
   roleOf,
@@ -29,7 +29,20 @@ import {
   type TimerHandle,
 } from '@txtest/actors';
 import type { Model } from '@txtest/models';
-import { compact, FRAME_OVERHEAD_BYTES, LogWriter, recover, sealFrame, writeSnapshot, type LogStorage } from '@txtest/journal';
+import {
+  compact,
+  FRAME_OVERHEAD_BYTES,
+  listSnapshots,
+  LogWriter,
+  recover,
+  rollbackFloor,
+  sealFrame,
+  SNAPSHOT_HEADER_BYTES,
+  writeSnapshot,
+  type IncomingSnapshot,
+  type LogStorage,
+  type Recovery,
+} from '@txtest/journal';
 import {
   decodeBody,
   encodeBody,
@@ -87,6 +100,8 @@ export interface TxNodeOptions {
   forcePrimary?: boolean;
   /** Bytes of recent frames the primary keeps in memory for resends (default 32 MiB); older ones come from the log. */
   replicationRingBytes?: number;
+  /** Bytes a sync (snapshot pieces, tail batches) may have in flight beyond the joiner's ack (default 4 MiB). */
+  syncWindowBytes?: number;
   /** Fields the app adds to status (pid, http address). */
   statusExtras: () => { pid: number; http: string };
   /** Every role change, after it is logged (for the HTTP live stream). */
@@ -112,6 +127,16 @@ export class TxNode {
   /** One writer for records and events: both are written and taken within one call. */
   private readonly w = new MsgWriter();
   private snapshotting = false;
+  /** The background snapshot running now (a sync's rollback or install waits for it: it would write a stale file). */
+  private snapshotRun: Promise<unknown> = Promise.resolve();
+  /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
+  private readonly incarnation: string;
+  private syncsBegun = 0;
+  /** The epoch the current sync follows (a sync continues across syncing -> negotiating -> syncing in it). */
+  private syncEpoch = -1;
+  private syncResumable = false;
+  /** What the last JOIN said about how far this node can roll back (journal's rollbackFloor). */
+  private floor = 0;
   private packing = false;
   private lastSnapshotSeq = 0;
   private writtenSeq = 0;
@@ -160,6 +185,7 @@ export class TxNode {
   constructor(private readonly o: TxNodeOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 50;
     this.heartbeatMissed = o.heartbeatMissed ?? 4;
+    this.incarnation = o.clock.now().toString(36);
     this.processor = new Processor({
       clock: o.clock,
       defer: o.defer,
@@ -201,11 +227,15 @@ export class TxNode {
         committedSeq: () => this.processor.committedSeq,
         history: () => this.epochRecord.history,
         storage: o.logStorage,
-        snapshot: () => this.snapshotChunks(),
+        incarnation: this.incarnation,
+        writeSnapshot: () => this.snapshotNow(),
+        // A step unanswered for a peer timeout is sent again: sooner would resend what a busy joiner is still writing.
+        retryMs: (o.heartbeatIntervalMs ?? 50) * (o.heartbeatMissed ?? 4),
         onAck: () => this.releaseGate(),
         onLive: () => this.actor.send({ type: 'STANDBY_ATTACHED' }),
         log: o.log,
         ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
+        ...(o.syncWindowBytes === undefined ? {} : { windowBytes: o.syncWindowBytes }),
         ...(o.faults?.has('skip-rejoin-truncation') ? { skipRejoinTruncation: true } : {}),
       });
       this.follower = new Follower({
@@ -215,8 +245,15 @@ export class TxNode {
         ack: o.ack ?? 'received',
         apply: (epoch, seq, frame, payloadStart) => this.applyReplicated(epoch, seq, frame, payloadStart),
         lastSeq: () => this.processor.lastSeq,
-        installSnapshot: (seq, epoch, body, history) => this.installSnapshot(seq, epoch, body, history),
+        storage: o.logStorage,
+        rollBack: (agreed) => this.rollBack(agreed),
+        installSnapshot: (file, seq, epoch, history) => this.installSnapshot(file, seq, epoch, history),
         onCaughtUp: () => this.actor.send({ type: 'SYNCED' }),
+        rejoin: (why) => {
+          o.log.warn({ why }, 'the sync cannot go on: joining again');
+          if (this.role === 'syncing') this.startSync();
+        },
+        fail: (err) => this.fail(err),
         resendRetryMs: 2 * (o.heartbeatIntervalMs ?? 50),
         log: o.log,
       });
@@ -273,6 +310,9 @@ export class TxNode {
       const change = { ...found, epoch: Math.max(found.epoch, this.epochRecord.epoch) };
       if (change.to !== 'negotiating') this.waiting = null;
       o.log.info({ from: change.from, to: change.to, epoch: change.epoch, reason: change.reason }, `${change.from} -> ${change.to}`);
+      // A sync survives syncing -> negotiating -> syncing (its stream stalled) and nothing else.
+      if (change.from === 'syncing' && change.to === 'negotiating') this.syncResumable = true;
+      else if (change.to !== 'syncing') this.syncResumable = false;
       o.onRoleChange?.(change);
     });
   }
@@ -313,12 +353,7 @@ export class TxNode {
     this.actor.send({ type: 'START' });
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
-    this.processor.packLater = true;
-    if (rec.snapshot !== null) this.processor.loadSnapshot(decodeSnapshot(rec.snapshot.body));
-    this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
-    const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
-    this.processor.packLater = false;
-    this.packBacklog();
+    const replayed = await this.rebuild(rec);
     o.log.info(
       { snapshotSeq: this.lastSnapshotSeq, replayed, lastSeq: this.processor.lastSeq, assets: this.processor.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
@@ -340,6 +375,18 @@ export class TxNode {
     await o.transport.flush();
     this.negotiatingSince = o.clock.now();
     this.actor.send({ type: 'RECOVERED', epoch: this.epochRecord.epoch });
+  }
+
+  /** Replaces the state with a recovery's: its snapshot (loaded in slices), then the log after it. */
+  private async rebuild(rec: Recovery): Promise<number> {
+    this.processor.packLater = true;
+    if (rec.snapshot !== null) await loadSnapshotSliced(this.processor, rec.snapshot.body, this.pause);
+    else this.processor.reset();
+    this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
+    const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
+    this.processor.packLater = false;
+    this.packBacklog();
+    return replayed;
   }
 
   private openWriter(lastSeq: number, lastEpoch: number): void {
@@ -419,7 +466,7 @@ export class TxNode {
     this.unserve();
     this.replicator?.stopFollowing();
     // What this node holds beyond the new primary's history is dropped when it rejoins:
-    // the primary compares histories and sends a snapshot when the logs diverge.
+    // the primary compares histories and names the agreed point in its SYNC.
     queueMicrotask(() => this.actor.send({ type: 'FENCE_DONE' }));
   }
 
@@ -490,7 +537,14 @@ export class TxNode {
       const firstSeq = this.processor.lastSeq + 1;
       // Test-only fault: taking over from the peer with an empty dedupe memory (exactly-once lost).
       if (prev.primary !== o.nodeId && o.faults?.has('forget-dedupe-on-failover')) this.processor['dedupe'].clear();
-      await this.saveRecord({ ...prev, epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      try {
+        await this.saveRecord({ ...prev, epoch, role: 'primary', primary: o.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+      } catch (err) {
+        // The arbiter (if any) names this node in the new epoch now: a node that cannot
+        // keep its epoch record must not go on to follow, and ack, the old primary.
+        this.fail(err);
+        throw err;
+      }
       this.processor.epoch = epoch;
       this.promotions++;
       this.actor.send({ type: 'EPOCH_OPENED', epoch, withStandby: false });
@@ -529,12 +583,13 @@ export class TxNode {
       const role = this.role;
       // Acks are sent when records arrive; one lost while no more come would hold the
       // primary's replies forever, so a standby repeats its watermark with each beat.
-      if (role === 'standby') this.follower!.scheduleAck();
-      // A join that got no stream going (lost, or sent before the peer served) is sent again.
-      if (role === 'syncing' && !this.follower!.caughtUp && now - this.follower!.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) {
-        this.lastJoinAt = now;
-        this.link!.send(NodeKind.JOIN, this.summary());
-      }
+      // A syncing node too: its last ack may be what the primary waits for to take the next step.
+      if (role === 'standby' || role === 'syncing') this.follower!.scheduleAck();
+      if (SERVING.has(role)) this.replicator!.tick(now);
+      // A join that got no stream going (lost, or sent before the peer served) is sent again,
+      // with the same sync id: the primary continues that sync rather than start another.
+      const f = this.follower!;
+      if (role === 'syncing' && !f.caughtUp && !f.busy && now - f.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) this.sendJoin();
       this.beat();
     }, this.heartbeatIntervalMs);
   }
@@ -597,12 +652,41 @@ export class TxNode {
     this.o.log.warn({ peer: this.o.peerId, epoch: this.epochRecord.epoch, lastSeq: this.processor.lastSeq, missing }, reason);
   }
 
+  /** A new sync (a new id): what this node can roll back to is measured once its files are quiet, then the JOIN goes out. */
   private startSync(): void {
     this.unserve();
     this.replicator!.stopFollowing();
-    this.follower!.reset();
+    // Back in syncing under the same primary and epoch (its stream stalled past the peer
+    // timeout, a busy primary's GC): the same sync goes on, its JOIN a repeat, rather than
+    // a new one that would start the transfer over. Any newer epoch is a new sync.
+    const p = this.peer;
+    const epoch = Math.max(this.actor.getSnapshot().context.epoch, this.epochRecord.epoch, p !== null && (p.role === 'primary' || p.role === 'solo') ? p.epoch : 0);
+    const resume = this.syncResumable && !this.follower!.caughtUp && epoch === this.syncEpoch;
+    this.syncResumable = false;
+    if (resume) {
+      this.o.log.info({ syncId: this.follower!.syncId, epoch }, 'syncing again with the same primary: continuing the sync');
+      return this.sendJoin();
+    }
+    this.syncEpoch = epoch;
+    const syncId = `${this.o.nodeId}.${this.incarnation}.${++this.syncsBegun}`;
+    this.follower!.reset(syncId);
     this.lastJoinAt = this.o.clock.now();
-    this.link!.send(NodeKind.JOIN, this.summary());
+    void this.measureFloor().then(
+      () => {
+        if (this.role === 'syncing' && this.follower!.syncId === syncId) this.sendJoin();
+      },
+      (err: Error) => this.fail(err),
+    );
+  }
+
+  private async measureFloor(): Promise<void> {
+    await this.snapshotRun;
+    this.floor = rollbackFloor(await this.o.logStorage.list(), this.processor.lastSeq);
+  }
+
+  private sendJoin(): void {
+    this.lastJoinAt = this.o.clock.now();
+    this.link!.send(NodeKind.JOIN, { ...this.summary(), syncId: this.follower!.syncId, floor: this.floor });
   }
 
   private onPeerMessage(m: NodeMessage): void {
@@ -613,7 +697,10 @@ export class TxNode {
     const h = m.header;
     const mine = this.epochRecord.epoch;
     const claimsPrimary =
-      m.kind === NodeKind.REPLICATE || m.kind === NodeKind.SNAPSHOT || ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
+      m.kind === NodeKind.REPLICATE ||
+      m.kind === NodeKind.SNAPSHOT ||
+      m.kind === NodeKind.SYNC ||
+      ((m.kind === NodeKind.HEARTBEAT || m.kind === NodeKind.HELLO) && (m.header.role === 'primary' || m.header.role === 'solo'));
     // A follower watches its primary, not any peer: two syncing nodes must not keep each other waiting.
     const following = role === 'standby' || role === 'syncing';
     if ((!following || (claimsPrimary && h.epoch >= mine)) && now - this.lastAliveSentAt >= this.heartbeatIntervalMs / 4) {
@@ -659,14 +746,20 @@ export class TxNode {
         }
         return;
       case NodeKind.JOIN:
-        if (SERVING.has(role)) this.replicator!.onJoin(m.header);
+        if (SERVING.has(role)) this.replicator!.onJoin(m.header, now);
         return;
       // A node whose log (or epoch record) failed follows no more: it could not keep what it took.
       case NodeKind.REPLICATE:
         if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onReplicate(m.header, m.payload, now);
         return;
       case NodeKind.SNAPSHOT:
-        if ((role === 'syncing' || role === 'standby') && this.failed === null) void this.follower!.onSnapshot(m.header, m.payload, now).catch((err: Error) => this.fail(err));
+        if ((role === 'syncing' || role === 'standby') && this.failed === null) this.follower!.onSnapshot(m.header, m.payload, now);
+        return;
+      case NodeKind.SYNC:
+        // A new plan for a standby (its tail was compacted away under a resend) replaces its
+        // state: it must be syncing meanwhile, not a standby that could take over half-loaded.
+        if (role === 'standby' && this.follower!.isNewPlan(m.header)) return void this.actor.send({ type: 'RESYNC', reason: `primary ${h.from} planned the sync again: catching up anew` });
+        if (role === 'syncing' && this.failed === null) void this.follower!.onSync(m.header, now).catch((err: Error) => this.fail(err));
         return;
       case NodeKind.ACK:
         // A stopping primary still counts acks: its handover waits for them.
@@ -760,43 +853,72 @@ export class TxNode {
     }
   }
 
-  /**
-   * Replaces this node's state and log with the primary's snapshot: the old log goes
-   * first (after the epoch record names the new primary, so a crash in between leaves
-   * an empty standby that resyncs, never a node that thinks it was primary).
-   */
-  private async installSnapshot(seq: number, epoch: number, body: Uint8Array, history: [number, number][]): Promise<void> {
-    const { o } = this;
-    const image = decodeSnapshot(body);
-    const old = this.processor.lastSeq;
+  /** Waits until nothing writes the log or a snapshot any more, and closes the log. */
+  private async quiesce(): Promise<void> {
+    await this.snapshotRun;
     await this.writer!.idle();
     await this.writer!.close();
+  }
+
+  /**
+   * Drops the records after `agreed` (never confirmed: the primary's log does not hold
+   * them) from the log and the state: the log is cut there, snapshots beyond it are
+   * deleted, and the state is rebuilt from this node's own snapshot and log up to it,
+   * so the dedupe memory forgets the dropped ids too. Resolves with the seq now held.
+   */
+  private async rollBack(agreed: number): Promise<number> {
+    const { o } = this;
+    const old = this.processor.lastSeq;
+    await this.snapshotRun;
+    await this.writer!.idle();
+    // The history first: a crash after the cut must not leave epochs the log no longer holds.
+    // The primary planned on the floor this node announced; should its files have changed
+    // since, and no snapshot at or below `agreed` be left to rebuild from, start from nothing.
+    const to = agreed >= rollbackFloor(await o.logStorage.list(), old) ? agreed : 0;
+    const r = this.epochRecord;
+    // `syncing`, not `standby`: this node holds only part of the epoch until it catches up (election.ts).
+    await this.saveRecord({ ...r, role: 'syncing', primary: o.peerId!, history: r.history.filter(([, first]) => first <= to) });
+    await this.writer!.truncateAfter(to);
+    await this.writer!.close();
+    for (const s of listSnapshots(await o.logStorage.list())) if (s.seq > to) await o.logStorage.remove(s.name);
+    const rec = await recover(o.logStorage, { repair: false, warn: (msg) => o.log.warn({}, msg) });
+    await this.rebuild(rec);
+    this.openWriter(this.processor.lastSeq, rec.lastEpoch);
+    o.log.warn({ agreed, dropped: `${agreed + 1}..${old}`, lastSeq: this.processor.lastSeq }, 'dropped records never confirmed by truncating the log; state rebuilt from the own snapshot and log');
+    return this.processor.lastSeq;
+  }
+
+  /**
+   * Replaces this node's state and log with the primary's snapshot, received into a part
+   * file and verified: the old log goes first (after the epoch record names the new
+   * primary, so a crash in between leaves an empty standby that resyncs, never a node
+   * that thinks it was primary), then the file takes its snapshot name and is loaded a
+   * slice at a time, so heartbeats keep flowing during a large install.
+   */
+  private async installSnapshot(file: IncomingSnapshot, seq: number, epoch: number, history: [number, number][]): Promise<void> {
+    const { o } = this;
+    const old = this.processor.lastSeq;
+    await this.quiesce();
     // First a record with no history: a crash before the old log is gone must not leave
     // that log under the primary's history (it would pass for agreeing with it on rejoin).
     await this.saveRecord({ ...this.epochRecord, epoch: Math.max(this.epochRecord.epoch, epoch), role: 'syncing', primary: o.peerId!, history: [] });
     for (const name of await o.logStorage.list()) {
       if (name.endsWith('.log') || name.endsWith('.snap')) await o.logStorage.remove(name);
     }
-    await writeSnapshot(o.logStorage, { seq, epoch, chunks: [body] });
+    const name = await file.place();
     await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
+    const body = (await o.logStorage.read(name)).subarray(SNAPSHOT_HEADER_BYTES);
     this.processor.packLater = true;
-    this.processor.loadSnapshot(image);
+    const loaded = await loadSnapshotSliced(this.processor, body, this.pause);
     this.processor.packLater = false;
     this.packBacklog();
     this.openWriter(seq, epoch);
-    this.replicator!.reset(seq + 1);
-    o.log.info({ seq, replacedLastSeq: old, assets: image.assets.length }, 'installed the primary\'s snapshot; the local log starts over after it');
+    o.log.info({ seq, replacedLastSeq: old, assets: loaded.assets, bytes: body.length }, "installed the primary's snapshot; the local log starts over after it");
   }
 
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
-
-  private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
-    const image = this.processor.captureSnapshot();
-    const chunks = await encodeSnapshot(image, this.pause);
-    return { seq: image.seq, chunks };
-  }
 
   // ---- snapshots, status, failure, stop --------------------------------------------
 
@@ -822,6 +944,14 @@ export class TxNode {
     this.o.clock.setTimeout(step, 0);
   }
 
+  /** Writes a snapshot file now, after the one running (for a joiner that needs one when there is none). */
+  private async snapshotNow(): Promise<void> {
+    await this.snapshotRun;
+    const run = this.snapshot();
+    this.snapshotRun = run.catch(() => undefined);
+    await run;
+  }
+
   /** Starts a background snapshot once enough records have been written since the last one. */
   private maybeSnapshot(): void {
     const every = this.o.snapshotEveryRecords;
@@ -829,7 +959,7 @@ export class TxNode {
     // The snapshot's seq must be in the log already, or a crash could leave a gap between them.
     if (this.processor.committedSeq - this.lastSnapshotSeq < every || this.processor.committedSeq > this.writtenSeq) return;
     this.snapshotting = true;
-    this.snapshot().then(
+    this.snapshotRun = this.snapshot().then(
       () => (this.snapshotting = false),
       (err) => {
         this.snapshotting = false;
@@ -841,10 +971,12 @@ export class TxNode {
   async snapshot(): Promise<number> {
     const { o } = this;
     const t0 = o.clock.now();
-    const { seq, chunks } = await this.snapshotChunks();
+    const image = this.processor.captureSnapshot();
+    const chunks = await encodeSnapshot(image, this.pause);
+    const seq = image.seq;
     await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks, pause: this.pause });
     this.lastSnapshotSeq = seq;
-    await compact(o.logStorage, seq);
+    await compact(o.logStorage, seq, 2, this.replicator?.pinnedSeq() ?? null);
     o.log.info({ seq, ms: o.clock.now() - t0 }, 'snapshot written');
     return seq;
   }
@@ -894,6 +1026,7 @@ export class TxNode {
       assets: p.assetCount,
       dedupeIds: p.dedupeSize,
       promotions: this.promotions,
+      syncs: this.replicator === null ? null : { ...this.replicator.counts },
       failed: this.failed !== null,
     };
   }

@@ -39,11 +39,15 @@ export {
   SNAPSHOT_HEADER_BYTES,
   SNAPSHOT_VERSION,
   compact,
+  parseSnapshotHeader,
   readNewestSnapshot,
   readSnapshot,
+  rollbackFloor,
   writeSnapshot,
 } from './snapshot';
-export type { CompactResult, Snapshot, SnapshotInput } from './snapshot';
+export type { CompactResult, Snapshot, SnapshotFileHeader, SnapshotInput } from './snapshot';
+export { INCOMING_SNAPSHOT_NAME, IncomingSnapshot, newestSnapshotFile } from './snapshot-stream';
+export type { SnapshotFileInfo } from './snapshot-stream';
 export type { AppendHandle, LogStorage } from './storage';
 export { DEFAULT_SEGMENT_BYTES_MAX, LogWriter } from './writer';
 export type { LogWriterOptions } from './writer';

@@ -36,6 +36,21 @@ export class MemoryLogStorage implements LogStorage {
     return this.get(name).slice();
   }
 
+  async readAt(name: string, offset: number, length: number): Promise<Uint8Array> {
+    const f = this.get(name);
+    return f.slice(Math.min(offset, f.length), Math.min(offset + length, f.length));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const f = this.get(from);
+    const b = this.backing.get(from);
+    this.files.delete(from);
+    this.backing.delete(from);
+    this.files.set(to, f);
+    if (b) this.backing.set(to, b);
+    else this.backing.delete(to);
+  }
+
   async openAppend(name: string): Promise<AppendHandle> {
     if (!this.files.has(name)) this.files.set(name, new Uint8Array(0));
     return new MemoryAppendHandle(this, name);

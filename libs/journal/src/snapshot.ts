@@ -85,7 +85,19 @@ export async function readSnapshot(storage: LogStorage, name: string): Promise<S
   return parseSnapshot(name, nameSeq, await storage.read(name));
 }
 
-function parseSnapshot(name: string, nameSeq: number, buf: Uint8Array): Snapshot {
+/** What a snapshot file's header says (see the module comment); the body is not checked. */
+export interface SnapshotFileHeader {
+  seq: number;
+  epoch: number;
+  bodyLen: number;
+  crc: number;
+}
+
+/**
+ * Parses and checks the first SNAPSHOT_HEADER_BYTES of snapshot file `name` (magic,
+ * version, seq against the name's `nameSeq`); throws SnapshotCorruptError naming the file.
+ */
+export function parseSnapshotHeader(name: string, nameSeq: number, buf: Uint8Array): SnapshotFileHeader {
   const bad = (why: string): SnapshotCorruptError => new SnapshotCorruptError(`snapshot ${name} is corrupt: ${why}`, name);
   if (buf.length < SNAPSHOT_HEADER_BYTES) throw bad(`only ${buf.length} bytes, shorter than the ${SNAPSHOT_HEADER_BYTES}-byte header`);
   for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) throw bad('bad magic (not a TXSNAP1 file)');
@@ -96,9 +108,14 @@ function parseSnapshot(name: string, nameSeq: number, buf: Uint8Array): Snapshot
   const seq = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO_POW_32;
   if (seq !== nameSeq) throw bad(`header says seq ${seq} but the file name says ${nameSeq}`);
   const bodyLen = dv.getUint32(24, true) + dv.getUint32(28, true) * TWO_POW_32;
+  return { seq, epoch, bodyLen, crc: dv.getUint32(32, true) };
+}
+
+function parseSnapshot(name: string, nameSeq: number, buf: Uint8Array): Snapshot {
+  const { seq, epoch, bodyLen, crc } = parseSnapshotHeader(name, nameSeq, buf);
+  const bad = (why: string): SnapshotCorruptError => new SnapshotCorruptError(`snapshot ${name} is corrupt: ${why}`, name);
   const actual = buf.length - SNAPSHOT_HEADER_BYTES;
   if (bodyLen !== actual) throw bad(`header says the body is ${bodyLen} bytes but the file holds ${actual}`);
-  const crc = dv.getUint32(32, true);
   if (crc32cUpdate(0, buf, SNAPSHOT_HEADER_BYTES, buf.length) !== crc) throw bad('body checksum mismatch');
   return { name, seq, epoch, body: buf.subarray(SNAPSHOT_HEADER_BYTES) };
 }
@@ -139,17 +156,21 @@ export interface CompactResult {
  * no segment is deleted (nothing could replace it).
  *
  * Files are deleted oldest first, so a crash part-way leaves a log that starts later
- * than planned but has no hole.
+ * than planned but has no hole. `pinnedSeq` (a running sync's position) keeps the
+ * snapshot of that seq, if any, and every record after it.
  */
-export async function compact(storage: LogStorage, snapshotSeq: number, keepSnapshots = 2): Promise<CompactResult> {
+export async function compact(storage: LogStorage, snapshotSeq: number, keepSnapshots = 2, pinnedSeq: number | null = null): Promise<CompactResult> {
   if (!Number.isInteger(keepSnapshots) || keepSnapshots < 1) throw new JournalUsageError(`keepSnapshots must be at least 1, got ${keepSnapshots}`);
   const names = await storage.list();
-  const snaps = listSnapshots(names);
+  const all = listSnapshots(names);
+  // A running sync streams a snapshot file and then the log after it (or the log after
+  // some seq): that file and those records stay until the sync has moved past them.
+  const snaps = pinnedSeq === null ? all : all.filter((s) => s.seq !== pinnedSeq);
   const kept = snaps.slice(Math.max(0, snaps.length - keepSnapshots));
   const removedSegments: string[] = [];
   const removedSnapshots: string[] = [];
   if (kept.length > 0) {
-    const bound = Math.min(snapshotSeq, kept[0]!.seq);
+    const bound = Math.min(snapshotSeq, kept[0]!.seq, pinnedSeq ?? Number.MAX_SAFE_INTEGER);
     const segs = listSegments(names);
     for (let i = 0; i + 1 < segs.length; i++) {
       if (segs[i + 1]!.seq > bound + 1) break;
@@ -162,4 +183,18 @@ export async function compact(storage: LogStorage, snapshotSeq: number, keepSnap
     removedSnapshots.push(s.name);
   }
   return { removedSegments, removedSnapshots };
+}
+
+/**
+ * The lowest seq a node can rebuild its state at from its own files (a snapshot at or
+ * below it plus the log after that snapshot): the oldest snapshot the log continues
+ * from, or 0 when the log starts at seq 1 (or is empty and there is no snapshot).
+ * `lastSeq` when nothing qualifies (no rollback is possible).
+ */
+export function rollbackFloor(names: readonly string[], lastSeq: number): number {
+  const segs = listSegments(names);
+  const first = segs.length > 0 ? segs[0]!.seq : lastSeq + 1;
+  if (first <= 1) return 0;
+  for (const s of listSnapshots(names)) if (s.seq + 1 >= first) return s.seq;
+  return lastSeq;
 }

@@ -14,6 +14,12 @@ export interface LogStorage {
   list(): Promise<string[]>;
   /** The whole content of a file. Rejects if it does not exist. */
   read(name: string): Promise<Uint8Array>;
+  /**
+   * Up to `length` bytes of a file from byte `offset` (fewer at its end, none past it),
+   * so that a large file (a snapshot streamed to a joining standby) is read a window at
+   * a time instead of whole. Rejects if the file does not exist.
+   */
+  readAt(name: string, offset: number, length: number): Promise<Uint8Array>;
   /** Opens a file for appending, creating it (empty) if it is missing. */
   openAppend(name: string): Promise<AppendHandle>;
   /**
@@ -23,6 +29,11 @@ export interface LogStorage {
   truncate(name: string, size: number): Promise<void>;
   /** Deletes a file, durably. Removing a file that does not exist is not an error. */
   remove(name: string): Promise<void>;
+  /**
+   * Renames `from` to `to` (replacing `to` if it exists), durably: a crash leaves one
+   * of the two names. Used to put a snapshot received in pieces in place once verified.
+   */
+  rename(from: string, to: string): Promise<void>;
   /**
    * Replaces (or creates) a file so that after a crash it holds either the old content
    * or all of `chunks`, never a mix: write a temporary file, fsync it, rename it over

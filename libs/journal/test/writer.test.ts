@@ -35,6 +35,12 @@ class ControlledStorage implements LogStorage {
   read(n: string) {
     return this.mem.read(n);
   }
+  readAt(n: string, o: number, l: number) {
+    return this.mem.readAt(n, o, l);
+  }
+  rename(a: string, b: string) {
+    return this.mem.rename(a, b);
+  }
   truncate(n: string, s: number) {
     return this.mem.truncate(n, s);
   }

@@ -29,6 +29,15 @@ export function unpackMsgpackMultiple(bytes: Uint8Array): unknown[] {
   return unpackr.unpackMultiple(bytes) as unknown[];
 }
 
+/**
+ * Calls `fn` for each MessagePack value in `bytes` with its byte range; `fn` returns
+ * false to stop, so a long sequence can be decoded a slice at a time, resuming at `end`.
+ */
+export function unpackMsgpackEach(bytes: Uint8Array, fn: (value: unknown, start: number, end: number) => boolean): void {
+  // msgpackr always passes both positions with a callback; its typing says "maybe".
+  unpackr.unpackMultiple(bytes, fn as (value: unknown, start?: number, end?: number) => boolean);
+}
+
 export function encodeBody(value: unknown, encoding: Encoding): Uint8Array {
   return encoding === 'json' ? utf8Encoder.encode(JSON.stringify(value)) : packr.pack(value);
 }

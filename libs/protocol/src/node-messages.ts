@@ -5,7 +5,8 @@
  *   +------+----------------+------------------------+---------------------------+
  *   | kind | headerLen u32BE | header (MessagePack map) | payload (kind-specific)  |
  *   | u8   |                 |  always has from, epoch  | REPLICATE: journal frames |
- *   +------+----------------+------------------------+  SNAPSHOT: a body chunk   |
+ *   +------+----------------+------------------------+  SNAPSHOT: snapshot file  |
+ *                                                       bytes at an offset       |
  *                                                       others: empty            |
  *                                                     +---------------------------+
  *
@@ -25,6 +26,8 @@ export const NodeKind = {
   SNAPSHOT: 7,
   /** A primary leaving cleanly (SIGTERM) after its standby acknowledged everything. */
   HANDOVER: 8,
+  /** The primary's answer to a JOIN: where the logs agree, and how the joiner catches up. */
+  SYNC: 9,
 } as const;
 export type NodeKind = (typeof NodeKind)[keyof typeof NodeKind];
 
@@ -47,9 +50,50 @@ export interface NodeSummary {
   since?: number;
 }
 
+/**
+ * JOIN: a joiner's summary plus what tells a repeated JOIN from a new joiner. Every
+ * catch-up attempt of a joiner has its own `syncId` (its process incarnation and a
+ * counter): the primary continues the sync of a JOIN it already serves and starts over
+ * only for a new id.
+ */
+export interface JoinHeader extends NodeSummary {
+  syncId: string;
+  /** The lowest seq the joiner can roll its state back to (its oldest snapshot with the log after it; 0 if its log starts at 1). */
+  floor: number;
+}
+
+/**
+ * SYNC: the primary's plan for one sync, sent until the joiner acknowledges it (an ACK
+ * carrying its syncId). The joiner drops every record after `agreed` (they were never
+ * confirmed: an ok needed the other node's ack). With `snapshot` null the tail from
+ * agreed + 1 follows; otherwise the snapshot file streams first (SNAPSHOT pieces,
+ * acknowledged by bytes), then the tail from its seq + 1.
+ */
+export interface SyncHeader {
+  from: string;
+  epoch: number;
+  syncId: string;
+  /**
+   * Names the plan, unique across the primary's restarts (its incarnation and a counter): a
+   * sync whose snapshot file vanished is planned again, and a restarted primary plans anew.
+   */
+  plan: string;
+  agreed: number;
+  snapshot: {
+    seq: number;
+    epoch: number;
+    /** Size of the snapshot file (header included). */
+    bytes: number;
+    /** The epoch history of the primary up to the snapshot, for the joiner's epoch record. */
+    history: [number, number][];
+  } | null;
+}
+
 export interface ReplicateHeader {
   from: string;
   epoch: number;
+  /** The sync these frames belong to: a joiner takes frames only of the sync it agreed to. */
+  syncId: string;
   firstSeq: number;
   count: number;
   /** The primary's commit watermark when it sent this, so the standby knows what is confirmed. */
@@ -62,36 +106,45 @@ export interface AckHeader {
   from: string;
   epoch: number;
   seq: number;
-  /** The seq of the last snapshot the standby installed from this primary, if any. */
+  /** The sync (and its plan) whose SYNC the sender has carried out; acks without it, or of another, count for nothing. */
+  syncId?: string;
+  plan?: string;
+  /** The seq of the snapshot the standby installed in this sync, if any. */
   installed?: number;
+  /** While a snapshot streams: bytes of the file received (and written) contiguously. */
+  snapshotBytes?: number;
+  /** The piece after `snapshotBytes` was missing: resend from there. */
+  gap?: boolean;
 }
 
 export interface ResendHeader {
   from: string;
   epoch: number;
+  syncId: string;
   fromSeq: number;
 }
 
 export interface SnapshotHeader {
   from: string;
   epoch: number;
-  /** The seq the snapshot reflects; the tail streams from seq + 1. */
+  syncId: string;
+  plan: string;
+  /** The seq the snapshot reflects (it names the file being streamed). */
   seq: number;
-  /** The epoch history of the primary up to the snapshot, for the joiner's epoch record. */
-  history: [number, number][];
-  chunk: number;
-  last: boolean;
+  /** Where the payload sits in the snapshot file. */
+  offset: number;
 }
 
 export type NodeMessage =
   | { kind: typeof NodeKind.HELLO; header: NodeSummary; payload: Uint8Array }
   | { kind: typeof NodeKind.HEARTBEAT; header: NodeSummary; payload: Uint8Array }
-  | { kind: typeof NodeKind.JOIN; header: NodeSummary; payload: Uint8Array }
+  | { kind: typeof NodeKind.JOIN; header: JoinHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.REPLICATE; header: ReplicateHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.ACK; header: AckHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.RESEND; header: ResendHeader; payload: Uint8Array }
   | { kind: typeof NodeKind.SNAPSHOT; header: SnapshotHeader; payload: Uint8Array }
-  | { kind: typeof NodeKind.HANDOVER; header: { from: string; epoch: number; lastSeq: number }; payload: Uint8Array };
+  | { kind: typeof NodeKind.HANDOVER; header: { from: string; epoch: number; lastSeq: number }; payload: Uint8Array }
+  | { kind: typeof NodeKind.SYNC; header: SyncHeader; payload: Uint8Array };
 
 export function encodeNodeMessage(kind: NodeKind, header: object, payload: readonly Uint8Array[] = []): Uint8Array {
   const h = packMsgpack(header);

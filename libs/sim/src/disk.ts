@@ -114,6 +114,14 @@ export class SimDisk {
     if (name.endsWith('.log')) this.reindex();
   }
 
+  /** A rename is durable when it resolves; the bytes keep their durable length (synced before, as the caller does). */
+  renameNow(from: string, to: string): void {
+    const f = this.files.get(from)!;
+    this.files.delete(from);
+    this.files.set(to, f);
+    if (from.endsWith('.log') || to.endsWith('.log')) this.reindex();
+  }
+
   replaceNow(name: string, chunks: readonly Uint8Array[]): void {
     this.files.delete(name);
     this.appendNow(name, chunks);
@@ -254,6 +262,21 @@ export class SimLogStorage implements LogStorage {
       const b = this.disk.read(name);
       if (b === undefined) throw enoent(name);
       return b;
+    });
+  }
+
+  readAt(name: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.disk.io(this.owner, false, `read ${name} at ${offset}`, () => {
+      const f = this.disk.files.get(name);
+      if (f === undefined) throw enoent(name);
+      return f.buf.slice(Math.min(offset, f.len), Math.min(offset + length, f.len));
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.disk.io(this.owner, true, `rename ${from} ${to}`, () => {
+      if (!this.disk.files.has(from)) throw enoent(from);
+      this.disk.renameNow(from, to);
     });
   }
 

@@ -140,10 +140,11 @@ export class SimNode {
       onRecord(epoch, seq, ts, req, model);
       if (inc.alive) this.hooks.onApplied(this, seq, req.id, epoch);
     };
-    const loadSnapshot = p.loadSnapshot.bind(p);
-    p.loadSnapshot = (image) => {
-      loadSnapshot(image);
-      if (inc.alive) this.hooks.onSnapshotLoaded(this, image.seq);
+    // Every snapshot load (whole or sliced, and a reset) ends in endLoad.
+    const endLoad = p.endLoad.bind(p);
+    p.endLoad = (seq, epoch) => {
+      endLoad(seq, epoch);
+      if (inc.alive) this.hooks.onSnapshotLoaded(this, seq);
     };
     this.node = node;
     sched.trace(`${this.id}: start incarnation ${n}${this.forcePrimary ? ' (--force-primary)' : ''}`);

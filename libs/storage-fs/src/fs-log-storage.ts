@@ -60,6 +60,29 @@ export class FsLogStorage implements LogStorage {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
+  async readAt(name: string, offset: number, length: number): Promise<Uint8Array> {
+    const fd = await call<number>((cb) => fs.open(this.file(name), 'r', cb));
+    try {
+      const buf = new Uint8Array(length);
+      let got = 0;
+      // pread may return less than asked before the end of the file: read until full or at EOF.
+      while (got < length) {
+        const n = await call<number>((cb) => fs.read(fd, buf, got, length - got, offset + got, cb));
+        if (n === 0) break;
+        got += n;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await call<void>((cb) => fs.close(fd, cb));
+    }
+  }
+
+  /** rename(2), then an fsync of the directory so that the new name survives a crash. */
+  async rename(from: string, to: string): Promise<void> {
+    await fs.promises.rename(this.file(from), this.file(to));
+    await this.syncDir();
+  }
+
   async openAppend(name: string): Promise<AppendHandle> {
     // 'a' = O_APPEND | O_CREAT: every write lands at the current end of the file, which
     // stays right even if the file is truncated through another descriptor.

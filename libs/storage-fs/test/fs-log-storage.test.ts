@@ -73,6 +73,19 @@ describe('FsLogStorage', () => {
     await expect(s.read('nope')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('fs storage: readAt reads a window (short at the end, empty past it); rename moves a file over another', async () => {
+    const s = new FsLogStorage(dir);
+    await s.writeAtomic('a.part', [Uint8Array.of(1, 2, 3, 4, 5)]);
+    expect(await s.readAt('a.part', 1, 3)).toEqual(Uint8Array.of(2, 3, 4));
+    expect(await s.readAt('a.part', 3, 10)).toEqual(Uint8Array.of(4, 5));
+    expect(await s.readAt('a.part', 9, 2)).toEqual(new Uint8Array(0));
+    await s.writeAtomic('b.snap', [Uint8Array.of(9)]);
+    await s.rename('a.part', 'b.snap');
+    expect(fs.readdirSync(dir)).toEqual(['b.snap']);
+    expect(await s.read('b.snap')).toEqual(Uint8Array.of(1, 2, 3, 4, 5));
+    await expect(s.readAt('a.part', 0, 1)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('fs storage: list hides and removes stale *.tmp files and ignores directories', async () => {
     const s = new FsLogStorage(dir);
     fs.writeFileSync(path.join(dir, 'snapshot-0000000000000009.snap.tmp'), 'half a snapshot');
