@@ -99,8 +99,12 @@ export class Follower {
 
   /** The primary's plan for this node's sync: carried out once (a repeat is acknowledged again). */
   async onSync(h: SyncHeader, now: number): Promise<void> {
+    // Only this node's own sync counts as a flowing stream: the primary may still be
+    // retrying the plan of a sync this node's previous process asked for, and counting
+    // that would keep this one from ever sending its JOIN again (sim seed 3182).
+    if (h.syncId !== this.syncId) return;
     this.lastStreamAt = now;
-    if (h.syncId !== this.syncId || this.busy) return;
+    if (this.busy) return;
     if (this.plan !== null && this.plan.plan === h.plan) {
       if (this.planDone) this.sendAck();
       return;
@@ -129,7 +133,7 @@ export class Follower {
   }
 
   onReplicate(h: ReplicateHeader, payload: Uint8Array, now: number): void {
-    this.lastStreamAt = now;
+    if (h.syncId === this.syncId) this.lastStreamAt = now;
     // Frames of another sync, or before this one dropped its divergent records or
     // installed its snapshot, are not for this log.
     if (this.busy || !this.planDone || h.syncId !== this.syncId || (this.plan!.snapshot !== null && this.installedSeq < 0)) return;
@@ -240,7 +244,7 @@ export class Follower {
 
   /** A piece of the snapshot file: written to the part file in order, acknowledged once written. */
   onSnapshot(h: SnapshotHeader, payload: Uint8Array, now: number): void {
-    this.lastStreamAt = now;
+    if (h.syncId === this.syncId) this.lastStreamAt = now;
     const inc = this.incoming;
     if (inc === null || this.busy || !this.planDone || h.syncId !== this.syncId || h.plan !== this.plan!.plan || h.seq !== inc.seq) return;
     if (!inc.accept(h.offset, payload)) {
