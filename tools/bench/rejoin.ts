@@ -20,7 +20,7 @@ if (!Number.isSafeInteger(N) || N < 1000) throw new Error(`accounts must be an i
 const cluster = 'rejoinbench';
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const count = (lines: LogLine[], prefix: string) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix)).length;
-const statuses = (digest = false) => Promise.all(['n1', 'n2'].map((id) => nodeStatus(nc, id, digest, 'txtest', cluster)));
+const statuses = (digest = false) => Promise.all(['n1', 'n2'].map((id) => nodeStatus(nc, id, digest, 'txtest', cluster, 30_000)));
 
 const nats = await startNatsServer();
 const nc = await connect({ servers: nats.url, noAsyncTraces: true });
@@ -55,9 +55,10 @@ try {
 
   const p = st.find((x) => x.role === 'primary')!.nodeId;
   const j = p === 'n1' ? 'n2' : 'n1';
-  const killedAt = Date.now();
   await pair.kill(j);
-  await pair.waitRole(p, 'solo', killedAt);
+  // By status, not by log line: a stall of the standby just before the kill may have made it solo already.
+  // A status request may time out while a loaded primary collects a large heap: ask again.
+  while ((await nodeStatus(nc, p, false, 'txtest', cluster).catch(() => null))?.role !== 'solo') await new Promise((r) => setTimeout(r, 50));
   rmSync(join(pair.dir, j), { recursive: true, force: true });
   const pid = pair.node(p).pid;
   const before = rssMb(pid);
