@@ -8,19 +8,19 @@
  * before and at its peak, and whether the digests agree.
  * Run: npx tsx tools/bench/rejoin.ts [accounts=1000000]
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { TxClient } from '@txtest/client';
-import { NodeKind, subjects, type NodeStatus } from '@txtest/protocol';
-import { nodeStatus, startNatsServer, TestPair, type LogLine } from '@txtest/testkit';
+import { subjects, type NodeStatus } from '@txtest/protocol';
+import { joinStorm, nodeStatus, rssBytes, startNatsServer, TestPair, type LogLine } from '@txtest/testkit';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 if (!Number.isSafeInteger(N) || N < 1000) throw new Error(`accounts must be an integer of at least 1000, got "${process.argv[2]}"`);
 const cluster = 'rejoinbench';
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMb = (pid: number) => rssBytes(pid) / 2 ** 20;
 const count = (lines: LogLine[], prefix: string) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix)).length;
-const statuses = (digest = false) => Promise.all(['n1', 'n2'].map((id) => nodeStatus(nc, id, digest, 'txtest', cluster)));
+const statuses = (digest = false) => Promise.all(['n1', 'n2'].map((id) => nodeStatus(nc, id, digest, 'txtest', cluster, 30_000)));
 
 const nats = await startNatsServer();
 const nc = await connect({ servers: nats.url, noAsyncTraces: true });
@@ -55,25 +55,14 @@ try {
 
   const p = st.find((x) => x.role === 'primary')!.nodeId;
   const j = p === 'n1' ? 'n2' : 'n1';
-  const killedAt = Date.now();
   await pair.kill(j);
-  await pair.waitRole(p, 'solo', killedAt);
+  // By status, not by log line: a stall of the standby just before the kill may have made it solo already.
+  // A status request may time out while a loaded primary collects a large heap: ask again.
+  while ((await nodeStatus(nc, p, false, 'txtest', cluster).catch(() => null))?.role !== 'solo') await new Promise((r) => setTimeout(r, 50));
   rmSync(join(pair.dir, j), { recursive: true, force: true });
   const pid = pair.node(p).pid;
   const before = rssMb(pid);
-  const to = subjects('txtest', cluster).node(p);
-  let joinMsg: Uint8Array | null = null;
-  const sub = nc.subscribe(to, {
-    callback: (_e, m) => {
-      if (m.data[0] === NodeKind.JOIN && joinMsg === null) joinMsg = m.data.slice();
-    },
-  });
-  let replays = 0;
-  const storm = setInterval(() => {
-    if (joinMsg === null) return;
-    nc.publish(to, joinMsg);
-    replays++;
-  }, 5);
+  const storm = joinStorm(nc, subjects('txtest', cluster).node(p));
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
   const t1 = Date.now();
@@ -81,15 +70,14 @@ try {
     await pair.start(j);
     await pair.waitRole(j, 'standby', t1, 300_000);
   } finally {
-    clearInterval(storm);
+    storm.stop();
     clearInterval(sampler);
-    sub.unsubscribe();
   }
   const tookMs = Date.now() - t1;
   const lines = pair.node(p).lines.filter((l) => (l.time as number) >= t1);
   const [a, b] = await statuses(true);
   console.log(JSON.stringify({
-    stormRejoinMs: tookMs, joinReplays: replays, syncsStarted: count(lines, 'sync started'), repeatedJoins: count(lines, 'standby repeated'), snapshotsStreamed: count(lines, 'streaming the newest'),
+    stormRejoinMs: tookMs, joinReplays: storm.replays, syncsStarted: count(lines, 'sync started'), repeatedJoins: count(lines, 'standby repeated'), snapshotsStreamed: count(lines, 'streaming the newest'),
     snapshotBytes: lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('streaming the newest'))?.bytes ?? 0,
     joinerSyncingTimeouts: pair.node(j).lines.filter((l) => l.from === 'syncing' && l.to === 'negotiating').length,
     primaryRssMb: { before: Math.round(before), peak: Math.round(peak) }, digestsEqual: a!.digest === b!.digest && a!.appliedSeq === b!.appliedSeq,

@@ -4,3 +4,4 @@ export * from './node-process';
 export * from './status';
 export * from './pair';
 export * from './audit';
+export * from './join-storm';
