@@ -927,6 +927,12 @@ export class TxNode {
     this.failed = err instanceof Error ? err : new Error(String(err));
     this.processor.accepting = false;
     this.o.log.error({ err: this.failed.message }, 'the log failed: no further updates are taken (replies already sent stay valid)');
+    // A standby acks on receipt: what its log could not take exists only in this process.
+    // Its record must stop vouching for the epoch (election.ts reads `standby` as "holds
+    // every acknowledged update"), or a restart after the primary's disk is lost would
+    // serve without them (sim seed 9977). Best effort: the same disk may refuse this too.
+    const r = this.epochRecord;
+    if (r.role === 'standby') void this.saveRecord({ ...r, role: 'syncing' }).catch(() => undefined);
     this.o.onFailed?.(this.failed);
   }
 

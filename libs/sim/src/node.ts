@@ -39,6 +39,8 @@ export interface NodeHooks {
   /** A record this node applied from its log or its primary (the replication witness). */
   onApplied(node: SimNode, seq: number, id: string, epoch: number): void;
   onSnapshotLoaded(node: SimNode, seq: number): void;
+  /** The node's log (or epoch record) failed: what it acked on receipt is in its memory only. */
+  onFailed(node: SimNode): void;
   /** The core logged an error that means a programmer error, not an operating one. */
   onCoreError(node: SimNode, msg: string, obj: object): void;
 }
@@ -125,6 +127,9 @@ export class SimNode {
         this.hooks.onRoleChange(this, c.from, c.to, c.epoch, c.reason);
       },
       faults: s.faults,
+      onFailed: () => {
+        if (inc.alive) this.hooks.onFailed(this);
+      },
     });
     // The replication witness: every record this incarnation applies, and every snapshot it loads.
     const p = node.processor;

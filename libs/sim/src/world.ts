@@ -133,6 +133,8 @@ class World {
       },
       onApplied: (n: SimNode, seq: number, id: string) => this.checker.onApplied(n, seq, id),
       onSnapshotLoaded: (n: SimNode, seq: number) => this.checker.onSnapshotLoaded(n, seq),
+      // A failed log may have lost what the node acked on receipt, even after it reached standby.
+      onFailed: (n: SimNode) => this.lost(n, 'memory'),
       onCoreError: (n: SimNode, msg: string, obj: object) => this.checker.fail('core-error', `${n.id}: ${msg} ${JSON.stringify(obj).slice(0, 300)}`),
     };
     this.nodes = ['n1', 'n2'].map(

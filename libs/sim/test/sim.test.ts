@@ -111,6 +111,7 @@ describe('regression seeds: each found a real bug, fixed in the core', () => {
     [6123, 'a node whose log failed kept following and threw on every batch'],
     [6716, 'negotiating nodes weighed different arbiter values and waited on each other'],
     [552, "a new pair's first primary won the arbiter and stopped before persisting: taken for a lost disk"],
+    [9977, 'a standby whose log failed kept vouching for the epoch; the sim then took the lost disk of the primary for a single fault'],
     [3182, "the primary's retries of a dead process's sync plan counted as a flowing stream: the restarted joiner never joined again"],
   ];
   for (const [seed, what] of current) {
