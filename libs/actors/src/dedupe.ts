@@ -246,13 +246,17 @@ export class DedupeTable {
 
   /** Turned entries with seq <= upTo, oldest first: the snapshot's share of the table. */
   entriesUpTo(upTo: number): DedupeEntry[] {
-    const out: DedupeEntry[] = [];
-    for (let i = 0; i < this.order.length; i++) {
-      const e = this.order.at(i)!;
-      if (e.seq > upTo) break;
-      out.push(e);
+    // `order` is sorted by seq: a binary search finds the end, and one block copy takes
+    // the references (a loop pushing a million of them would stall the event loop).
+    const order = this.order;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order.at(mid)!.seq <= upTo) lo = mid + 1;
+      else hi = mid;
     }
-    return out;
+    return order.slice(0, lo);
   }
 
   clear(): void {

@@ -149,7 +149,7 @@ describe('processor', () => {
     f.p.submit(credit('r7', 'a7', 8), sinkOf((r) => void got.push(r)), 0);
     expect(got[0]).toEqual(h.replies.get('r7'));
 
-    const chunks = await encodeSnapshot(h.p.captureSnapshot(), async () => undefined);
+    const chunks = await encodeSnapshot(h.p.beginSnapshot(), async () => undefined);
     const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let off = 0;
     for (const c of chunks) {

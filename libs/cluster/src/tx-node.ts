@@ -727,9 +727,10 @@ export class TxNode {
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
 
   private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
-    const image = this.processor.captureSnapshot();
-    const chunks = await encodeSnapshot(image, this.pause);
-    return { seq: image.seq, chunks };
+    // Walked a slice per timer tick: no pass over every asset or id in one go.
+    const walk = this.processor.beginSnapshot();
+    const chunks = await encodeSnapshot(walk, this.pause);
+    return { seq: walk.seq, chunks };
   }
 
   // ---- snapshots, status, failure, stop --------------------------------------------
