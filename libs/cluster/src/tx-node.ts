@@ -97,6 +97,8 @@ export interface TxNodeOptions {
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
+/** The heartbeat lateness in stats covers the last one to two of these windows. */
+const STALL_WINDOW_MS = 5_000;
 /** Remembered entries packed per timer tick after a recovery (about 10 ms of work here). */
 const PACK_SLICE_ENTRIES = 20_000;
 
@@ -137,6 +139,10 @@ export class TxNode {
   private lastBeatAt = 0;
   /** When an overdue beat last showed a stalled event loop. */
   private lastStallAt = Number.NEGATIVE_INFINITY;
+  /** The heartbeat timer's lateness, worst of the current and the previous window (see STALL_WINDOW_MS). */
+  private beatLateMs = 0;
+  private beatLatePrevMs = 0;
+  private beatLateWindowAt = 0;
   private readonly heartbeatIntervalMs: number;
   private readonly heartbeatMissed: number;
   private stopped: Promise<void> | null = null;
@@ -505,6 +511,7 @@ export class TxNode {
       const now = o.clock.now();
       // A beat far behind its schedule means this node's event loop stalled just now.
       if (now - this.lastBeatAt > 1.5 * this.heartbeatIntervalMs) this.lastStallAt = now;
+      this.noteBeatLateness(now, now - this.lastBeatAt - this.heartbeatIntervalMs);
       this.lastBeatAt = now;
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
@@ -519,6 +526,15 @@ export class TxNode {
       }
       this.beat();
     }, this.heartbeatIntervalMs);
+  }
+
+  private noteBeatLateness(now: number, lateMs: number): void {
+    if (now - this.beatLateWindowAt >= STALL_WINDOW_MS) {
+      this.beatLatePrevMs = this.beatLateMs;
+      this.beatLateMs = 0;
+      this.beatLateWindowAt = now;
+    }
+    if (lateMs > this.beatLateMs) this.beatLateMs = lateMs;
   }
 
   private peerTimeoutMs(): number {
@@ -829,6 +845,7 @@ export class TxNode {
       dedupeIds: p.dedupeSize,
       promotions: this.promotions,
       failed: this.failed !== null,
+      beatLateMaxMs: this.link === null ? null : Math.max(this.beatLateMs, this.beatLatePrevMs),
     };
   }
 
