@@ -72,7 +72,7 @@ async function run(config: NodeConfig): Promise<void> {
     };
   };
   const http = new HttpServer({
-    status: (digest) => node?.status(digest) ?? { nodeId: config.id, role: 'starting' },
+    status: (digest) => (node === null ? { nodeId: config.id, role: 'starting' } : digest ? node.statusWithDigest() : node.status(false)),
     role: () => node?.role ?? 'starting',
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     events: (req, res) => feed.attach(req, res),

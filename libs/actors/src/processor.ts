@@ -16,9 +16,7 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import { createHash } from 'node:crypto';
 import {
-  canonicalJson,
   decodeRecord,
   errorReply,
   type ErrorReply,
@@ -34,6 +32,10 @@ import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
 import { hashId } from './id-index';
 import { SnapshotWalk, type SnapshotAsset, type SnapshotDedupe } from './snapshot-walk';
+import { StateDigest } from './state-digest';
+
+/** Assets hashed between two pauses of a digest (a few milliseconds of work). */
+const DIGEST_SLICE_ASSETS = 2048;
 
 export interface ProcessorLimits {
   /** Updates queued for one asset before it answers OVERLOADED. */
@@ -321,19 +323,30 @@ export class Processor {
   }
 
   /**
-   * A hash over every asset's model, version and committed state, in asset-id order so
-   * that insertion order does not matter; equal on two nodes that committed the same prefix.
+   * A hash over every asset's model, version and committed state (see StateDigest);
+   * equal on two nodes that committed the same prefix. All at once: a serving node
+   * takes it a slice at a time instead (`digestWalk`).
    */
   digest(): { digest: string; appliedSeq: number } {
-    const h = createHash('sha256');
-    const ids = [...this.actors.keys()].sort();
-    for (const id of ids) {
-      const a = this.actors.get(id)!;
-      const c = a.committed;
-      if (c.version === 0) continue;
-      h.update(`${id}\u0000${a.model.name}\u0000${c.version}\u0000${canonicalJson(c.state)}\n`);
+    const walk = this.beginSnapshot();
+    const d = new StateDigest();
+    for (let slice = walk.nextAssets(DIGEST_SLICE_ASSETS); slice.length > 0; slice = walk.nextAssets(DIGEST_SLICE_ASSETS)) d.add(slice);
+    return { digest: d.hex(), appliedSeq: walk.seq };
+  }
+
+  /** The same digest, a slice per `pause`, exact as of the committed watermark when it began. */
+  async digestSliced(pause: () => Promise<void>): Promise<{ digest: string; appliedSeq: number }> {
+    const walk = this.beginSnapshot();
+    try {
+      const d = new StateDigest();
+      for (let slice = walk.nextAssets(DIGEST_SLICE_ASSETS); slice.length > 0; slice = walk.nextAssets(DIGEST_SLICE_ASSETS)) {
+        d.add(slice);
+        await pause();
+      }
+      return { digest: d.hex(), appliedSeq: walk.seq };
+    } finally {
+      walk.end();
     }
-    return { digest: h.digest('hex'), appliedSeq: this.committedSeq };
   }
 
   /**

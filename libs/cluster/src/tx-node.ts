@@ -800,6 +800,16 @@ export class TxNode {
     return seq;
   }
 
+  /**
+   * The status with the digest taken a slice at a time (a digest over a million assets
+   * would otherwise stall the event loop for seconds, long enough to look dead to the peer).
+   */
+  async statusWithDigest(): Promise<NodeStatus> {
+    const d = await this.processor.digestSliced(this.pause);
+    return { ...this.status(false), ...d };
+  }
+
+  /** The status; with `digest`, computed in one go (tests and the simulator; serving nodes use statusWithDigest). */
   status(digest: boolean): NodeStatus {
     const p = this.processor;
     const peerId = this.o.peerId;
@@ -853,7 +863,9 @@ export class TxNode {
     if (reply === '') return;
     const d = decodeBody(data, json ? 'json' : 'msgpack');
     const wantDigest = d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { digest?: unknown }).digest === true;
-    this.o.transport.publish(reply, encodeBody(this.status(wantDigest), json ? 'json' : 'msgpack'), json ? { json } : undefined);
+    const send = (s: NodeStatus) => this.o.transport.publish(reply, encodeBody(s, json ? 'json' : 'msgpack'), json ? { json } : undefined);
+    if (!wantDigest) return send(this.status(false));
+    this.statusWithDigest().then(send, (err: Error) => this.o.log.warn({ err: err.message }, 'status digest abandoned'));
   }
 
   /** Stops taking updates, lets every pending reply out once logged, and closes the log. */
