@@ -135,6 +135,10 @@ interface NodeFigures {
   assets: number;
   dedupeIds: number;
   bytesPerAsset: number;
+  /** The V8 heap in use and reserved, and memory outside it (buffers), from the node's default metrics. */
+  heapUsedMiB: number | null;
+  heapTotalMiB: number | null;
+  externalMiB: number | null;
   stallPeakMs: number | null;
 }
 
@@ -143,10 +147,24 @@ const mib = (b: number) => Number((b / 2 ** 20).toFixed(1));
 
 async function figures(nc: NatsConnection, id: string): Promise<NodeFigures> {
   const s = await nodeStatus(nc, id);
-  const stats = { assets: await gauge(s.http, 'txtest_assets'), dedupe: await gauge(s.http, 'txtest_dedupe_ids'), stall: await gauge(s.http, 'txtest_event_loop_stall_peak_seconds') };
+  const read = (name: string) => gauge(s.http, name);
+  const [assets, dedupe, stall, used, total, external] = await Promise.all(
+    ['txtest_assets', 'txtest_dedupe_ids', 'txtest_event_loop_stall_peak_seconds', 'txtest_process_nodejs_heap_size_used_bytes', 'txtest_process_nodejs_heap_size_total_bytes', 'txtest_process_nodejs_external_memory_bytes'].map(read),
+  );
   const rss = rssOf(s.pid);
-  const assets = stats.assets ?? 0;
-  return { id, rssMiB: mib(rss), assets, dedupeIds: stats.dedupe ?? 0, bytesPerAsset: assets === 0 ? 0 : Math.round(rss / assets), stallPeakMs: stats.stall === null ? null : Math.round(stats.stall * 1000) };
+  const n = assets ?? 0;
+  const orNull = (b: number | null | undefined) => (b === null || b === undefined ? null : mib(b));
+  return {
+    id,
+    rssMiB: mib(rss),
+    assets: n,
+    dedupeIds: dedupe ?? 0,
+    bytesPerAsset: n === 0 ? 0 : Math.round(rss / n),
+    heapUsedMiB: orNull(used),
+    heapTotalMiB: orNull(total),
+    externalMiB: orNull(external),
+    stallPeakMs: stall === null || stall === undefined ? null : Math.round(stall * 1000),
+  };
 }
 
 /** The ids of the primary and the standby, or null while the pair is not in that shape. */
@@ -187,6 +205,13 @@ async function main(): Promise<number> {
   const client = new TxClient(nc, { batching: true, attemptTimeoutMs: 200, deadlineMs: 120_000 });
   const ledger = new Ledger(client);
   const say = (msg: string) => process.stderr.write(`scale: ${msg}\n`);
+  // Interrupted, it still stops the processes it started (by PID, through the testkit).
+  const interrupted = (signal: string) => {
+    say(`${signal}: stopping the pair and the nats-server`);
+    void pair.close().finally(() => nats.stop().finally(() => process.exit(130)));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     let shape: { primary: string; standby: string } | null = null;
@@ -296,7 +321,9 @@ function printTable(): void {
     ['accounts', String(ACCOUNTS)],
     ['growth', `${g.seconds} s (${g.rate} updates/s), false failovers ${g.falseFailovers}, failed updates ${g.failures}`],
   ];
-  for (const n of g.nodes) rows.push([`${n.id} after growth`, `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, stall peak ${n.stallPeakMs} ms`]);
+  for (const n of g.nodes) {
+    rows.push([`${n.id} after growth`, `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`]);
+  }
   rows.push(['standby rejoin', JSON.stringify(results.standbyRejoin)]);
   rows.push(['primary failover', JSON.stringify(results.failover)]);
   rows.push(['check', JSON.stringify(results.check)]);

@@ -97,6 +97,8 @@ export interface TxNodeOptions {
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
+/** Event subjects kept (see TxNode.eventSubjects). */
+const EVENT_SUBJECTS_CACHED = 16_384;
 /** The heartbeat lateness in stats covers the last one to two of these windows. */
 const STALL_WINDOW_MS = 5_000;
 /** Remembered entries packed per timer tick after a recovery (about 10 ms of work here). */
@@ -279,7 +281,11 @@ export class TxNode {
     return roleOf(this.actor.getSnapshot());
   }
 
-  /** Event subjects by asset, built once per asset rather than once per update. */
+  /**
+   * Event subjects of recently updated assets, so that a busy asset's subject is built
+   * once rather than once per update. Bounded: one entry per asset would cost a node
+   * of a million assets about 90 bytes each, more than the asset itself.
+   */
   private readonly eventSubjects = new Map<string, string>();
   /** Committed entries whose events are not published yet, in seq order. */
   private events: DedupeEntry[] = [];
@@ -298,6 +304,7 @@ export class TxNode {
     let s = this.eventSubjects.get(asset);
     if (s === undefined) {
       s = this.o.subjects.events(asset);
+      if (this.eventSubjects.size >= EVENT_SUBJECTS_CACHED) this.eventSubjects.clear();
       this.eventSubjects.set(asset, s);
     }
     return s;
@@ -742,11 +749,24 @@ export class TxNode {
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
 
-  private async snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
-    // Walked a slice per timer tick: no pass over every asset or id in one go.
-    const walk = this.processor.beginSnapshot();
-    const chunks = await encodeSnapshot(walk, this.pause);
-    return { seq: walk.seq, chunks };
+  /** The snapshot being encoded, shared by every caller that asks meanwhile. */
+  private encoding: Promise<{ seq: number; chunks: Uint8Array[] }> | null = null;
+
+  /**
+   * The state as snapshot chunks. A background snapshot and a joiner's catch-up (or two
+   * joins in a row) that overlap share one encoding: any snapshot at or after a caller's
+   * request serves it (what follows comes from the log), and two would double the memory
+   * and CPU of the largest thing the node builds.
+   */
+  private snapshotChunks(): Promise<{ seq: number; chunks: Uint8Array[] }> {
+    if (this.encoding === null) {
+      // Walked a slice per timer tick: no pass over every asset or id in one go.
+      const walk = this.processor.beginSnapshot();
+      this.encoding = encodeSnapshot(walk, this.pause)
+        .then((chunks) => ({ seq: walk.seq, chunks }))
+        .finally(() => (this.encoding = null));
+    }
+    return this.encoding;
   }
 
   // ---- snapshots, status, failure, stop --------------------------------------------
