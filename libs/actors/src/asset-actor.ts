@@ -13,6 +13,7 @@ import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import type { DedupeEntry } from './dedupe';
 import { Fifo } from './fifo';
+import { ownString } from './own-string';
 
 /**
  * Where a reply goes: one sink per client message, `index` the entry within a batch.
@@ -61,10 +62,14 @@ export class AssetActor implements AssetView {
   /** The committed view while applied turns await the gate; null when it is the applied state. */
   ahead: AssetView | null = null;
 
+  readonly asset: string;
+
   constructor(
-    readonly asset: string,
+    asset: string,
     readonly model: Model,
   ) {
+    // Kept for the node's lifetime: an own copy, not a view into the message it came in.
+    this.asset = ownString(asset);
     this.state = model.initial();
   }
 

@@ -10,6 +10,7 @@
 import { MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import { Fifo } from './fifo';
 import { hashId, IdIndex } from './id-index';
+import { ownString } from './own-string';
 
 /**
  * One remembered request. It holds the reply's fields rather than a reply object, and
@@ -164,7 +165,8 @@ export class DedupeTable {
 
   /** A new entry for a request; `asset` should be the actor's own id string (shared). */
   static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id)): DedupeEntry {
-    return { id, hash, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
+    // The id outlives the message it came in: own copy (see ownString).
+    return { id: ownString(id), hash, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
   }
 
   admit(req: UpdateRequest, asset: string, hash = hashId(req.id)): DedupeEntry {
