@@ -27,7 +27,8 @@ function mem(): { rss: number; heap: number; external: number } {
   gc!();
   gc!();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: getHeapStatistics().used_heap_size, external: m.external + m.arrayBuffers };
+  // `external` includes the ArrayBuffers (typed-array columns, slabs).
+  return { rss: m.rss, heap: getHeapStatistics().used_heap_size, external: m.external };
 }
 
 const sink: ReplySink = { done() {}, refused(_i, r) { throw new Error(`refused: ${r.error.message}`); } };

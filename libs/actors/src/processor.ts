@@ -243,6 +243,8 @@ export class Processor {
         entry.waiters = undefined;
         for (let i = 0; i < waiters.length; i += 2) (waiters[i] as ReplySink).done(waiters[i + 1] as number, entry);
       }
+      // Released: retries are answered from the table's row from now on.
+      this.dedupe.settle(entry);
       if (entry.ok) this.opts.onEvent(entry);
     }
   }
@@ -294,9 +296,11 @@ export class Processor {
     // a failover costs the same with a thousand assets or ten million.
     const gate = this.gate;
     for (let i = 0; i < gate.length; i++) {
-      const actor = gate.at(i)!.actor;
-      if (this.walks.length !== 0) this.keepForWalks(actor);
-      actor.commitApplied();
+      const p = gate.at(i)!;
+      if (this.walks.length !== 0) this.keepForWalks(p.actor);
+      p.actor.commitApplied();
+      // The turn stays remembered (its row); the waiting clients retry elsewhere.
+      this.dedupe.settle(p.entry);
     }
     const ready = this.ready;
     for (let i = 0; i < ready.length; i++) {
@@ -361,8 +365,7 @@ export class Processor {
       seq,
       this.epoch,
       this.actors.values(),
-      // References only: the encoder turns entries into rows a chunk at a time.
-      this.dedupe.entriesUpTo(seq),
+      this.dedupe.rowsUpTo(seq),
       (w) => (this.walks = this.walks.filter((x) => x !== w)),
       () => {
         if (this.generation !== generation) throw new RecordApplyError(`the snapshot at seq ${seq} was abandoned: the node's state was replaced while it was taken`, seq);
@@ -377,7 +380,10 @@ export class Processor {
     const walk = this.beginSnapshot();
     const assets: SnapshotAsset[] = [];
     for (let slice = walk.nextAssets(4096); slice.length > 0; slice = walk.nextAssets(4096)) for (const a of slice) assets.push(a);
-    return { seq: walk.seq, epoch: walk.epoch, assets, dedupe: [...walk.dedupe] };
+    const dedupe: SnapshotDedupe[] = [];
+    for (let rows = walk.nextDedupe(4096); rows.length > 0; rows = walk.nextDedupe(4096)) for (const r of rows) dedupe.push(r);
+    walk.end();
+    return { seq: walk.seq, epoch: walk.epoch, assets, dedupe };
   }
 
   private keepForWalks(actor: AssetActor): void {
@@ -425,8 +431,7 @@ export interface SnapshotImage {
   seq: number;
   epoch: number;
   assets: SnapshotAsset[];
-  /** Live entries when captured, rows when decoded. */
-  dedupe: (SnapshotDedupe | DedupeEntry)[];
+  dedupe: SnapshotDedupe[];
 }
 
 export function dedupeRow(x: SnapshotDedupe | DedupeEntry): SnapshotDedupe {

@@ -31,12 +31,11 @@ export async function encodeSnapshot(source: SnapshotSource, pause: () => Promis
       chunks.push(packMsgpack(['a', slice]));
       await pause();
     }
-    const dedupe = source.dedupe;
-    for (let i = 0; i < dedupe.length; i += CHUNK_ITEMS) {
-      chunks.push(packMsgpack(['d', dedupe.slice(i, i + CHUNK_ITEMS).map(dedupeRow)]));
+    for (let rows = source.nextDedupe(CHUNK_ITEMS); rows.length > 0; rows = source.nextDedupe(CHUNK_ITEMS)) {
+      chunks.push(packMsgpack(['d', rows]));
       await pause();
     }
-    chunks[0] = packMsgpack({ v: 1, seq: source.seq, epoch: source.epoch, assets, dedupe: dedupe.length });
+    chunks[0] = packMsgpack({ v: 1, seq: source.seq, epoch: source.epoch, assets, dedupe: source.dedupeCount });
     return chunks;
   } finally {
     source.end();
@@ -45,14 +44,20 @@ export async function encodeSnapshot(source: SnapshotSource, pause: () => Promis
 
 /** A decoded (or hand-built) image as a source for `encodeSnapshot`. */
 export function imageSource(image: SnapshotImage): SnapshotSource {
-  let at = 0;
+  let assetAt = 0;
+  let dedupeAt = 0;
   return {
     seq: image.seq,
     epoch: image.epoch,
-    dedupe: image.dedupe,
+    dedupeCount: image.dedupe.length,
     nextAssets(max) {
-      const out = image.assets.slice(at, at + max);
-      at += out.length;
+      const out = image.assets.slice(assetAt, assetAt + max);
+      assetAt += out.length;
+      return out;
+    },
+    nextDedupe(max) {
+      const out = image.dedupe.slice(dedupeAt, dedupeAt + max).map(dedupeRow);
+      dedupeAt += out.length;
       return out;
     },
     end() {},

@@ -1,8 +1,8 @@
 /**
  * A snapshot taken a slice at a time. At `begin` it fixes the seq (the committed
- * watermark) and takes the remembered ids up to it (one array copy of references);
- * the assets are then read in slices between which the node keeps serving, so a
- * million assets never mean one long synchronous loop.
+ * watermark); the assets, then the remembered ids up to that seq (DedupeTable.rowsUpTo),
+ * are read in slices between which the node keeps serving, so a million assets and a
+ * million ids never mean one long synchronous loop.
  *
  * The committed view keeps moving while the walk goes on. The processor therefore
  * reports every actor whose committed view is about to change (`keep`): the first time
@@ -11,7 +11,7 @@
  * views are bounded by the assets touched during the walk, not by the node's size.
  */
 import type { AssetActor, AssetView } from './asset-actor';
-import type { DedupeEntry } from './dedupe';
+import type { DedupeRows } from './dedupe';
 
 /** [asset, model, version, seq, state] */
 export type SnapshotAsset = [string, string, number, number, unknown];
@@ -24,21 +24,25 @@ export interface SnapshotSource {
   readonly epoch: number;
   /** Up to `max` more assets; empty once all are read. */
   nextAssets(max: number): SnapshotAsset[];
-  /** Live entries when captured, rows when decoded. */
-  readonly dedupe: readonly (SnapshotDedupe | DedupeEntry)[];
+  /** How many remembered ids the snapshot holds. */
+  readonly dedupeCount: number;
+  /** Up to `max` more of them; empty once all are read. */
+  nextDedupe(max: number): SnapshotDedupe[];
   /** Stops following changes (the walk's end, or its abandonment). */
   end(): void;
 }
 
 export class SnapshotWalk implements SnapshotSource {
   private readonly kept = new Map<AssetActor, AssetView>();
+  /** All assets read. */
   private done = false;
+  private ended = false;
 
   constructor(
     readonly seq: number,
     readonly epoch: number,
     private readonly actors: Iterator<AssetActor>,
-    readonly dedupe: readonly DedupeEntry[],
+    private readonly dedupe: DedupeRows,
     private readonly onEnd: (walk: SnapshotWalk) => void,
     /** Throws when the processor's state was replaced under the walk. */
     private readonly check: () => void,
@@ -52,13 +56,22 @@ export class SnapshotWalk implements SnapshotSource {
     this.kept.set(actor, c === actor ? { state: actor.state, version: actor.version, seq: actor.seq } : c);
   }
 
+  get dedupeCount(): number {
+    return this.dedupe.count;
+  }
+
+  nextDedupe(max: number): SnapshotDedupe[] {
+    this.check();
+    return this.dedupe.take(max);
+  }
+
   nextAssets(max: number): SnapshotAsset[] {
     this.check();
     const out: SnapshotAsset[] = [];
     while (!this.done && out.length < max) {
       const r = this.actors.next();
       if (r.done === true) {
-        this.end();
+        this.done = true;
         break;
       }
       const a = r.value;
@@ -70,9 +83,11 @@ export class SnapshotWalk implements SnapshotSource {
   }
 
   end(): void {
-    if (this.done) return;
+    if (this.ended) return;
+    this.ended = true;
     this.done = true;
     this.kept.clear();
+    this.dedupe.end();
     this.onEnd(this);
   }
 }
