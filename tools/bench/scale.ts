@@ -77,6 +77,17 @@ async function gauge(http: string, name: string): Promise<number | null> {
   return m === null ? null : Number(m[1]);
 }
 
+/** RSS of a pair node's current process; a node that died is reported with its last words. */
+async function nodeRss(pair: TestPair, id: string): Promise<number> {
+  const p = pair.node(id);
+  if (p.child.exitCode !== null || p.child.signalCode !== null) {
+    const { code, signal } = await p.exited;
+    const last = p.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n  ');
+    throw new Error(`node ${id} (pid ${p.pid}) exited (code ${code}, signal ${signal}); stderr: ${p.stderr().slice(-3000)}\n  last log lines:\n  ${last}`);
+  }
+  return rssOf(p.pid);
+}
+
 /** A small deterministic generator for the later phases' account picks and amounts. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -229,7 +240,7 @@ async function main(): Promise<number> {
       const n = Math.min(step, ACCOUNTS - from);
       await ledger.pump(n, (i) => from + i);
       reported = from + n;
-      const [a, b] = [rssOf(pair.node('n1').pid), rssOf(pair.node('n2').pid)];
+      const [a, b] = [await nodeRss(pair, 'n1'), await nodeRss(pair, 'n2')];
       say(`grown to ${reported} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS n1 ${mib(a)} MiB, n2 ${mib(b)} MiB; failures ${ledger.failures}`);
     }
     const growthS = (Date.now() - t0) / 1000;

@@ -141,7 +141,7 @@ export class DedupeTable {
   /** Of those, the ones without a turn yet (not in the ring). */
   private unstamped = 0;
   /** Turned entries, oldest seq first, as columns. */
-  private readonly ring = new DedupeRing();
+  private ring = DedupeTable.newRing(this);
   private readonly byId = new IdIndex((pos) => this.ring.ids[this.ring.slot(pos)]!);
   /** Writes packed args and outcomes; its slabs are freed once no row points into them. */
   private readonly packer = new MsgWriter();
@@ -156,10 +156,14 @@ export class DedupeTable {
   /** Snapshots reading rows: each keeps the rows it has not read before they are overwritten. */
   private readonly readers: DedupeRows[] = [];
 
-  constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {
-    this.ring.onOverwrite = (pos) => {
-      if (this.readers.length !== 0) for (const r of this.readers) r.keep(pos);
+  constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
+
+  private static newRing(t: DedupeTable): DedupeRing {
+    const ring = new DedupeRing();
+    ring.onOverwrite = (pos) => {
+      if (t.readers.length !== 0) for (const r of t.readers) r.keep(pos);
     };
+    return ring;
   }
 
   get size(): number {
@@ -362,9 +366,9 @@ export class DedupeTable {
     this.live.clear();
     this.unstamped = 0;
     this.byId.clear();
-    const ring = this.ring;
-    for (; ring.head < ring.tail; ring.head++) ring.clearSlot(ring.slot(ring.head));
-    this.packCursor = ring.tail;
+    // A fresh ring (the old one is garbage as a whole): no pass over a million rows.
+    this.ring = DedupeTable.newRing(this);
+    this.packCursor = 0;
   }
 }
 

@@ -26,6 +26,7 @@ import {
 } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
+import { AssetTable } from './asset-table';
 import type { Clock, Defer } from './clock';
 import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
@@ -70,7 +71,7 @@ export class Processor {
   /** Only a primary (or solo node) takes client updates. */
   accepting = false;
 
-  private readonly actors = new Map<string, AssetActor>();
+  private readonly actors = new AssetTable();
   private readonly dedupe: DedupeTable;
   private readonly ready = new Fifo<AssetActor>();
   private readonly gate = new Fifo<Pending>();
@@ -149,7 +150,7 @@ export class Processor {
     }
     if (actor === undefined) {
       actor = new AssetActor(req.asset, model);
-      this.actors.set(req.asset, actor);
+      this.actors.add(actor);
     }
     const entry = this.dedupe.admit(req, actor.asset, hash);
     this.inflight++;
@@ -266,7 +267,7 @@ export class Processor {
       const model = this.opts.getModel(rec.model);
       if (model === undefined) throw new RecordApplyError(`record ${seq} names unknown model "${rec.model}"`, seq);
       actor = new AssetActor(rec.asset, model);
-      this.actors.set(rec.asset, actor);
+      this.actors.add(actor);
     }
     const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
     if (this.walks.length !== 0) this.keepForWalks(actor);
@@ -405,7 +406,7 @@ export class Processor {
       a.version = version;
       a.seq = seq;
       a.commitApplied();
-      this.actors.set(asset, a);
+      this.actors.add(a);
     }
     for (const row of image.dedupe) {
       const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] = dedupeRow(row);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
 import { encodeRecord, type UpdateRequest } from '@txtest/protocol';
-import { Processor, decodeSnapshot, encodeSnapshot, imageSource, type AssetActor, type ReplySink, type SnapshotImage } from '../src/index';
+import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, imageSource, replyOf, type AssetActor, type ReplySink, type SnapshotImage } from '../src/index';
 
 const sink: ReplySink = { done: () => undefined, refused: (_i, r) => { throw new Error(r.error.message); } };
 
@@ -141,5 +141,49 @@ describe('memory layout and stall-free whole-state passes', () => {
     b.run();
     b.p.release(b.p.lastSeq);
     expect(b.p.digest().digest).not.toBe(a.p.digest().digest);
+  });
+});
+
+describe('the dedupe table as columns', () => {
+  const entryOf = (i: number) => {
+    const e = DedupeTable.entry(`request-id-${i}`, `acct-${i % 7}`, 'credit', { amount: i });
+    e.ok = true;
+    e.outcome = { balance: i };
+    e.version = i;
+    e.epoch = 2;
+    return e;
+  };
+
+  it('answers a remembered id with its reply rebuilt from the row, after the live object is gone', () => {
+    const t = new DedupeTable({ countMin: 10, retainMs: 0, countMax: 10 });
+    const e = t.admit({ id: 'request-id-1', asset: 'acct-1', op: 'credit', args: { amount: 1 } }, 'acct-1');
+    expect(t.size).toBe(1);
+    e.ok = true;
+    e.outcome = { balance: 1 };
+    e.version = 1;
+    t.stamp(e, 1, 100);
+    t.settle(e);
+    const again = t.get('request-id-1')!;
+    expect(again).not.toBe(e);
+    expect(replyOf(again)).toEqual(replyOf(e));
+    expect(DedupeTable.sameRequest(again, { id: 'request-id-1', asset: 'acct-1', op: 'credit', args: { amount: 1 } })).toBe(true);
+    for (let i = 2; i <= 11; i++) t.insert(entryOf(i), i, 100 + i);
+    expect(t.get('request-id-1')).toBeUndefined();
+    expect(t.size).toBe(10);
+  });
+
+  it('a snapshot reading rows in slices gets them as they were, while eviction and slot reuse go on', () => {
+    const t = new DedupeTable({ countMin: 100, retainMs: 0, countMax: 100 });
+    for (let i = 1; i <= 100; i++) t.insert(entryOf(i), i, i);
+    const expected = Array.from({ length: 100 }, (_, k) => t.rowAt(k));
+    const rows = t.rowsUpTo(100);
+    const got = rows.take(10);
+    // 300 more: the first rows are evicted, and their slots (the ring holds 128) reused twice over.
+    for (let i = 101; i <= 400; i++) t.insert(entryOf(i), i, i);
+    for (let r = rows.take(7); r.length > 0; r = rows.take(7)) got.push(...r);
+    expect(got).toEqual(expected);
+    expect(got[99]).toEqual(['request-id-100', 'acct-2', 'credit', { amount: 100 }, 100, 100, 2, 100, true, { balance: 100 }]);
+    expect(t.get('request-id-400')?.seq).toBe(400);
+    expect(t.get('request-id-300')).toBeUndefined();
   });
 });
