@@ -259,7 +259,7 @@ async function main(): Promise<number> {
     await ledger.pump(SOLO_UPDATES, random);
     const soloS = (Date.now() - soloT0) / 1000;
     const restartAt = Date.now();
-    await pair.start(shape.standby);
+    await pair.start(shape.standby, [], REJOIN_TIMEOUT_MS);
     const standbyRejoin = await untilCaughtUp(nc, shape.standby, shape.primary, restartAt);
     results.standbyRejoin = { soloSeconds: Number(soloS.toFixed(1)), ...standbyRejoin };
     say(`standby rejoin: ${JSON.stringify(results.standbyRejoin)}`);
@@ -287,7 +287,7 @@ async function main(): Promise<number> {
       ledger.onReply = null;
       const gapMs = firstOkAt === null ? null : firstOkAt - killAt;
       const restartedAt = Date.now();
-      await pair.start(shape.primary);
+      await pair.start(shape.primary, [], REJOIN_TIMEOUT_MS);
       const rejoin = await untilCaughtUp(nc, shape.primary, shape.standby, restartedAt);
       failover = { gapMs, oldPrimary: shape.primary, newPrimary: shape.standby, rejoin };
       if (rejoin.error === undefined) shape = { primary: shape.standby, standby: shape.primary };

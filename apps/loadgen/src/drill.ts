@@ -24,7 +24,7 @@ const DRILL_HELP = `Usage: txtest-loadgen drill [--kills N] [load flags]
   --kills <n>                  primary kills [20]
   --pregrow <n>                accounts created before the load (pregrow-acct-*, one credit each),
                                so the kills happen with a large state and dedupe window [0]
-  --rejoin-timeout-s <n>       how long a restarted node may take to be standby again [20]
+  --rejoin-timeout-s <n>       how long a restarted node may take to recover, and to be standby again [20]
   --heartbeat-interval-ms <n>  the nodes' heartbeat interval [50]
   --heartbeat-missed <n>       missed heartbeats before failover [4]
   --node-arg <flag>            an extra flag for both nodes (repeatable), e.g. --node-arg=--fsync=always
@@ -100,7 +100,7 @@ export async function drill(argv: string[]): Promise<number> {
       const gapAt = await Promise.race([firstOk, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
       await pair.node(primaryId).exited;
       const restartedAt = Date.now();
-      await pair.start(primaryId);
+      await pair.start(primaryId, [], rejoinTimeoutMs);
       await Promise.all([pair.waitRole(primaryId, 'standby', restartedAt, rejoinTimeoutMs), pair.waitRole(standbyId, 'primary', restartedAt, rejoinTimeoutMs)]);
       const gapMs = gapAt === null ? null : gapAt - killAt;
       done.push({ n: k, killed: primaryId, pid: st.pid, epoch: st.epoch, killAtS: (killAt - agg.startMs) / 1000, gapMs: gapMs === null ? null : Number(gapMs.toFixed(1)), newPrimary: standbyId });

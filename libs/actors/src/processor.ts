@@ -330,7 +330,7 @@ export class Processor {
   /**
    * A hash over every asset's model, version and committed state (see StateDigest);
    * equal on two nodes that committed the same prefix. All at once: a serving node
-   * takes it a slice at a time instead (`digestWalk`).
+   * takes it a slice at a time instead (`digestSliced`).
    */
   digest(): { digest: string; appliedSeq: number } {
     const walk = this.beginSnapshot();
