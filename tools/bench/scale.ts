@@ -15,12 +15,13 @@
  * Run: npx tsx tools/bench/scale.ts [--accounts 1000000] [--json out.json]   (--help for all)
  * It starts its own nats-server on a free port and stops everything it started.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TxClient, type UpdateResult } from '@txtest/client';
 import { connectNats } from '@txtest/transport-nats';
-import { nodeStatus, reached, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
+import { nodeStatus, reached, startNatsServer, TestPair, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 
 const HELP = `Usage: npx tsx tools/bench/scale.ts [flags]
   --accounts <n>           accounts to grow to, one credit each [1000000]
@@ -30,6 +31,7 @@ const HELP = `Usage: npx tsx tools/bench/scale.ts [flags]
   --rejoin-timeout-s <n>   how long a restarted node may take to be standby and caught up [600]
   --node-arg <flag>        an extra flag for both nodes (repeatable), e.g. --node-arg=--snapshot-every=200000
   --json <file>            also write the results as JSON
+  --log-dir <dir>          write every node process's log lines there (n1-1.log, n2-1.log, n1-2.log, ...)
   --help`;
 
 const { values: flags } = parseArgs({
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     'rejoin-timeout-s': { type: 'string', default: '600' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
+    'log-dir': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -215,6 +218,12 @@ async function main(): Promise<number> {
   const nc = await connectNats({ url: nats.url }, 'txtest-scale');
   const client = new TxClient(nc, { batching: true, attemptTimeoutMs: 200, deadlineMs: 120_000 });
   const ledger = new Ledger(client);
+  // Every process started, for --log-dir.
+  const started: { id: string; proc: NodeProcess }[] = [];
+  const start = async (id: string, timeoutMs?: number) => {
+    const proc = await pair.start(id, [], timeoutMs);
+    started.push({ id, proc });
+  };
   const say = (msg: string) => process.stderr.write(`scale: ${msg}\n`);
   // Interrupted, it still stops the processes it started (by PID, through the testkit).
   const interrupted = (signal: string) => {
@@ -224,7 +233,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    await Promise.all([pair.start('n1'), pair.start('n2')]);
+    await Promise.all([start('n1'), start('n2')]);
     let shape: { primary: string; standby: string } | null = null;
     for (let i = 0; shape === null; i++) {
       if (i > 300) throw new Error('no primary with an attached standby within 30 s of the start');
@@ -259,7 +268,7 @@ async function main(): Promise<number> {
     await ledger.pump(SOLO_UPDATES, random);
     const soloS = (Date.now() - soloT0) / 1000;
     const restartAt = Date.now();
-    await pair.start(shape.standby, [], REJOIN_TIMEOUT_MS);
+    await start(shape.standby, REJOIN_TIMEOUT_MS);
     const standbyRejoin = await untilCaughtUp(nc, shape.standby, shape.primary, restartAt);
     results.standbyRejoin = { soloSeconds: Number(soloS.toFixed(1)), ...standbyRejoin };
     say(`standby rejoin: ${JSON.stringify(results.standbyRejoin)}`);
@@ -287,7 +296,7 @@ async function main(): Promise<number> {
       ledger.onReply = null;
       const gapMs = firstOkAt === null ? null : firstOkAt - killAt;
       const restartedAt = Date.now();
-      await pair.start(shape.primary, [], REJOIN_TIMEOUT_MS);
+      await start(shape.primary, REJOIN_TIMEOUT_MS);
       const rejoin = await untilCaughtUp(nc, shape.primary, shape.standby, restartedAt);
       failover = { gapMs, oldPrimary: shape.primary, newPrimary: shape.standby, rejoin };
       if (rejoin.error === undefined) shape = { primary: shape.standby, standby: shape.primary };
@@ -319,6 +328,16 @@ async function main(): Promise<number> {
     if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
     return digestsEqual && wrong === 0 && falseFailovers === 0 ? 0 : 1;
   } finally {
+    const dir = flags['log-dir'];
+    if (dir !== undefined) {
+      mkdirSync(dir, { recursive: true });
+      const seen = new Map<string, number>();
+      for (const { id, proc } of started) {
+        const n = (seen.get(id) ?? 0) + 1;
+        seen.set(id, n);
+        writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      }
+    }
     client.close();
     await nc.close();
     await pair.close();

@@ -518,7 +518,10 @@ export class TxNode {
       const now = o.clock.now();
       // A beat far behind its schedule means this node's event loop stalled just now.
       if (now - this.lastBeatAt > 1.5 * this.heartbeatIntervalMs) this.lastStallAt = now;
-      this.noteBeatLateness(now, now - this.lastBeatAt - this.heartbeatIntervalMs);
+      const lateMs = now - this.lastBeatAt - this.heartbeatIntervalMs;
+      this.noteBeatLateness(now, lateMs);
+      // Worth a line: half the peer timeout is where a busy primary starts to look dead.
+      if (lateMs > this.peerTimeoutMs() / 2) o.log.warn({ lateMs: Math.round(lateMs), role: this.role }, `event loop stalled: the heartbeat ran ${Math.round(lateMs)} ms late`);
       this.lastBeatAt = now;
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
