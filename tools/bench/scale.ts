@@ -207,9 +207,13 @@ async function untilCaughtUp(nc: NatsConnection, id: string, primary: string, si
   }
 }
 
-/** Role changes to promoting in a node's log: each is a takeover (false unless we killed its peer). */
-function takeovers(pair: TestPair, id: string, since: number): number {
-  return pair.node(id).lines.filter((l) => reached('promoting', since)(l)).length;
+/**
+ * Role changes to promoting in a node's log, by where from: a standby taking over (a
+ * false failover unless its primary was killed), or a primary that gave up on its
+ * standby (it goes solo in a new epoch; the standby rejoins).
+ */
+function promotions(pair: TestPair, id: string, since: number, from: 'standby' | 'primary'): number {
+  return pair.node(id).lines.filter((l) => l.from === from && reached('promoting', since)(l)).length;
 }
 
 async function main(): Promise<number> {
@@ -253,12 +257,13 @@ async function main(): Promise<number> {
       say(`grown to ${reported} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS n1 ${mib(a)} MiB, n2 ${mib(b)} MiB; failures ${ledger.failures}`);
     }
     const growthS = (Date.now() - t0) / 1000;
-    const falseFailovers = takeovers(pair, 'n1', t0) + takeovers(pair, 'n2', t0);
+    const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
+    const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
     // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
     await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
     const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
-    results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, failures: ledger.failures, primary: shape.primary, nodes: grown };
-    say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s)`);
+    results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, standbyDropped, failures: ledger.failures, primary: shape.primary, nodes: grown };
+    say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
 
     // 2. Standby down, updates solo, standby back.
     const pick = rng(1);
@@ -346,10 +351,10 @@ async function main(): Promise<number> {
 }
 
 function printTable(): void {
-  const g = results.growth as { seconds: number; rate: number; falseFailovers: number; failures: number; nodes: NodeFigures[] };
+  const g = results.growth as { seconds: number; rate: number; falseFailovers: number; standbyDropped: number; failures: number; nodes: NodeFigures[] };
   const rows: [string, string][] = [
     ['accounts', String(ACCOUNTS)],
-    ['growth', `${g.seconds} s (${g.rate} updates/s), false failovers ${g.falseFailovers}, failed updates ${g.failures}`],
+    ['growth', `${g.seconds} s (${g.rate} updates/s), false failovers ${g.falseFailovers}, standby dropped by the primary ${g.standbyDropped}, failed updates ${g.failures}`],
   ];
   for (const n of g.nodes) {
     rows.push([`${n.id} after growth`, `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`]);
