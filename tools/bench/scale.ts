@@ -68,8 +68,10 @@ const asset = (i: number) => `acct-${i}`;
 
 /** Resident set size of a process, from /proc (Linux), in bytes. */
 function rssOf(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  // No VmRSS: the process is exiting (a zombie has no memory left to count).
+  if (m === null) throw new Error(`process ${pid} has no resident set (exiting?): ${/^State:.*$/m.exec(status)?.[0] ?? 'no state'}`);
   return Number(m[1]) * 1024;
 }
 
@@ -341,6 +343,7 @@ async function main(): Promise<number> {
         const n = (seen.get(id) ?? 0) + 1;
         seen.set(id, n);
         writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+        writeFileSync(join(dir, `${id}-${n}.stderr`), proc.stderr());
       }
     }
     client.close();
