@@ -43,11 +43,6 @@ export class Fifo<T> {
     this.head = 0;
   }
 
-  /** Items [start, end) counted from the oldest, as a copy of references (one block copy). */
-  slice(start: number, end: number): T[] {
-    return this.items.slice(this.head + start, this.head + end) as T[];
-  }
-
   /** The live items, oldest first (a copy of references). */
   toArray(): T[] {
     return this.items.slice(this.head) as T[];
