@@ -11,6 +11,7 @@ import { connectNats } from '@txtest/transport-nats';
 import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 import { ArgError, numberFlag, parseArgs } from './args';
 import { emitReport } from './output';
+import { pregrow } from './pregrow';
 import { absNowMs } from './recorder';
 import type { DrillKill, RunReport } from './report';
 import { LoadRun } from './run';
@@ -21,6 +22,9 @@ const DRILL_HELP = `Usage: txtest-loadgen drill [--kills N] [load flags]
   (kill to the first ok from the new primary), the throughput dip and the audit.
 
   --kills <n>                  primary kills [20]
+  --pregrow <n>                accounts created before the load (pregrow-acct-*, one credit each),
+                               so the kills happen with a large state and dedupe window [0]
+  --rejoin-timeout-s <n>       how long a restarted node may take to recover, and to be standby again [20]
   --heartbeat-interval-ms <n>  the nodes' heartbeat interval [50]
   --heartbeat-missed <n>       missed heartbeats before failover [4]
   --node-arg <flag>            an extra flag for both nodes (repeatable), e.g. --node-arg=--fsync=always
@@ -39,6 +43,8 @@ export async function drill(argv: string[]): Promise<number> {
   let kills = 20;
   let hbMs = 50;
   let hbMissed = 4;
+  let pregrowN = 0;
+  let rejoinTimeoutMs = 20_000;
   const nodeArgs: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -52,6 +58,8 @@ export async function drill(argv: string[]): Promise<number> {
     else if (flag === '--heartbeat-interval-ms') hbMs = numberFlag('heartbeat-interval-ms', value(), 5, 100, true);
     else if (flag === '--heartbeat-missed') hbMissed = numberFlag('heartbeat-missed', value(), 1, 100, true);
     else if (flag === '--node-arg') nodeArgs.push(value());
+    else if (flag === '--pregrow') pregrowN = numberFlag('pregrow', value(), 0, 100_000_000, true);
+    else if (flag === '--rejoin-timeout-s') rejoinTimeoutMs = 1000 * numberFlag('rejoin-timeout-s', value(), 1, 86_400, true);
     else if (OWN.has(flag)) throw new ArgError(`${flag} is set by the drill itself (it runs its own nats-server and pair)`);
     else rest.push(argv[i]!);
   }
@@ -67,6 +75,7 @@ export async function drill(argv: string[]): Promise<number> {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
     const a = parseArgs([...defaults, ...rest, '--nats', nats.url, '--nodes', 'n1,n2', '--audit', '--duration', '1'], process.env, 1, `drill${Date.now().toString(36)}`);
+    if (pregrowN > 0) await pregrow(nc, pregrowN, { prefix: a.prefix, cluster: a.cluster }, (msg) => process.stderr.write(`drill: ${msg}\n`));
     const run = new LoadRun(a, { untilStopped: true });
     await run.start();
     const agg = run.agg!;
@@ -91,8 +100,8 @@ export async function drill(argv: string[]): Promise<number> {
       const gapAt = await Promise.race([firstOk, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
       await pair.node(primaryId).exited;
       const restartedAt = Date.now();
-      await pair.start(primaryId);
-      await Promise.all([pair.waitRole(primaryId, 'standby', restartedAt), pair.waitRole(standbyId, 'primary', restartedAt)]);
+      await pair.start(primaryId, [], rejoinTimeoutMs);
+      await Promise.all([pair.waitRole(primaryId, 'standby', restartedAt, rejoinTimeoutMs), pair.waitRole(standbyId, 'primary', restartedAt, rejoinTimeoutMs)]);
       const gapMs = gapAt === null ? null : gapAt - killAt;
       done.push({ n: k, killed: primaryId, pid: st.pid, epoch: st.epoch, killAtS: (killAt - agg.startMs) / 1000, gapMs: gapMs === null ? null : Number(gapMs.toFixed(1)), newPrimary: standbyId });
       process.stderr.write(`drill: kill ${k}/${kills}: ${primaryId} (pid ${st.pid}, epoch ${st.epoch}) -> first ok from ${standbyId} after ${gapMs === null ? 'NONE within 30 s' : `${gapMs.toFixed(1)} ms`}\n`);

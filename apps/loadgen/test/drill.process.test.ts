@@ -1,6 +1,6 @@
 /**
  * `txtest-loadgen drill` end to end: its own nats-server and pair, the primary SIGKILLed
- * under load (by the pid in its status) and restarted; the failover gap is measured,
+ * under load (by the pid in its status) and restarted, after a pre-growth of the state; the failover gap is measured,
  * the killed node comes back as the standby, and the audit (states exact, standby
  * digest equal to the primary's) is clean.
  */
@@ -18,8 +18,10 @@ describe('failover drill', () => {
   it('drill: the primary killed under load is answered for by the new primary; the restarted node rejoins; audit clean', async () => {
     const json = join(dir, 'drill.json');
     const html = join(dir, 'drill.html');
-    const r = await runCli(['drill', '--kills', '1', '--warmup', '0', '--progress', 'off', '--json', json, '--html', html], {}, 120_000);
+    // --pregrow: the kill happens with 3,000 more accounts in the state (covered by the digest check).
+    const r = await runCli(['drill', '--kills', '1', '--pregrow', '3000', '--warmup', '0', '--progress', 'off', '--json', json, '--html', html], {}, 120_000);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/drill: pre-grown 3000 accounts in [\d.]+ s/);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
     expect(rep.drill!.kills).toHaveLength(1);
     expect(rep.drill!.kills.map((k) => k.killed)).toEqual(['n1']);

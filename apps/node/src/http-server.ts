@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HttpHandlers {
-  status(digest: boolean): unknown;
+  status(digest: boolean): unknown | Promise<unknown>;
   role(): string;
   metrics(): Promise<{ contentType: string; body: string }>;
   events(req: IncomingMessage, res: ServerResponse): void;
@@ -83,7 +83,7 @@ export class HttpServer {
         return send(res, READY_ROLES.has(role) ? 200 : 503, { ready: READY_ROLES.has(role), role });
       }
       case '/status':
-        return send(res, 200, this.handlers.status(url.searchParams.get('digest') === 'true'));
+        return send(res, 200, await this.handlers.status(url.searchParams.get('digest') === 'true'));
       case '/metrics': {
         const m = await this.handlers.metrics();
         return sendText(res, 200, m.contentType, m.body);

@@ -13,6 +13,7 @@ import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/tra
 import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
 import { LiveFeed } from './live-feed';
+import { EventLoopStalls } from './event-loop-stall';
 import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
 import { PeerWatch } from './peer-watch';
 import { systemClock } from './system-clock';
@@ -35,7 +36,9 @@ async function run(config: NodeConfig): Promise<void> {
   const natsTransport = new NatsTransport(nc);
   let node: TxNode | null = null;
   const lag = new LagTracker();
-  const metrics = new NodeMetrics(config.id, config.peer, () => node?.stats() ?? null, lag);
+  const stalls = new EventLoopStalls();
+  stalls.start();
+  const metrics = new NodeMetrics(config.id, config.peer, () => node?.stats() ?? null, lag, stalls);
   const transport = timedTransport(natsTransport, subjects, metrics);
   const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
@@ -69,7 +72,7 @@ async function run(config: NodeConfig): Promise<void> {
     };
   };
   const http = new HttpServer({
-    status: (digest) => node?.status(digest) ?? { nodeId: config.id, role: 'starting' },
+    status: (digest) => (node === null ? { nodeId: config.id, role: 'starting' } : digest ? node.statusWithDigest() : node.status(false)),
     role: () => node?.role ?? 'starting',
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     events: (req, res) => feed.attach(req, res),

@@ -13,6 +13,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ROLE_STATES, type RoleChange } from '@txtest/actors';
 import type { LogStorage } from '@txtest/journal';
 import type { MessageHandler, NodeStats, PublishOptions, Transport } from '@txtest/cluster';
+import type { EventLoopStalls } from './event-loop-stall';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -91,7 +92,7 @@ export class NodeMetrics {
   /** The committed watermark at the last sample: the counter grows by its advance. */
   private committedSeen: number | null = null;
 
-  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker) {
+  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker, stalls: EventLoopStalls) {
     const registry = this.registry;
     registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: registry, prefix: 'txtest_process_' });
@@ -194,6 +195,34 @@ export class NodeMetrics {
       },
     });
     gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
+    // A stall near the peer timeout is a false failover in the making: these say how close it came.
+    new Gauge({
+      name: 'txtest_event_loop_stall_max_seconds',
+      help: `The longest event-loop stall (how late a 10 ms timer ran) over the last ${(stalls.bucketMs * stalls.buckets) / 1000} s.`,
+      registers,
+      collect() {
+        this.set(stalls.recentMaxMs() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'txtest_event_loop_stall_peak_seconds',
+      help: 'The longest event-loop stall since the process started.',
+      registers,
+      collect() {
+        this.set(stalls.peakMs() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'txtest_heartbeat_late_max_seconds',
+      help: 'How late the heartbeat timer ran at worst over the last 5 to 10 s: the stall as the failure detector saw it (the peer times out after heartbeat-missed x interval). Absent standalone.',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        const s = stats();
+        if (s !== null && s.beatLateMaxMs !== null && peerId !== null) this.set({ peer: peerId }, s.beatLateMaxMs / 1000);
+      },
+    });
   }
 
   /**

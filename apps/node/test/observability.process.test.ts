@@ -84,6 +84,10 @@ describe('observability: metrics, live stream, page and logs of a real node', ()
     for (const name of ['txtest_failovers_total', 'txtest_mailbox_depth_max', 'txtest_inflight_updates', 'txtest_log_synced_seq', 'txtest_peer_connected']) {
       expect(() => valueOf(before, name), name).not.toThrow();
     }
+    // The stall gauges exist from the start; standalone there are no heartbeats to be late.
+    expect(valueOf(before, 'txtest_event_loop_stall_max_seconds')).toBeGreaterThanOrEqual(0);
+    expect(valueOf(before, 'txtest_event_loop_stall_peak_seconds')).toBeGreaterThanOrEqual(valueOf(before, 'txtest_event_loop_stall_max_seconds'));
+    expect(before.get('txtest_heartbeat_late_max_seconds')?.samples).toEqual([]);
     const committed0 = valueOf(before, 'txtest_updates_committed_total');
     const requests0 = valueOf(before, 'txtest_request_duration_seconds_count', { kind: 'tx' });
     const bytes0 = valueOf(before, 'txtest_log_bytes_written_total');

@@ -1,13 +1,19 @@
 /**
- * One asset: its model, its applied state and its committed view, and its mailbox.
+ * One asset: its model, its applied state, its committed view, and its mailbox.
  * The applied state may run ahead of the committed one (pipelining: the actor applies
  * its next update before the standby confirms the previous one); readers only ever see
  * the committed view, which the reply gate advances.
+ *
+ * A node holds a million of these, almost all idle and fully committed, so an actor
+ * keeps only what an idle asset needs (docs/ARCHITECTURE.md, "Memory layout"): no
+ * mailbox until updates queue for it, and no separate committed fields while the
+ * committed view equals the applied state (`ahead === null`).
  */
 import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import type { DedupeEntry } from './dedupe';
 import { Fifo } from './fifo';
+import { ownString } from './own-string';
 
 /**
  * Where a reply goes: one sink per client message, `index` the entry within a batch.
@@ -19,11 +25,19 @@ export interface ReplySink {
   refused(index: number, reply: ErrorReply): void;
 }
 
+/** What a reader sees of an asset: a state and the version and seq that produced it. */
+export interface AssetView {
+  readonly state: unknown;
+  readonly version: number;
+  readonly seq: number;
+}
+
 /**
  * An update on its way through the node: queued in a mailbox, then (the same object)
- * waiting in the reply gate, so a turn allocates no second holder.
+ * waiting in the reply gate, so a turn allocates no second holder. Once released, it
+ * may serve as its actor's committed view (state, version and seq right after it).
  */
-export interface Pending {
+export interface Pending extends AssetView {
   readonly req: UpdateRequest;
   readonly entry: DedupeEntry;
   readonly sink: ReplySink;
@@ -35,30 +49,41 @@ export interface Pending {
   version: number;
 }
 
-export class AssetActor {
+export class AssetActor implements AssetView {
   state: unknown;
   version = 0;
   /** Seq of the latest applied update of this asset. */
   seq = 0;
-  committedState: unknown;
-  committedVersion = 0;
-  committedSeq = 0;
-  readonly mailbox = new Fifo<Pending>();
-  /** Whether the actor is on the scheduler's ready list. */
-  scheduled = false;
+  /**
+   * Updates queued for a turn; null while there are none. Non-null exactly while the
+   * actor is on the scheduler's ready list, so it doubles as the "scheduled" flag.
+   */
+  mailbox: Fifo<Pending> | null = null;
+  /** The committed view while applied turns await the gate; null when it is the applied state. */
+  ahead: AssetView | null = null;
+
+  readonly asset: string;
 
   constructor(
-    readonly asset: string,
+    asset: string,
     readonly model: Model,
   ) {
+    // Kept for the node's lifetime: an own copy, not a view into the message it came in.
+    this.asset = ownString(asset);
     this.state = model.initial();
-    this.committedState = this.state;
   }
 
-  /** On followers and in replay, what is applied is committed. */
+  /** What readers see: the committed view. */
+  get committed(): AssetView {
+    return this.ahead ?? this;
+  }
+
+  get queued(): number {
+    return this.mailbox === null ? 0 : this.mailbox.length;
+  }
+
+  /** On followers, in replay, and when a primary steps down: what is applied is committed. */
   commitApplied(): void {
-    this.committedState = this.state;
-    this.committedVersion = this.version;
-    this.committedSeq = this.seq;
+    this.ahead = null;
   }
 }

@@ -8,19 +8,20 @@
  * every replay evict exactly the same ids.
  */
 import { MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
-import { Fifo } from './fifo';
+import type { SnapshotDedupe } from './snapshot-walk';
+import { DedupeRing } from './dedupe-ring';
 import { hashId, IdIndex } from './id-index';
+import { ownString } from './own-string';
 
 /**
- * One remembered request. It holds the reply's fields rather than a reply object, and
- * shares the asset id and op strings with the actor and the model, so a million of
- * them stay small; `replyOf` rebuilds the reply when a retry asks for it.
+ * One request, as an object: from admission until its reply is released (the gate,
+ * the retries waiting for it and the events hold it), and again, rebuilt from the
+ * table's columns, when a retry of a remembered id asks for its reply. What the table
+ * keeps for long is not this object but a row of DedupeRing's columns.
  *
- * Once its turn has run, an entry's args and outcome are packed as MessagePack into a
- * shared slab (`pack`), and the objects are dropped: a million retained entries are then
- * two small heap objects each (the entry and its id) instead of five or more, which is
- * what the garbage collector pays for on every full mark. Replies and events copy the
- * packed outcome bytes as they are, so the outcome is encoded once, not per reader.
+ * At its turn an entry's args and outcome are packed as MessagePack into a shared slab
+ * (`pack`). Replies and events copy the packed outcome bytes as they are, so the outcome
+ * is encoded once, not per reader; `replyOf` rebuilds the reply object when asked.
  */
 export interface DedupeEntry {
   readonly id: string;
@@ -130,11 +131,19 @@ export interface DedupeLimits {
 
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
+function blankEntry(id: string, hash: number, asset: string, op: string, args: Args | undefined): DedupeEntry {
+  return { id, hash, asset, op, args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
+}
+
 export class DedupeTable {
-  private readonly byId = new IdIndex<DedupeEntry>();
-  /** Turned entries, oldest seq first. */
-  private readonly order = new Fifo<DedupeEntry>();
-  /** Writes packed args and outcomes; its slabs are freed once no entry points into them. */
+  /** Admitted entries until their reply is released (bounded by the updates in flight). */
+  private readonly live = new Map<string, DedupeEntry>();
+  /** Of those, the ones without a turn yet (not in the ring). */
+  private unstamped = 0;
+  /** Turned entries, oldest seq first, as columns. */
+  private ring = DedupeTable.newRing(this);
+  private readonly byId = new IdIndex((pos) => this.ring.ids[this.ring.slot(pos)]!);
+  /** Writes packed args and outcomes; its slabs are freed once no row points into them. */
   private readonly packer = new MsgWriter();
   /**
    * While true, inserted entries keep their objects: recovery (a log replay, a snapshot
@@ -142,19 +151,33 @@ export class DedupeTable {
    * it; `packSome` packs them afterwards, a slice at a time.
    */
   packLater = false;
-  /** `order` indexes [packCursor, packUntil) may hold entries inserted unpacked. */
+  /** Positions from here to the tail may hold rows inserted unpacked. */
   private packCursor = 0;
-  private packUntil = 0;
+  /** Snapshots reading rows: each keeps the rows it has not read before they are overwritten. */
+  private readonly readers: DedupeRows[] = [];
 
   constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
 
+  private static newRing(t: DedupeTable): DedupeRing {
+    const ring = new DedupeRing();
+    ring.onOverwrite = (pos) => {
+      if (t.readers.length !== 0) for (const r of t.readers) r.keep(pos);
+    };
+    return ring;
+  }
+
   get size(): number {
-    return this.byId.size;
+    return this.byId.size + this.unstamped;
   }
 
   /** `hash` is `hashId(id)`; pass it when the caller will admit the same id next. */
   get(id: string, hash = hashId(id)): DedupeEntry | undefined {
-    return this.byId.get(id, hash);
+    if (this.live.size !== 0) {
+      const e = this.live.get(id);
+      if (e !== undefined) return e;
+    }
+    const pos = this.byId.find(id, hash);
+    return pos < 0 ? undefined : this.entryAt(pos);
   }
 
   /** Whether a retry is the same request as the one remembered (model is checked by the caller). */
@@ -164,23 +187,24 @@ export class DedupeTable {
 
   /** A new entry for a request; `asset` should be the actor's own id string (shared). */
   static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id)): DedupeEntry {
-    return { id, hash, asset, op: internOp(op), args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
+    // The id outlives the message it came in: own copy (see ownString).
+    return blankEntry(ownString(id), hash, asset, internOp(op), args);
   }
 
   admit(req: UpdateRequest, asset: string, hash = hashId(req.id)): DedupeEntry {
     const e = DedupeTable.entry(req.id, asset, req.op, req.args, hash);
-    this.byId.set(e);
+    this.live.set(e.id, e);
+    this.unstamped++;
     return e;
   }
 
-  /** Records the turn of an admitted entry, or inserts one learnt from the log, a snapshot or the primary. */
+  /** Records the turn of an admitted entry: it joins the ring (and stays live until `settle`). */
   stamp(e: DedupeEntry, seq: number, ts: number): void {
     e.seq = seq;
     e.ts = ts;
     this.pack(e);
-    if (this.byId.get(e.id, e.hash) !== e) this.byId.set(e);
-    this.order.push(e);
-    this.evict(ts);
+    if (this.live.get(e.id) === e) this.unstamped--;
+    this.push(e);
   }
 
   /** Inserts an entry learnt from the log, a snapshot or the primary (never admitted here). */
@@ -188,29 +212,36 @@ export class DedupeTable {
     e.seq = seq;
     e.ts = ts;
     if (!this.packLater) this.pack(e);
-    this.byId.set(e);
-    this.order.push(e);
-    if (this.packLater) this.packUntil = this.order.length;
-    this.evict(ts);
+    this.push(e);
+  }
+
+  /** The entry's reply was released: from now on the ring's row answers for it. */
+  settle(e: DedupeEntry): void {
+    if (this.live.get(e.id) === e) this.live.delete(e.id);
   }
 
   /** Forgets an admitted entry that never got a turn (its request was dropped). */
   forget(e: DedupeEntry): void {
-    if (e.seq === 0) this.byId.delete(e);
+    if (e.seq !== 0 || this.live.get(e.id) !== e) return;
+    this.live.delete(e.id);
+    this.unstamped--;
   }
-
 
   /** Packs up to `max` of the entries a recovery left unpacked; whether some remain. */
   packSome(max: number): boolean {
-    const order = this.order;
-    for (let n = 0; this.packCursor < this.packUntil && n < max; this.packCursor++) {
-      const e = order.at(this.packCursor)!;
-      if (e.packed === null) {
-        this.pack(e);
-        n++;
-      }
+    const ring = this.ring;
+    const loose = ring.loose;
+    if (loose === null) return false;
+    if (this.packCursor < ring.head) this.packCursor = ring.head;
+    for (let n = 0; this.packCursor < ring.tail && n < max; this.packCursor++) {
+      const slot = ring.slot(this.packCursor);
+      const l = loose[slot];
+      if (l === undefined) continue;
+      this.packInto(slot, l[0], l[1]);
+      loose[slot] = undefined;
+      n++;
     }
-    return this.packCursor < this.packUntil;
+    return this.packCursor < ring.tail;
   }
 
   /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
@@ -230,35 +261,163 @@ export class DedupeTable {
     e.outcome = undefined;
   }
 
+  /** Packs a row's loose args and outcome into the slab. */
+  private packInto(slot: number, args: Args | undefined, outcome: unknown): void {
+    const w = this.packer;
+    const ring = this.ring;
+    w.value(args);
+    const mid = w.pendingLength;
+    w.value(outcome);
+    const end = w.pendingLength;
+    ring.slabs[slot] = w.slab;
+    const at = w.takeAt();
+    ring.packedAt[slot] = at;
+    ring.packedMid[slot] = at + mid;
+    ring.packedEnd[slot] = at + end;
+  }
+
+  /** Appends a turned entry as a row, indexes it, and evicts what retention lets go. */
+  private push(e: DedupeEntry): void {
+    const ring = this.ring;
+    const pos = ring.tail;
+    const slot = ring.claim();
+    ring.ids[slot] = e.id;
+    ring.assets[slot] = e.asset;
+    ring.ops[slot] = e.op;
+    ring.hashes[slot] = e.hash;
+    ring.seqs[slot] = e.seq;
+    ring.tss[slot] = e.ts;
+    ring.versions[slot] = e.version;
+    ring.epochs[slot] = e.epoch;
+    ring.oks[slot] = e.ok ? 1 : 0;
+    ring.slabs[slot] = e.packed;
+    ring.packedAt[slot] = e.packedAt;
+    ring.packedMid[slot] = e.packedMid;
+    ring.packedEnd[slot] = e.packedEnd;
+    if (e.packed === null) ring.looseColumn()[slot] = [e.args, e.outcome];
+    else if (ring.loose !== null) ring.loose[slot] = undefined;
+    // A replayed id that is already known (a snapshot may overlap the log's first records) moves to the newer row.
+    this.byId.set(e.id, e.hash, pos);
+    this.evict(e.ts);
+  }
+
   private evict(nowTs: number): void {
     const { countMin, retainMs, countMax } = this.limits;
+    const ring = this.ring;
     for (;;) {
-      const n = this.order.length;
+      const n = ring.length;
       if (n <= countMin) return;
-      const oldest = this.order.peek()!;
-      if (n <= countMax && oldest.ts > nowTs - retainMs) return;
-      this.order.shift();
-      if (this.packCursor > 0) this.packCursor--;
-      if (this.packUntil > 0) this.packUntil--;
-      this.byId.delete(oldest);
+      const slot = ring.slot(ring.head);
+      if (n <= countMax && ring.tss[slot]! > nowTs - retainMs) return;
+      this.byId.delete(ring.hashes[slot]!, ring.head);
+      // A snapshot still to read this row keeps the slot as it is until it is overwritten.
+      if (this.readers.length === 0 || !this.readerNeeds(ring.head)) ring.clearSlot(slot);
+      ring.head++;
     }
   }
 
-  /** Turned entries with seq <= upTo, oldest first: the snapshot's share of the table. */
-  entriesUpTo(upTo: number): DedupeEntry[] {
-    const out: DedupeEntry[] = [];
-    for (let i = 0; i < this.order.length; i++) {
-      const e = this.order.at(i)!;
-      if (e.seq > upTo) break;
-      out.push(e);
+  private readerNeeds(pos: number): boolean {
+    for (const r of this.readers) if (r.needs(pos)) return true;
+    return false;
+  }
+
+  /** The entry object of a row (a fresh one: a remembered id asked for by a retry, or a test). */
+  private entryAt(pos: number): DedupeEntry {
+    const ring = this.ring;
+    const slot = ring.slot(pos);
+    const e = blankEntry(ring.ids[slot]!, ring.hashes[slot]!, ring.assets[slot]!, ring.ops[slot]!, undefined);
+    e.seq = ring.seqs[slot]!;
+    e.ts = ring.tss[slot]!;
+    e.version = ring.versions[slot]!;
+    e.epoch = ring.epochs[slot]!;
+    e.ok = ring.oks[slot] === 1;
+    const slab = ring.slabs[slot];
+    if (slab === null || slab === undefined) {
+      const l = ring.loose?.[slot];
+      e.args = l?.[0];
+      e.outcome = l?.[1];
+    } else {
+      e.packed = slab;
+      e.packedAt = ring.packedAt[slot]!;
+      e.packedMid = ring.packedMid[slot]!;
+      e.packedEnd = ring.packedEnd[slot]!;
     }
-    return out;
+    return e;
+  }
+
+  /** A snapshot row of the entry at `pos`. */
+  rowAt(pos: number): SnapshotDedupe {
+    const e = this.entryAt(pos);
+    return [e.id, e.asset, e.op, argsOf(e) ?? null, e.seq, e.ts, e.epoch, e.version, e.ok, outcomeOf(e)];
+  }
+
+  /**
+   * The rows with seq <= upTo as they are now, to be read a slice at a time while the
+   * table moves on (rows evicted or overwritten meanwhile are kept for the reader).
+   */
+  rowsUpTo(upTo: number): DedupeRows {
+    const r = new DedupeRows(this, this.ring.head, this.ring.positionAfterSeq(upTo), (x) => this.readers.splice(this.readers.indexOf(x), 1));
+    this.readers.push(r);
+    return r;
   }
 
   clear(): void {
+    for (const r of [...this.readers]) r.end();
+    this.live.clear();
+    this.unstamped = 0;
     this.byId.clear();
-    this.order.clear();
+    // A fresh ring (the old one is garbage as a whole): no pass over a million rows.
+    this.ring = DedupeTable.newRing(this);
     this.packCursor = 0;
-    this.packUntil = 0;
+  }
+}
+
+/** A snapshot's share of the table: positions [from, end), read in order (see DedupeTable.rowsUpTo). */
+export class DedupeRows {
+  /** Rows in all, read or not. */
+  readonly count: number;
+  private next: number;
+  private readonly kept = new Map<number, SnapshotDedupe>();
+  private done = false;
+
+  constructor(
+    private readonly table: DedupeTable,
+    from: number,
+    private readonly end_: number,
+    private readonly onEnd: (r: DedupeRows) => void,
+  ) {
+    this.next = from;
+    this.count = end_ - from;
+  }
+
+  /** Whether the row at `pos` is still to be read. */
+  needs(pos: number): boolean {
+    return pos >= this.next && pos < this.end_;
+  }
+
+  /** Called before the slot of `pos` is reused. */
+  keep(pos: number): void {
+    if (this.needs(pos)) this.kept.set(pos, this.table.rowAt(pos));
+  }
+
+  /** Up to `max` more rows; empty once all are read (which ends the reader). */
+  take(max: number): SnapshotDedupe[] {
+    const out: SnapshotDedupe[] = [];
+    while (!this.done && out.length < max && this.next < this.end_) {
+      const pos = this.next;
+      const kept = this.kept.get(pos);
+      if (kept !== undefined) this.kept.delete(pos);
+      out.push(kept ?? this.table.rowAt(pos));
+      this.next++;
+    }
+    if (this.next >= this.end_) this.end();
+    return out;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.kept.clear();
+    this.onEnd(this);
   }
 }

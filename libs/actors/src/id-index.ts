@@ -1,22 +1,17 @@
 /**
- * The dedupe table's index from request id to entry: open addressing with linear
- * probing over a typed array of hashes and a parallel array of entries, split into 256
- * shards by the hash's top bits.
+ * The dedupe table's index from request id to the entry's position in its ring (see
+ * DedupeRing): open addressing with linear probing over typed arrays of hashes and
+ * positions, split into 256 shards by the hash's top bits. The ids themselves live in
+ * the ring; `idAt(position)` reads one back to confirm a hash match.
  *
  * Why not a Map: with a million string keys and one insert and one delete per update,
  * V8's Map costs about 4 µs per update here (chained buckets scattered over the heap,
- * periodic rehashing of the deleted slots), this about 1.5 µs. The hash is computed
- * once per request and kept in the entry, so eviction does not hash again; deletion
- * shifts the following run back (no tombstones), so probes stay short under churn.
- * Shards grow one at a time (1/256 of the table per rehash), so growing a
- * five-million-entry table never stalls the event loop for long.
+ * periodic rehashing of the deleted slots), this about 1.5 µs; and its million entries
+ * are objects the garbage collector visits on every full mark, where these are two
+ * typed arrays per shard. Deletion shifts the following run back (no tombstones), so
+ * probes stay short under churn. Shards grow one at a time (1/256 of the table per
+ * rehash), so growing a five-million-entry table never stalls the event loop for long.
  */
-export interface Keyed {
-  readonly id: string;
-  /** `hashId(id)`, kept by the caller. */
-  readonly hash: number;
-}
-
 const SHARD_BITS = 8;
 const SHARDS = 1 << SHARD_BITS;
 const LOAD_MAX = 0.6;
@@ -29,102 +24,103 @@ export function hashId(id: string): number {
   return h === 0 ? 1 : h;
 }
 
-/**
- * Holes read as undefined, and `new Array(n)` is allocated without a fill pass; it stays a
- * fast (holey) array while n is at most 64 Ki elements, which the shard count keeps
- * true up to ten million entries (beyond, V8 makes it a slower dictionary array).
- */
-function emptySlots<V>(n: number): (V | undefined)[] {
-  return new Array<V | undefined>(n);
-}
-
-class Shard<V extends Keyed> {
+class Shard {
   private mask: number;
   private hashes: Int32Array;
-  private vals: (V | undefined)[];
+  /** Ring positions (absolute, so a safe integer rather than a 32-bit one). */
+  private positions: Float64Array;
   size = 0;
 
   constructor(capacity: number) {
     this.mask = capacity - 1;
     this.hashes = new Int32Array(capacity);
-    this.vals = emptySlots<V>(capacity);
+    this.positions = new Float64Array(capacity);
   }
 
-  get(id: string, h: number): V | undefined {
-    const { hashes, vals, mask } = this;
+  find(id: string, h: number, idAt: (pos: number) => string): number {
+    const { hashes, positions, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const v = vals[i];
-      if (v === undefined) return undefined;
-      if (hashes[i] === h && v.id === id) return v;
+      const hi = hashes[i]!;
+      if (hi === 0) return -1;
+      if (hi === h && idAt(positions[i]!) === id) return positions[i]!;
     }
   }
 
-  /** Inserts v, or replaces the entry with the same id. */
-  set(v: V): void {
-    const h = v.hash;
-    const { hashes, vals, mask } = this;
+  /** Inserts `pos` under `id`, or moves the id to `pos` if it is indexed already. */
+  set(id: string, h: number, pos: number, idAt: (pos: number) => string): void {
+    const { hashes, positions, mask } = this;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
-      const old = vals[i];
-      if (old === undefined) break;
-      if (hashes[i] === h && old.id === v.id) {
-        vals[i] = v;
+      const hi = hashes[i]!;
+      if (hi === 0) break;
+      if (hi === h && idAt(positions[i]!) === id) {
+        positions[i] = pos;
         return;
       }
     }
     hashes[i] = h;
-    vals[i] = v;
+    positions[i] = pos;
     if (++this.size > LOAD_MAX * (mask + 1)) this.grow();
   }
 
-  /** Removes v itself (not a newer entry that replaced it under the same id). */
-  delete(v: V): boolean {
-    const h = v.hash;
-    const { hashes, vals, mask } = this;
+  /** Removes `pos` itself (not a newer position the same id moved to). */
+  delete(h: number, pos: number): boolean {
+    const { hashes, positions, mask } = this;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
-      const cur = vals[i];
-      if (cur === undefined) return false;
-      if (cur === v) break;
+      const hi = hashes[i]!;
+      if (hi === 0) return false;
+      if (hi === h && positions[i] === pos) break;
     }
     // Backward-shift deletion: move later members of the probe run into the hole when
     // their home slot is not between the hole and where they sit.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const next = vals[j];
-      if (next === undefined) break;
-      const home = hashes[j]! & mask;
+      const hj = hashes[j]!;
+      if (hj === 0) break;
+      const home = hj & mask;
       const between = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!between) {
-        hashes[i] = hashes[j]!;
-        vals[i] = next;
+        hashes[i] = hj;
+        positions[i] = positions[j]!;
         i = j;
       }
     }
-    vals[i] = undefined;
     hashes[i] = 0;
     this.size--;
     return true;
   }
 
-  values(out: V[]): void {
-    for (const v of this.vals) if (v !== undefined) out.push(v);
-  }
-
   private grow(): void {
-    const old = this.vals;
-    this.mask = old.length * 2 - 1;
-    this.hashes = new Int32Array(old.length * 2);
-    this.vals = emptySlots<V>(old.length * 2);
-    this.size = 0;
-    for (const v of old) if (v !== undefined) this.set(v);
+    const oldHashes = this.hashes;
+    const oldPositions = this.positions;
+    const capacity = oldHashes.length * 2;
+    this.mask = capacity - 1;
+    this.hashes = new Int32Array(capacity);
+    this.positions = new Float64Array(capacity);
+    const { hashes, positions, mask } = this;
+    for (let k = 0; k < oldHashes.length; k++) {
+      const h = oldHashes[k]!;
+      if (h === 0) continue;
+      // Positions are unique, so a plain probe for a free slot suffices.
+      let i = h & mask;
+      while (hashes[i] !== 0) i = (i + 1) & mask;
+      hashes[i] = h;
+      positions[i] = oldPositions[k]!;
+    }
   }
 }
 
-export class IdIndex<V extends Keyed> {
+export class IdIndex {
   /** Small to start (a simulator builds thousands of nodes); each shard doubles on its own. */
-  private readonly shards: Shard<V>[] = Array.from({ length: SHARDS }, () => new Shard<V>(SHARD_CAPACITY_MIN));
+  private shards: Shard[] = IdIndex.empty();
 
-  private shard(h: number): Shard<V> {
+  constructor(private readonly idAt: (pos: number) => string) {}
+
+  private static empty(): Shard[] {
+    return Array.from({ length: SHARDS }, () => new Shard(SHARD_CAPACITY_MIN));
+  }
+
+  private shard(h: number): Shard {
     return this.shards[h >>> (32 - SHARD_BITS)]!;
   }
 
@@ -134,26 +130,20 @@ export class IdIndex<V extends Keyed> {
     return n;
   }
 
-  get(id: string, h: number): V | undefined {
-    return this.shard(h).get(id, h);
+  /** The position of `id` (whose hash is `h`), or -1. */
+  find(id: string, h: number): number {
+    return this.shard(h).find(id, h, this.idAt);
   }
 
-  set(v: V): void {
-    this.shard(v.hash).set(v);
+  set(id: string, h: number, pos: number): void {
+    this.shard(h).set(id, h, pos, this.idAt);
   }
 
-  delete(v: V): boolean {
-    return this.shard(v.hash).delete(v);
-  }
-
-  /** Every entry (order unspecified); for rare whole-table passes. */
-  values(): V[] {
-    const out: V[] = [];
-    for (const s of this.shards) s.values(out);
-    return out;
+  delete(h: number, pos: number): boolean {
+    return this.shard(h).delete(h, pos);
   }
 
   clear(): void {
-    for (let i = 0; i < SHARDS; i++) this.shards[i] = new Shard<V>(SHARD_CAPACITY_MIN);
+    this.shards = IdIndex.empty();
   }
 }

@@ -4,5 +4,6 @@ export * from './fifo';
 export * from './dedupe';
 export * from './asset-actor';
 export * from './processor';
+export * from './snapshot-walk';
 export * from './snapshot-codec';
 export * from './role-machine';

@@ -16,9 +16,7 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import { createHash } from 'node:crypto';
 import {
-  canonicalJson,
   decodeRecord,
   errorReply,
   type ErrorReply,
@@ -28,11 +26,17 @@ import {
 } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
+import { AssetTable } from './asset-table';
 import type { Clock, Defer } from './clock';
 import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
 import { hashId } from './id-index';
+import { SnapshotWalk, type SnapshotAsset, type SnapshotDedupe } from './snapshot-walk';
+import { StateDigest } from './state-digest';
+
+/** Assets hashed between two pauses of a digest (a few milliseconds of work). */
+const DIGEST_SLICE_ASSETS = 2048;
 
 export interface ProcessorLimits {
   /** Updates queued for one asset before it answers OVERLOADED. */
@@ -67,7 +71,7 @@ export class Processor {
   /** Only a primary (or solo node) takes client updates. */
   accepting = false;
 
-  private readonly actors = new Map<string, AssetActor>();
+  private readonly actors = new AssetTable();
   private readonly dedupe: DedupeTable;
   private readonly ready = new Fifo<AssetActor>();
   private readonly gate = new Fifo<Pending>();
@@ -75,6 +79,10 @@ export class Processor {
   private inflight = 0;
   private drainScheduled = false;
   private readonly drainFn = () => this.drain();
+  /** Snapshots being taken (usually none, at most a background one and a joiner's). */
+  private walks: SnapshotWalk[] = [];
+  /** Bumped when all state is replaced, which invalidates the walks in progress. */
+  private generation = 0;
 
   constructor(private readonly opts: ProcessorOptions) {
     this.limits = { ...DEFAULT_PROCESSOR_LIMITS, ...opts.limits };
@@ -106,7 +114,7 @@ export class Processor {
   /** Deepest mailbox right now (for metrics). */
   mailboxDepthMax(): number {
     let max = 0;
-    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.mailbox.length);
+    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.queued);
     return max;
   }
 
@@ -137,20 +145,22 @@ export class Processor {
     if (this.inflight >= this.limits.inflightMax) {
       return sink.refused(index, errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id));
     }
-    if (actor !== undefined && actor.mailbox.length >= this.limits.mailboxMax) {
-      return sink.refused(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
+    if (actor !== undefined && actor.queued >= this.limits.mailboxMax) {
+      return sink.refused(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.queued} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
     }
     if (actor === undefined) {
       actor = new AssetActor(req.asset, model);
-      this.actors.set(req.asset, actor);
+      this.actors.add(actor);
     }
     const entry = this.dedupe.admit(req, actor.asset, hash);
     this.inflight++;
-    actor.mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0 });
-    if (!actor.scheduled) {
-      actor.scheduled = true;
+    let mailbox = actor.mailbox;
+    if (mailbox === null) {
+      // An actor gets a mailbox (and a place on the ready list) only while updates queue for it.
+      mailbox = actor.mailbox = new Fifo<Pending>();
       this.ready.push(actor);
     }
+    mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0 });
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       this.opts.defer(this.drainFn);
@@ -173,9 +183,10 @@ export class Processor {
     const budget = this.limits.turnBudget;
     while (this.ready.length > 0) {
       const actor = this.ready.shift()!;
-      for (let n = 0; n < budget && actor.mailbox.length > 0; n++) this.turn(actor, actor.mailbox.shift()!);
-      if (actor.mailbox.length > 0) this.ready.push(actor);
-      else actor.scheduled = false;
+      const mailbox = actor.mailbox!;
+      for (let n = 0; n < budget && mailbox.length > 0; n++) this.turn(actor, mailbox.shift()!);
+      if (mailbox.length > 0) this.ready.push(actor);
+      else actor.mailbox = null;
     }
   }
 
@@ -184,6 +195,9 @@ export class Processor {
     const seq = ++this.lastSeq;
     const ts = this.opts.clock.now();
     this.opts.onRecord(this.epoch, seq, ts, req, actor.model.name);
+    // The first turn beyond the committed view keeps that view (one small object); later
+    // ones until the gate catches up leave it as it is.
+    if (actor.ahead === null) actor.ahead = { state: actor.state, version: actor.version, seq: actor.seq };
     const e = p.entry;
     this.applyTo(actor, e, seq, this.epoch);
     p.seq = seq;
@@ -220,9 +234,9 @@ export class Processor {
       gate.shift();
       this.inflight--;
       const actor = p.actor;
-      actor.committedState = p.state;
-      actor.committedVersion = p.version;
-      actor.committedSeq = p.seq;
+      if (this.walks.length !== 0) this.keepForWalks(actor);
+      // Released up to its latest turn, the actor's committed view is its applied state again.
+      actor.ahead = p.seq === actor.seq ? null : p;
       const entry = p.entry;
       p.sink.done(p.index, entry);
       const waiters = entry.waiters;
@@ -230,6 +244,8 @@ export class Processor {
         entry.waiters = undefined;
         for (let i = 0; i < waiters.length; i += 2) (waiters[i] as ReplySink).done(waiters[i + 1] as number, entry);
       }
+      // Released: retries are answered from the table's row from now on.
+      this.dedupe.settle(entry);
       if (entry.ok) this.opts.onEvent(entry);
     }
   }
@@ -251,9 +267,10 @@ export class Processor {
       const model = this.opts.getModel(rec.model);
       if (model === undefined) throw new RecordApplyError(`record ${seq} names unknown model "${rec.model}"`, seq);
       actor = new AssetActor(rec.asset, model);
-      this.actors.set(rec.asset, actor);
+      this.actors.add(actor);
     }
     const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
+    if (this.walks.length !== 0) this.keepForWalks(actor);
     this.applyTo(actor, entry, seq, epoch);
     actor.commitApplied();
     // A replayed id that is already known (a duplicate record cannot exist, but a
@@ -274,14 +291,25 @@ export class Processor {
     // Turns already taken stay applied (and in the log); whatever the node does next keeps
     // them (a tail from a primary whose log holds them, or a new epoch of its own) or
     // replaces everything (a snapshot). So the committed view (queries, digests,
-    // snapshots) takes them now: left behind, it would miss them for good.
-    for (const actor of this.actors.values()) {
-      // Admitted updates without a turn are forgotten (their clients retry elsewhere): only
-      // these, found in the mailboxes, not by a pass over a table of a million ids.
-      const mailbox = actor.mailbox;
-      for (let i = 0; i < mailbox.length; i++) this.dedupe.forget(mailbox.at(i)!.entry);
-      mailbox.clear();
-      actor.commitApplied();
+    // snapshots) takes them now: left behind, it would miss them for good. Only actors
+    // with a turn in the gate can be ahead of their committed view, and only actors on
+    // the ready list have a mailbox: both lists are bounded by the updates in flight, so
+    // a failover costs the same with a thousand assets or ten million.
+    const gate = this.gate;
+    for (let i = 0; i < gate.length; i++) {
+      const p = gate.at(i)!;
+      if (this.walks.length !== 0) this.keepForWalks(p.actor);
+      p.actor.commitApplied();
+      // The turn stays remembered (its row); the waiting clients retry elsewhere.
+      this.dedupe.settle(p.entry);
+    }
+    const ready = this.ready;
+    for (let i = 0; i < ready.length; i++) {
+      const actor = ready.at(i)!;
+      // Admitted updates without a turn are forgotten (their clients retry elsewhere).
+      const mailbox = actor.mailbox!;
+      for (let j = 0; j < mailbox.length; j++) this.dedupe.forget(mailbox.at(j)!.entry);
+      actor.mailbox = null;
     }
     // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
     this.committedSeq = this.lastSeq;
@@ -292,40 +320,75 @@ export class Processor {
 
   query(asset: string): QueryReply {
     const actor = this.actors.get(asset);
-    if (actor === undefined || actor.committedVersion === 0) {
+    const c = actor?.committed;
+    if (actor === undefined || c!.version === 0) {
       return errorReply('NOT_FOUND', `asset "${asset}" does not exist`) as ErrorReply;
     }
-    return { ok: true, asset, model: actor.model.name, version: actor.committedVersion, state: actor.committedState, seq: actor.committedSeq };
+    return { ok: true, asset, model: actor.model.name, version: c!.version, state: c!.state, seq: c!.seq };
   }
 
   /**
-   * A hash over every asset's model, version and committed state, in asset-id order so
-   * that insertion order does not matter; equal on two nodes that committed the same prefix.
+   * A hash over every asset's model, version and committed state (see StateDigest);
+   * equal on two nodes that committed the same prefix. All at once: a serving node
+   * takes it a slice at a time instead (`digestSliced`).
    */
   digest(): { digest: string; appliedSeq: number } {
-    const h = createHash('sha256');
-    const ids = [...this.actors.keys()].sort();
-    for (const id of ids) {
-      const a = this.actors.get(id)!;
-      if (a.committedVersion === 0) continue;
-      h.update(`${id}\u0000${a.model.name}\u0000${a.committedVersion}\u0000${canonicalJson(a.committedState)}\n`);
+    const walk = this.beginSnapshot();
+    const d = new StateDigest();
+    for (let slice = walk.nextAssets(DIGEST_SLICE_ASSETS); slice.length > 0; slice = walk.nextAssets(DIGEST_SLICE_ASSETS)) d.add(slice);
+    return { digest: d.hex(), appliedSeq: walk.seq };
+  }
+
+  /** The same digest, a slice per `pause`, exact as of the committed watermark when it began. */
+  async digestSliced(pause: () => Promise<void>): Promise<{ digest: string; appliedSeq: number }> {
+    const walk = this.beginSnapshot();
+    try {
+      const d = new StateDigest();
+      for (let slice = walk.nextAssets(DIGEST_SLICE_ASSETS); slice.length > 0; slice = walk.nextAssets(DIGEST_SLICE_ASSETS)) {
+        d.add(slice);
+        await pause();
+      }
+      return { digest: d.hex(), appliedSeq: walk.seq };
+    } finally {
+      walk.end();
     }
-    return { digest: h.digest('hex'), appliedSeq: this.committedSeq };
   }
 
   /**
-   * References to the committed view at committedSeq: states are immutable values, so
-   * the image stays valid while later updates proceed and the snapshot is encoded.
+   * Starts a snapshot of the committed view at committedSeq, to be read a slice at a
+   * time (see SnapshotWalk); it stays exact while later updates proceed. The caller
+   * reads it to the end or calls `end()`.
    */
-  captureSnapshot(): SnapshotImage {
-    const assets: SnapshotAsset[] = [];
-    for (const a of this.actors.values()) {
-      if (a.committedVersion > 0) assets.push([a.asset, a.model.name, a.committedVersion, a.committedSeq, a.committedState]);
-    }
+  beginSnapshot(): SnapshotWalk {
     const seq = this.committedSeq;
-    // References only: the entries are turned into rows a chunk at a time by the encoder,
-    // so a large table never stalls the event loop here.
-    return { seq, epoch: this.epoch, assets, dedupe: this.dedupe.entriesUpTo(seq) };
+    const generation = this.generation;
+    const walk = new SnapshotWalk(
+      seq,
+      this.epoch,
+      this.actors.values(),
+      this.dedupe.rowsUpTo(seq),
+      (w) => (this.walks = this.walks.filter((x) => x !== w)),
+      () => {
+        if (this.generation !== generation) throw new RecordApplyError(`the snapshot at seq ${seq} was abandoned: the node's state was replaced while it was taken`, seq);
+      },
+    );
+    this.walks.push(walk);
+    return walk;
+  }
+
+  /** The whole snapshot at once (tests and small tools; a serving node walks it instead). */
+  captureSnapshot(): SnapshotImage {
+    const walk = this.beginSnapshot();
+    const assets: SnapshotAsset[] = [];
+    for (let slice = walk.nextAssets(4096); slice.length > 0; slice = walk.nextAssets(4096)) for (const a of slice) assets.push(a);
+    const dedupe: SnapshotDedupe[] = [];
+    for (let rows = walk.nextDedupe(4096); rows.length > 0; rows = walk.nextDedupe(4096)) for (const r of rows) dedupe.push(r);
+    walk.end();
+    return { seq: walk.seq, epoch: walk.epoch, assets, dedupe };
+  }
+
+  private keepForWalks(actor: AssetActor): void {
+    for (const w of this.walks) w.keep(actor);
   }
 
   /** Replaces all state with a snapshot's (recovery, or a standby's catch-up sync). */
@@ -343,6 +406,9 @@ export class Processor {
    * in between; the state is incomplete until endLoad.
    */
   beginLoad(): void {
+    // A snapshot walk in progress reads the state being replaced: it ends here, with an error.
+    this.generation++;
+    for (const w of [...this.walks]) w.end();
     this.actors.clear();
     this.dedupe.clear();
     this.abandonPending();
@@ -358,7 +424,7 @@ export class Processor {
       a.version = version;
       a.seq = aseq;
       a.commitApplied();
-      this.actors.set(asset, a);
+      this.actors.add(a);
     }
   }
 
@@ -386,17 +452,11 @@ export class Processor {
   }
 }
 
-/** [asset, model, version, seq, state] */
-export type SnapshotAsset = [string, string, number, number, unknown];
-/** [id, asset, op, args, seq, ts, epoch, version, ok, result-or-message] */
-export type SnapshotDedupe = [string, string, string, Record<string, unknown> | null, number, number, number, number, boolean, unknown];
-
 export interface SnapshotImage {
   seq: number;
   epoch: number;
   assets: SnapshotAsset[];
-  /** Live entries when captured, rows when decoded. */
-  dedupe: (SnapshotDedupe | DedupeEntry)[];
+  dedupe: SnapshotDedupe[];
 }
 
 export function dedupeRow(x: SnapshotDedupe | DedupeEntry): SnapshotDedupe {

@@ -11,21 +11,57 @@
  */
 import { packMsgpack, unpackMsgpackEach, unpackMsgpackMultiple } from '@txtest/protocol';
 import { SnapshotFormatError } from './errors';
-import { dedupeRow, type Processor, type SnapshotAsset, type SnapshotDedupe, type SnapshotImage } from './processor';
+import { dedupeRow, type Processor, type SnapshotImage } from './processor';
+import type { SnapshotAsset, SnapshotDedupe, SnapshotSource } from './snapshot-walk';
 
+/** Items per chunk: a few milliseconds of encoding, between which the node serves. */
 const CHUNK_ITEMS = 4096;
 
-export async function encodeSnapshot(image: SnapshotImage, pause: () => Promise<void>): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [packMsgpack({ v: 1, seq: image.seq, epoch: image.epoch, assets: image.assets.length, dedupe: image.dedupe.length })];
-  for (let i = 0; i < image.assets.length; i += CHUNK_ITEMS) {
-    chunks.push(packMsgpack(['a', image.assets.slice(i, i + CHUNK_ITEMS)]));
-    await pause();
+/**
+ * Encodes a snapshot, pausing after every chunk. The source is read as it goes (a
+ * processor's SnapshotWalk), so no array of a million asset tuples is ever built; the
+ * header, which counts them, is written last into the first place.
+ */
+export async function encodeSnapshot(source: SnapshotSource, pause: () => Promise<void>): Promise<Uint8Array[]> {
+  try {
+    const chunks: Uint8Array[] = [new Uint8Array(0)];
+    let assets = 0;
+    for (let slice = source.nextAssets(CHUNK_ITEMS); slice.length > 0; slice = source.nextAssets(CHUNK_ITEMS)) {
+      assets += slice.length;
+      chunks.push(packMsgpack(['a', slice]));
+      await pause();
+    }
+    for (let rows = source.nextDedupe(CHUNK_ITEMS); rows.length > 0; rows = source.nextDedupe(CHUNK_ITEMS)) {
+      chunks.push(packMsgpack(['d', rows]));
+      await pause();
+    }
+    chunks[0] = packMsgpack({ v: 1, seq: source.seq, epoch: source.epoch, assets, dedupe: source.dedupeCount });
+    return chunks;
+  } finally {
+    source.end();
   }
-  for (let i = 0; i < image.dedupe.length; i += CHUNK_ITEMS) {
-    chunks.push(packMsgpack(['d', image.dedupe.slice(i, i + CHUNK_ITEMS).map(dedupeRow)]));
-    await pause();
-  }
-  return chunks;
+}
+
+/** A decoded (or hand-built) image as a source for `encodeSnapshot`. */
+export function imageSource(image: SnapshotImage): SnapshotSource {
+  let assetAt = 0;
+  let dedupeAt = 0;
+  return {
+    seq: image.seq,
+    epoch: image.epoch,
+    dedupeCount: image.dedupe.length,
+    nextAssets(max) {
+      const out = image.assets.slice(assetAt, assetAt + max);
+      assetAt += out.length;
+      return out;
+    },
+    nextDedupe(max) {
+      const out = image.dedupe.slice(dedupeAt, dedupeAt + max).map(dedupeRow);
+      dedupeAt += out.length;
+      return out;
+    },
+    end() {},
+  };
 }
 
 interface BodyHeader {

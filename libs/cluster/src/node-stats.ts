@@ -37,4 +37,10 @@ export interface NodeStats {
   syncs: SyncCounts | null;
   /** The log failed and the node takes no more updates. */
   failed: boolean;
+  /**
+   * How late the heartbeat timer ran at worst over the last 5 to 10 s, in milliseconds:
+   * the event-loop stall as the pair's failure detector saw it (a peer times out after
+   * heartbeatMissed x heartbeatIntervalMs). Null standalone (no heartbeats).
+   */
+  beatLateMaxMs: number | null;
 }

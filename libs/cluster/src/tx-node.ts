@@ -113,6 +113,10 @@ export interface TxNodeOptions {
 }
 
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
+/** Event subjects kept (see TxNode.eventSubjects). */
+const EVENT_SUBJECTS_CACHED = 16_384;
+/** The heartbeat lateness in stats covers the last one to two of these windows. */
+const STALL_WINDOW_MS = 5_000;
 /** Remembered entries packed per timer tick after a recovery (about 10 ms of work here). */
 const PACK_SLICE_ENTRIES = 20_000;
 
@@ -169,6 +173,10 @@ export class TxNode {
   private lastBeatAt = 0;
   /** When an overdue beat last showed a stalled event loop. */
   private lastStallAt = Number.NEGATIVE_INFINITY;
+  /** The heartbeat timer's lateness, worst of the current and the previous window (see STALL_WINDOW_MS). */
+  private beatLateMs = 0;
+  private beatLatePrevMs = 0;
+  private beatLateWindowAt = 0;
   private readonly heartbeatIntervalMs: number;
   private readonly heartbeatMissed: number;
   private stopped: Promise<void> | null = null;
@@ -321,7 +329,11 @@ export class TxNode {
     return roleOf(this.actor.getSnapshot());
   }
 
-  /** Event subjects by asset, built once per asset rather than once per update. */
+  /**
+   * Event subjects of recently updated assets, so that a busy asset's subject is built
+   * once rather than once per update. Bounded: one entry per asset would cost a node
+   * of a million assets about 90 bytes each, more than the asset itself.
+   */
   private readonly eventSubjects = new Map<string, string>();
   /** Committed entries whose events are not published yet, in seq order. */
   private events: DedupeEntry[] = [];
@@ -340,6 +352,7 @@ export class TxNode {
     let s = this.eventSubjects.get(asset);
     if (s === undefined) {
       s = this.o.subjects.events(asset);
+      if (this.eventSubjects.size >= EVENT_SUBJECTS_CACHED) this.eventSubjects.clear();
       this.eventSubjects.set(asset, s);
     }
     return s;
@@ -577,6 +590,10 @@ export class TxNode {
       const now = o.clock.now();
       // A beat far behind its schedule means this node's event loop stalled just now.
       if (now - this.lastBeatAt > 1.5 * this.heartbeatIntervalMs) this.lastStallAt = now;
+      const lateMs = now - this.lastBeatAt - this.heartbeatIntervalMs;
+      this.noteBeatLateness(now, lateMs);
+      // Worth a line: half the peer timeout is where a busy primary starts to look dead.
+      if (lateMs > this.peerTimeoutMs() / 2) o.log.warn({ lateMs: Math.round(lateMs), role: this.role }, `event loop stalled: the heartbeat ran ${Math.round(lateMs)} ms late`);
       this.lastBeatAt = now;
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
@@ -592,6 +609,15 @@ export class TxNode {
       if (role === 'syncing' && !f.caughtUp && !f.busy && now - f.lastStreamAt > this.peerTimeoutMs() && now - this.lastJoinAt > this.peerTimeoutMs()) this.sendJoin();
       this.beat();
     }, this.heartbeatIntervalMs);
+  }
+
+  private noteBeatLateness(now: number, lateMs: number): void {
+    if (now - this.beatLateWindowAt >= STALL_WINDOW_MS) {
+      this.beatLatePrevMs = this.beatLateMs;
+      this.beatLateMs = 0;
+      this.beatLateWindowAt = now;
+    }
+    if (lateMs > this.beatLateMs) this.beatLateMs = lateMs;
   }
 
   private peerTimeoutMs(): number {
@@ -977,9 +1003,10 @@ export class TxNode {
   async snapshot(): Promise<number> {
     const { o } = this;
     const t0 = o.clock.now();
-    const image = this.processor.captureSnapshot();
-    const chunks = await encodeSnapshot(image, this.pause);
-    const seq = image.seq;
+    // Walked a slice per timer tick: no pass over every asset or id in one go.
+    const walk = this.processor.beginSnapshot();
+    const chunks = await encodeSnapshot(walk, this.pause);
+    const seq = walk.seq;
     await writeSnapshot(o.logStorage, { seq, epoch: this.processor.epoch, chunks, pause: this.pause });
     this.lastSnapshotSeq = seq;
     await compact(o.logStorage, seq, 2, this.replicator?.pinnedSeq() ?? null);
@@ -987,6 +1014,16 @@ export class TxNode {
     return seq;
   }
 
+  /**
+   * The status with the digest taken a slice at a time (a digest over a million assets
+   * would otherwise stall the event loop for seconds, long enough to look dead to the peer).
+   */
+  async statusWithDigest(): Promise<NodeStatus> {
+    const d = await this.processor.digestSliced(this.pause);
+    return { ...this.status(false), ...d };
+  }
+
+  /** The status; with `digest`, computed in one go (tests and the simulator; serving nodes use statusWithDigest). */
   status(digest: boolean): NodeStatus {
     const p = this.processor;
     const peerId = this.o.peerId;
@@ -1034,6 +1071,7 @@ export class TxNode {
       promotions: this.promotions,
       syncs: this.replicator === null ? null : { ...this.replicator.counts },
       failed: this.failed !== null,
+      beatLateMaxMs: this.link === null ? null : Math.max(this.beatLateMs, this.beatLatePrevMs),
     };
   }
 
@@ -1041,7 +1079,9 @@ export class TxNode {
     if (reply === '') return;
     const d = decodeBody(data, json ? 'json' : 'msgpack');
     const wantDigest = d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { digest?: unknown }).digest === true;
-    this.o.transport.publish(reply, encodeBody(this.status(wantDigest), json ? 'json' : 'msgpack'), json ? { json } : undefined);
+    const send = (s: NodeStatus) => this.o.transport.publish(reply, encodeBody(s, json ? 'json' : 'msgpack'), json ? { json } : undefined);
+    if (!wantDigest) return send(this.status(false));
+    this.statusWithDigest().then(send, (err: Error) => this.o.log.warn({ err: err.message }, 'status digest abandoned'));
   }
 
   /** Stops taking updates, lets every pending reply out once logged, and closes the log. */

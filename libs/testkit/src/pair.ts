@@ -39,12 +39,15 @@ export class TestPair {
     ];
   }
 
-  /** Starts (or restarts) a node; resolves once its process logs that it is up. */
-  async start(id: string, extra: string[] = []): Promise<NodeProcess> {
+  /**
+   * Starts (or restarts) a node; resolves once its process logs that it is up (after its
+   * recovery, which at a million assets can take longer than the default 30 s).
+   */
+  async start(id: string, extra: string[] = [], timeoutMs = 30_000): Promise<NodeProcess> {
     const p = spawnNode(this.args(id, extra));
     this.procs.set(id, p);
     this.all.push(p);
-    await p.waitForLog((l) => l.msg === 'started');
+    await p.waitForLog((l) => l.msg === 'started', timeoutMs);
     return p;
   }
 
