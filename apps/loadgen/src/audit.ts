@@ -115,7 +115,10 @@ async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, 
   const deadline = performance.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const st = await Promise.all(nodes.map((n) => fetchStatus(nc, prefix, cluster, n, true, 2000)));
+    // A digest over a million assets is taken a slice at a time and takes seconds: each
+    // status request may use what is left of the deadline.
+    const wait = Math.max(2000, deadline - performance.now());
+    const st = await Promise.all(nodes.map((n) => fetchStatus(nc, prefix, cluster, n, true, wait)));
     const primary = st.find((s) => s !== null && (s.role === 'primary' || s.role === 'solo')) ?? null;
     const standby = st.find((s) => s !== null && s.role === 'standby') ?? null;
     if (primary === null && st.every((s) => s === null)) return { checked: false, equal: null, note: `no node of ${nodes.join(', ')} answers status: digest check skipped (pass --nodes)` };
