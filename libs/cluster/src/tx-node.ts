@@ -593,8 +593,13 @@ export class TxNode {
       if (now - this.lastBeatAt > 1.5 * this.heartbeatIntervalMs) this.lastStallAt = now;
       const lateMs = now - this.lastBeatAt - this.heartbeatIntervalMs;
       this.noteBeatLateness(now, lateMs);
-      // Worth a line: half the peer timeout is where a busy primary starts to look dead.
-      if (lateMs > this.peerTimeoutMs() / 2) o.log.warn({ lateMs: Math.round(lateMs), role: this.role }, `event loop stalled: the heartbeat ran ${Math.round(lateMs)} ms late`);
+      // Worth a warning: half the peer timeout is where a busy primary starts to look
+      // dead. A quarter is logged too (info), so the stalls that eat the margin are seen.
+      if (lateMs > this.peerTimeoutMs() / 4) {
+        const line = `event loop stalled: the heartbeat ran ${Math.round(lateMs)} ms late`;
+        if (lateMs > this.peerTimeoutMs() / 2) o.log.warn({ lateMs: Math.round(lateMs), role: this.role }, line);
+        else o.log.info({ lateMs: Math.round(lateMs), role: this.role }, line);
+      }
       this.lastBeatAt = now;
       if (this.stopped !== null && this.resolveStopped === null) return;
       this.link!.send(NodeKind.HEARTBEAT, this.summary());
