@@ -116,6 +116,8 @@ export interface TxNodeOptions {
 const SERVING: ReadonlySet<RoleState> = new Set(['primary', 'solo']);
 /** Event subjects kept (see TxNode.eventSubjects). */
 const EVENT_SUBJECTS_CACHED = 16_384;
+/** Events published per turn: the in-flight window of a busy client (1,024) twice over, a few milliseconds. */
+const EVENTS_PER_SLICE = 2048;
 /** The heartbeat lateness in stats covers the last one to two of these windows. */
 const STALL_WINDOW_MS = 5_000;
 /** Remembered entries packed per timer tick after a recovery (about 10 ms of work here). */
@@ -254,6 +256,7 @@ export class TxNode {
         ack: o.ack ?? 'received',
         apply: (epoch, seq, frame, payloadStart) => this.applyReplicated(epoch, seq, frame, payloadStart),
         lastSeq: () => this.processor.lastSeq,
+        later: (fn) => void o.clock.setTimeout(fn, 0),
         storage: o.logStorage,
         rollBack: (agreed) => this.rollBack(agreed),
         installSnapshot: (file, seq, epoch, history) => this.installSnapshot(file, seq, epoch, history),
@@ -292,7 +295,8 @@ export class TxNode {
           leaveSolo: () => this.hold(),
           startSync: () => this.startSync(),
           enterStandby: () => this.noteCaughtUp(),
-          leaveStandby: () => undefined,
+          // A catch-up applied in slices may have frames left: a node that may serve next holds them all.
+          leaveStandby: () => this.follower?.drain(),
           enterFenced: () => this.fence(),
           // A failed log cannot be flushed: the stop still completes (STOPPED is sent in a finally).
           enterStopping: () => void this.shutdown().catch((err: Error) => o.log.warn({ err: err.message }, 'the log could not be flushed on stop')),
@@ -338,15 +342,27 @@ export class TxNode {
   private readonly eventSubjects = new Map<string, string>();
   /** Committed entries whose events are not published yet, in seq order. */
   private events: DedupeEntry[] = [];
+  /** How many of `events` are published already (a long list goes out a slice per timer tick). */
+  private eventsFrom = 0;
   private readonly publishEventsSoonFn = () => queueMicrotask(this.publishEventsFn);
   private readonly publishEventsFn = () => {
     const events = this.events;
-    this.events = [];
-    for (let i = 0; i < events.length; i++) {
+    // A release of many updates at once (a standby's catch-up, the backlog after a
+    // pause) would otherwise publish them all in one go: tens of milliseconds that delay
+    // the heartbeat, and then a bigger backlog the next time.
+    const end = Math.min(events.length, this.eventsFrom + EVENTS_PER_SLICE);
+    for (let i = this.eventsFrom; i < end; i++) {
       const e = events[i]!;
       writeEventOf(this.w, e);
       this.o.transport.publish(this.eventSubject(e.asset), this.w.take());
     }
+    if (end < events.length) {
+      this.eventsFrom = end;
+      this.o.clock.setTimeout(this.publishEventsFn, 0);
+      return;
+    }
+    this.events = [];
+    this.eventsFrom = 0;
   };
 
   private eventSubject(asset: string): string {
