@@ -136,6 +136,8 @@ export class TxNode {
   private snapshotting = false;
   /** The background snapshot running now (a sync's rollback or install waits for it: it would write a stale file). */
   private snapshotRun: Promise<unknown> = Promise.resolve();
+  /** The snapshot file being written, if any: the next one starts after it. */
+  private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
   private readonly incarnation: string;
   private syncsBegun = 0;
@@ -1022,7 +1024,17 @@ export class TxNode {
     );
   }
 
-  async snapshot(): Promise<number> {
+  /**
+   * Writes a snapshot file; a call while one is being written waits for it (they share
+   * the part file, and a background snapshot may meet a joiner's `snapshotNow`).
+   */
+  snapshot(): Promise<number> {
+    const run = this.snapshotQueue.then(() => this.writeSnapshotFile());
+    this.snapshotQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeSnapshotFile(): Promise<number> {
     const { o } = this;
     const t0 = o.clock.now();
     // Walked a slice per timer tick: no pass over every asset or id in one go. Each
