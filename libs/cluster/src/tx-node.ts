@@ -1016,7 +1016,12 @@ export class TxNode {
     if (this.processor.committedSeq - this.lastSnapshotSeq < every || this.processor.committedSeq > this.writtenSeq) return;
     this.snapshotting = true;
     this.snapshotRun = this.snapshot().then(
-      () => (this.snapshotting = false),
+      () => {
+        this.snapshotting = false;
+        // Enough records may have come while it was written: the next one starts now,
+        // not at the next write (which an idle node may not see for long).
+        this.maybeSnapshot();
+      },
       (err) => {
         this.snapshotting = false;
         this.o.log.error({ err: (err as Error).message }, 'snapshot failed; the log still holds everything');
