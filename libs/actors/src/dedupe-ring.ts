@@ -1,6 +1,6 @@
 /**
- * The remembered requests, oldest first, as columns: one typed array per number field
- * and one plain array per string field, indexed by ring slot (absolute position masked
+ * The remembered requests, oldest first, as columns: typed arrays for the number fields
+ * and plain arrays for the string fields (in pages, ring-column.ts), indexed by ring slot (absolute position masked
  * by the capacity). A million remembered ids are then a million id strings plus a few
  * large arrays, instead of a million entry objects the garbage collector has to visit
  * and move on every full collection (docs/ARCHITECTURE.md, "Memory layout"). Args and
@@ -12,6 +12,7 @@
  * walk) must take it before (`onOverwrite`).
  */
 import type { Args } from '@txtest/protocol';
+import { F64Column, I32Column, RefColumn, U32Column, U8Column, type RingColumn } from './ring-column';
 
 const CAPACITY_MIN = 64;
 
@@ -20,22 +21,22 @@ export class DedupeRing {
   head = 0;
   tail = 0;
   private mask = CAPACITY_MIN - 1;
-  ids: (string | undefined)[] = new Array<string | undefined>(CAPACITY_MIN);
-  assets: (string | undefined)[] = new Array<string | undefined>(CAPACITY_MIN);
-  ops: (string | undefined)[] = new Array<string | undefined>(CAPACITY_MIN);
-  hashes = new Int32Array(CAPACITY_MIN);
-  seqs = new Float64Array(CAPACITY_MIN);
-  tss = new Float64Array(CAPACITY_MIN);
-  versions = new Float64Array(CAPACITY_MIN);
-  epochs = new Uint32Array(CAPACITY_MIN);
-  oks = new Uint8Array(CAPACITY_MIN);
+  ids = new RefColumn<string>(CAPACITY_MIN);
+  assets = new RefColumn<string>(CAPACITY_MIN);
+  ops = new RefColumn<string>(CAPACITY_MIN);
+  hashes = new I32Column(CAPACITY_MIN);
+  seqs = new F64Column(CAPACITY_MIN);
+  tss = new F64Column(CAPACITY_MIN);
+  versions = new F64Column(CAPACITY_MIN);
+  epochs = new U32Column(CAPACITY_MIN);
+  oks = new U8Column(CAPACITY_MIN);
   /** The slab of a packed entry (args at..mid, outcome mid..end); null while unpacked. */
-  slabs: (Buffer | null | undefined)[] = new Array<Buffer | null | undefined>(CAPACITY_MIN);
-  packedAt = new Uint32Array(CAPACITY_MIN);
-  packedMid = new Uint32Array(CAPACITY_MIN);
-  packedEnd = new Uint32Array(CAPACITY_MIN);
+  slabs = new RefColumn<Buffer | null>(CAPACITY_MIN);
+  packedAt = new U32Column(CAPACITY_MIN);
+  packedMid = new U32Column(CAPACITY_MIN);
+  packedEnd = new U32Column(CAPACITY_MIN);
   /** [args, outcome] of entries inserted unpacked (a recovery's), by slot; allocated on first use. */
-  loose: ([Args | undefined, unknown] | undefined)[] | null = null;
+  loose: RingColumn<[Args | undefined, unknown] | undefined> | null = null;
 
   /** Called with a position whose slot is about to be reused (see the module comment). */
   onOverwrite: ((pos: number) => void) | null = null;
@@ -63,54 +64,26 @@ export class DedupeRing {
 
   /** Drops the head entry's references (its strings and slab) so they can be collected. */
   clearSlot(slot: number): void {
-    this.ids[slot] = undefined;
-    this.assets[slot] = undefined;
-    this.ops[slot] = undefined;
-    this.slabs[slot] = undefined;
-    if (this.loose !== null) this.loose[slot] = undefined;
+    this.ids.set(slot, undefined);
+    this.assets.set(slot, undefined);
+    this.ops.set(slot, undefined);
+    this.slabs.set(slot, undefined);
+    if (this.loose !== null) this.loose.set(slot, undefined);
   }
 
+  /** Doubles the capacity; the columns move pages, not entries (ring-column.ts). */
   private grow(): void {
-    const oldMask = this.mask;
-    const capacity = (oldMask + 1) * 2;
-    const mask = capacity - 1;
-    // The live positions as runs contiguous in both the old and the new slots: typed
-    // columns move by block copies, so doubling a million-entry ring takes milliseconds.
-    const runs: [number, number, number][] = [];
-    for (let pos = this.head; pos < this.tail; ) {
-      const len = Math.min(this.tail - pos, oldMask + 1 - (pos & oldMask), capacity - (pos & mask));
-      runs.push([pos & oldMask, pos & mask, len]);
-      pos += len;
+    const oldCapacity = this.mask + 1;
+    if (this.tail - this.head !== oldCapacity) throw new Error('DedupeRing.grow: the ring is not full');
+    for (const c of [this.ids, this.assets, this.ops, this.slabs, this.loose, this.hashes, this.seqs, this.tss, this.versions, this.epochs, this.oks, this.packedAt, this.packedMid, this.packedEnd]) {
+      c?.grow(this.head, oldCapacity);
     }
-    const typed = <A extends Int32Array | Float64Array | Uint32Array | Uint8Array>(old: A, next: A): A => {
-      for (const [from, to, len] of runs) next.set(old.subarray(from, from + len), to);
-      return next;
-    };
-    const plain = <T>(old: T[]): T[] => {
-      const next = new Array<T>(capacity);
-      for (const [from, to, len] of runs) for (let i = 0; i < len; i++) next[to + i] = old[from + i]!;
-      return next;
-    };
-    this.ids = plain(this.ids);
-    this.assets = plain(this.assets);
-    this.ops = plain(this.ops);
-    this.slabs = plain(this.slabs);
-    if (this.loose !== null) this.loose = plain(this.loose);
-    this.hashes = typed(this.hashes, new Int32Array(capacity));
-    this.seqs = typed(this.seqs, new Float64Array(capacity));
-    this.tss = typed(this.tss, new Float64Array(capacity));
-    this.versions = typed(this.versions, new Float64Array(capacity));
-    this.epochs = typed(this.epochs, new Uint32Array(capacity));
-    this.oks = typed(this.oks, new Uint8Array(capacity));
-    this.packedAt = typed(this.packedAt, new Uint32Array(capacity));
-    this.packedMid = typed(this.packedMid, new Uint32Array(capacity));
-    this.packedEnd = typed(this.packedEnd, new Uint32Array(capacity));
-    this.mask = mask;
+    this.mask = oldCapacity * 2 - 1;
   }
 
   /** The loose column, allocated on first use. */
-  looseColumn(): ([Args | undefined, unknown] | undefined)[] {
-    return (this.loose ??= new Array<[Args | undefined, unknown] | undefined>(this.mask + 1));
+  looseColumn(): RingColumn<[Args | undefined, unknown] | undefined> {
+    return (this.loose ??= new RefColumn<[Args | undefined, unknown]>(this.mask + 1));
   }
 
   /** First position in [head, tail) whose seq is above `seq` (seqs ascend). */
@@ -119,7 +92,7 @@ export class DedupeRing {
     let hi = this.tail;
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
-      if (this.seqs[mid & this.mask]! <= seq) lo = mid + 1;
+      if (this.seqs.get(mid & this.mask) <= seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;

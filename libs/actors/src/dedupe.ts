@@ -142,7 +142,7 @@ export class DedupeTable {
   private unstamped = 0;
   /** Turned entries, oldest seq first, as columns. */
   private ring = DedupeTable.newRing(this);
-  private readonly byId = new IdIndex((pos) => this.ring.ids[this.ring.slot(pos)]!);
+  private readonly byId = new IdIndex((pos) => this.ring.ids.get(this.ring.slot(pos))!);
   /** Writes packed args and outcomes; its slabs are freed once no row points into them. */
   private readonly packer = new MsgWriter();
   /**
@@ -235,10 +235,10 @@ export class DedupeTable {
     if (this.packCursor < ring.head) this.packCursor = ring.head;
     for (let n = 0; this.packCursor < ring.tail && n < max; this.packCursor++) {
       const slot = ring.slot(this.packCursor);
-      const l = loose[slot];
+      const l = loose.get(slot);
       if (l === undefined) continue;
       this.packInto(slot, l[0], l[1]);
-      loose[slot] = undefined;
+      loose.set(slot, undefined);
       n++;
     }
     return this.packCursor < ring.tail;
@@ -269,11 +269,11 @@ export class DedupeTable {
     const mid = w.pendingLength;
     w.value(outcome);
     const end = w.pendingLength;
-    ring.slabs[slot] = w.slab;
+    ring.slabs.set(slot, w.slab);
     const at = w.takeAt();
-    ring.packedAt[slot] = at;
-    ring.packedMid[slot] = at + mid;
-    ring.packedEnd[slot] = at + end;
+    ring.packedAt.set(slot, at);
+    ring.packedMid.set(slot, at + mid);
+    ring.packedEnd.set(slot, at + end);
   }
 
   /** Appends a turned entry as a row, indexes it, and evicts what retention lets go. */
@@ -281,21 +281,21 @@ export class DedupeTable {
     const ring = this.ring;
     const pos = ring.tail;
     const slot = ring.claim();
-    ring.ids[slot] = e.id;
-    ring.assets[slot] = e.asset;
-    ring.ops[slot] = e.op;
-    ring.hashes[slot] = e.hash;
-    ring.seqs[slot] = e.seq;
-    ring.tss[slot] = e.ts;
-    ring.versions[slot] = e.version;
-    ring.epochs[slot] = e.epoch;
-    ring.oks[slot] = e.ok ? 1 : 0;
-    ring.slabs[slot] = e.packed;
-    ring.packedAt[slot] = e.packedAt;
-    ring.packedMid[slot] = e.packedMid;
-    ring.packedEnd[slot] = e.packedEnd;
-    if (e.packed === null) ring.looseColumn()[slot] = [e.args, e.outcome];
-    else if (ring.loose !== null) ring.loose[slot] = undefined;
+    ring.ids.set(slot, e.id);
+    ring.assets.set(slot, e.asset);
+    ring.ops.set(slot, e.op);
+    ring.hashes.set(slot, e.hash);
+    ring.seqs.set(slot, e.seq);
+    ring.tss.set(slot, e.ts);
+    ring.versions.set(slot, e.version);
+    ring.epochs.set(slot, e.epoch);
+    ring.oks.set(slot, e.ok ? 1 : 0);
+    ring.slabs.set(slot, e.packed);
+    ring.packedAt.set(slot, e.packedAt);
+    ring.packedMid.set(slot, e.packedMid);
+    ring.packedEnd.set(slot, e.packedEnd);
+    if (e.packed === null) ring.looseColumn().set(slot, [e.args, e.outcome]);
+    else if (ring.loose !== null) ring.loose.set(slot, undefined);
     // A replayed id that is already known (a snapshot may overlap the log's first records) moves to the newer row.
     this.byId.set(e.id, e.hash, pos);
     this.evict(e.ts);
@@ -308,8 +308,8 @@ export class DedupeTable {
       const n = ring.length;
       if (n <= countMin) return;
       const slot = ring.slot(ring.head);
-      if (n <= countMax && ring.tss[slot]! > nowTs - retainMs) return;
-      this.byId.delete(ring.hashes[slot]!, ring.head);
+      if (n <= countMax && ring.tss.get(slot)! > nowTs - retainMs) return;
+      this.byId.delete(ring.hashes.get(slot)!, ring.head);
       // A snapshot still to read this row keeps the slot as it is until it is overwritten.
       if (this.readers.length === 0 || !this.readerNeeds(ring.head)) ring.clearSlot(slot);
       ring.head++;
@@ -325,22 +325,22 @@ export class DedupeTable {
   private entryAt(pos: number): DedupeEntry {
     const ring = this.ring;
     const slot = ring.slot(pos);
-    const e = blankEntry(ring.ids[slot]!, ring.hashes[slot]!, ring.assets[slot]!, ring.ops[slot]!, undefined);
-    e.seq = ring.seqs[slot]!;
-    e.ts = ring.tss[slot]!;
-    e.version = ring.versions[slot]!;
-    e.epoch = ring.epochs[slot]!;
-    e.ok = ring.oks[slot] === 1;
-    const slab = ring.slabs[slot];
+    const e = blankEntry(ring.ids.get(slot)!, ring.hashes.get(slot)!, ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
+    e.seq = ring.seqs.get(slot)!;
+    e.ts = ring.tss.get(slot)!;
+    e.version = ring.versions.get(slot)!;
+    e.epoch = ring.epochs.get(slot)!;
+    e.ok = ring.oks.get(slot) === 1;
+    const slab = ring.slabs.get(slot);
     if (slab === null || slab === undefined) {
-      const l = ring.loose?.[slot];
+      const l = ring.loose?.get(slot);
       e.args = l?.[0];
       e.outcome = l?.[1];
     } else {
       e.packed = slab;
-      e.packedAt = ring.packedAt[slot]!;
-      e.packedMid = ring.packedMid[slot]!;
-      e.packedEnd = ring.packedEnd[slot]!;
+      e.packedAt = ring.packedAt.get(slot)!;
+      e.packedMid = ring.packedMid.get(slot)!;
+      e.packedEnd = ring.packedEnd.get(slot)!;
     }
     return e;
   }

@@ -4,7 +4,7 @@
  * node keeps serving between chunks.
  *
  *   +--------------------------------------------+
- *   | header  { v: 1, seq, epoch, assets, dedupe } |
+ *   | header  { v: 1, seq, epoch, assets, dedupe } |  (numbers as float64: a fixed size)
  *   | ["a", [[asset, model, version, seq, state], ...]]   x ceil(assets / chunk)
  *   | ["d", [[id, asset, op, args, seq, ts, reply], ...]] x ceil(dedupe / chunk)
  *   +--------------------------------------------+
@@ -17,29 +17,62 @@ import type { SnapshotAsset, SnapshotDedupe, SnapshotSource } from './snapshot-w
 /** Items per chunk: a few milliseconds of encoding, between which the node serves. */
 const CHUNK_ITEMS = 4096;
 
+/** The body header's keys, in the order they are written. */
+const HEADER_KEYS = ['v', 'seq', 'epoch', 'assets', 'dedupe'] as const;
+
 /**
- * Encodes a snapshot, pausing after every chunk. The source is read as it goes (a
- * processor's SnapshotWalk), so no array of a million asset tuples is ever built; the
- * header, which counts them, is written last into the first place.
+ * Bytes of the body header as `encodeSnapshotTo` writes it: a map whose numbers are all
+ * float64 (MessagePack 0xcb), so its size does not depend on the counts it holds and a
+ * writer can reserve its place before the walk has counted anything.
  */
-export async function encodeSnapshot(source: SnapshotSource, pause: () => Promise<void>): Promise<Uint8Array[]> {
+export const SNAPSHOT_BODY_HEADER_BYTES = 1 + HEADER_KEYS.reduce((n, k) => n + 1 + k.length + 9, 0);
+
+function encodeBodyHeader(h: BodyHeader): Uint8Array {
+  const out = new Uint8Array(SNAPSHOT_BODY_HEADER_BYTES);
+  const dv = new DataView(out.buffer);
+  out[0] = 0x80 | HEADER_KEYS.length; // fixmap
+  let o = 1;
+  for (const k of HEADER_KEYS) {
+    out[o++] = 0xa0 | k.length; // fixstr (ASCII keys)
+    for (let i = 0; i < k.length; i++) out[o++] = k.charCodeAt(i);
+    out[o++] = 0xcb;
+    dv.setFloat64(o, h[k]);
+    o += 8;
+  }
+  return out;
+}
+
+/**
+ * Encodes a snapshot into `write`, one chunk at a time with a pause after each, and
+ * returns the body header (SNAPSHOT_BODY_HEADER_BYTES), which belongs at the body's
+ * start but counts the assets, so it is known only at the end: the caller has kept
+ * its place. The source is read as it goes (a processor's SnapshotWalk) and a chunk is
+ * not referenced once `write` has resolved, so neither an array of a million asset
+ * tuples nor the encoded body is ever held.
+ */
+export async function encodeSnapshotTo(source: SnapshotSource, pause: () => Promise<void>, write: (chunk: Uint8Array) => Promise<void>): Promise<Uint8Array> {
   try {
-    const chunks: Uint8Array[] = [new Uint8Array(0)];
     let assets = 0;
     for (let slice = source.nextAssets(CHUNK_ITEMS); slice.length > 0; slice = source.nextAssets(CHUNK_ITEMS)) {
       assets += slice.length;
-      chunks.push(packMsgpack(['a', slice]));
+      await write(packMsgpack(['a', slice]));
       await pause();
     }
     for (let rows = source.nextDedupe(CHUNK_ITEMS); rows.length > 0; rows = source.nextDedupe(CHUNK_ITEMS)) {
-      chunks.push(packMsgpack(['d', rows]));
+      await write(packMsgpack(['d', rows]));
       await pause();
     }
-    chunks[0] = packMsgpack({ v: 1, seq: source.seq, epoch: source.epoch, assets, dedupe: source.dedupeCount });
-    return chunks;
+    return encodeBodyHeader({ v: 1, seq: source.seq, epoch: source.epoch, assets, dedupe: source.dedupeCount });
   } finally {
     source.end();
   }
+}
+
+/** The whole body as chunks (header first), for writeSnapshot and tests. */
+export async function encodeSnapshot(source: SnapshotSource, pause: () => Promise<void>): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [new Uint8Array(0)];
+  chunks[0] = await encodeSnapshotTo(source, pause, async (c) => void chunks.push(c));
+  return chunks;
 }
 
 /** A decoded (or hand-built) image as a source for `encodeSnapshot`. */

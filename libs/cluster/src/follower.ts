@@ -26,6 +26,8 @@ export interface FollowerDeps {
   /** Appends the frame to the log and applies its record; seq is lastSeq + 1. */
   apply(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void;
   lastSeq(): number;
+  /** Runs `fn` on a later turn of the event loop (a timer), so a long apply yields between slices. */
+  later(fn: () => void): void;
   /** Drops every record after `agreed` from the log and the state; resolves with the seq now held. */
   rollBack(agreed: number): Promise<number>;
   /** Replaces all local state and log with the verified snapshot file. */
@@ -40,6 +42,9 @@ export interface FollowerDeps {
   resendRetryMs: number;
   log: Logger;
 }
+
+/** Frames applied per turn: a few milliseconds (a 20,000-record tail took 170 ms in one go). */
+const APPLY_SLICE_FRAMES = 1024;
 
 export class Follower {
   private ackScheduled = false;
@@ -63,6 +68,10 @@ export class Follower {
   private readonly ackFn = () => this.sendAck();
   /** Frames taken in seq order and acknowledged (`received`), applied in the microtask after the ack's flush. */
   private pending: Uint8Array[] = [];
+  /** How many of `pending` are applied already (a long catch-up is applied a slice per turn). */
+  private pendingFrom = 0;
+  private applying = false;
+  private drainAll = false;
   private applyScheduled = false;
   private catchUpPending = false;
   private readonly applyFn = () => this.applyPending();
@@ -76,7 +85,8 @@ export class Follower {
     this.planDone = false;
     this.caughtUp = false;
     this.catchUpPending = false;
-    this.pending = [];
+    // What was received (and perhaps acknowledged) goes into the log and state first.
+    this.drain();
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.installedSeq = -1;
@@ -113,7 +123,7 @@ export class Follower {
     this.plan = h;
     this.planDone = false;
     this.caughtUp = false;
-    this.pending = [];
+    this.drain();
     this.installedSeq = -1;
     this.dropIncoming();
     this.busy = true;
@@ -184,17 +194,55 @@ export class Follower {
 
   private applyPending(): void {
     this.applyScheduled = false;
-    const frames = this.pending;
-    if (frames.length > 0) this.pending = [];
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!;
-      this.d.apply(readEpoch(f, 0), readSeq(f, 0), f, 20);
+    this.applySome(APPLY_SLICE_FRAMES);
+    if (this.pendingFrom > 0) {
+      // More than a slice arrived (a catch-up's tail): the rest after a timer, so the
+      // heartbeat and the acks are not held up for the whole of it.
+      this.applyScheduled = true;
+      this.d.later(this.applyFn);
+      return;
     }
     if (this.catchUpPending) {
       this.catchUpPending = false;
       this.caughtUp = true;
       this.d.onCaughtUp();
       this.scheduleAck();
+    }
+  }
+
+  /**
+   * Applies everything received now: before this node leaves standby (it may serve next,
+   * and must hold all it acknowledged) and before a sync starts over.
+   */
+  drain(): void {
+    this.applySome(Number.POSITIVE_INFINITY);
+  }
+
+  /** Applies up to `max` pending frames, in seq order. */
+  private applySome(max: number): void {
+    // An apply that fails the node may start a sync anew, which drains: the loop below
+    // then goes on to the last frame, in order.
+    if (this.applying) {
+      this.drainAll = true;
+      return;
+    }
+    const frames = this.pending;
+    let i = this.pendingFrom;
+    this.applying = true;
+    try {
+      for (const end = Math.min(frames.length, i + max); i < end || (this.drainAll && i < frames.length); i++) {
+        const f = frames[i]!;
+        this.d.apply(readEpoch(f, 0), readSeq(f, 0), f, 20);
+      }
+    } finally {
+      this.applying = false;
+      this.drainAll = false;
+      if (this.pending === frames) {
+        if (i >= frames.length) {
+          this.pending = [];
+          this.pendingFrom = 0;
+        } else this.pendingFrom = i;
+      }
     }
   }
 

@@ -71,3 +71,44 @@ export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = by
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
   return crc32cUpdate(0, bytes, start, end);
 }
+
+/**
+ * The CRC32C of `a` followed by `b`, from `crc32c(a)`, `crc32c(b)` and `b`'s length
+ * (zlib's crc32_combine for the Castagnoli polynomial): a file whose first bytes are
+ * written last (a snapshot's body header, which counts what follows) is checksummed
+ * as it is written, without reading it back. CRC is linear over GF(2): appending
+ * `lenB` zero bytes to `a` is a 32x32 bit-matrix applied to its CRC, and that matrix
+ * is built by squaring the one-zero-bit operator, so the cost is O(log lenB).
+ */
+export function crc32cCombine(crcA: number, crcB: number, lenB: number): number {
+  if (!Number.isSafeInteger(lenB) || lenB < 0) throw new RangeError(`crc32cCombine: length must be a non-negative safe integer, got ${lenB}`);
+  let crc = crcA >>> 0;
+  let left = lenB;
+  // odd: one zero bit; even: two; then odd: four. The loop squares them in turn.
+  const odd = new Uint32Array(32);
+  const even = new Uint32Array(32);
+  odd[0] = POLY;
+  for (let n = 1; n < 32; n++) odd[n] = 1 << (n - 1);
+  gf2Square(even, odd);
+  gf2Square(odd, even);
+  while (left > 0) {
+    gf2Square(even, odd);
+    if (left % 2 === 1) crc = gf2Times(even, crc);
+    left = Math.floor(left / 2);
+    if (left === 0) break;
+    gf2Square(odd, even);
+    if (left % 2 === 1) crc = gf2Times(odd, crc);
+    left = Math.floor(left / 2);
+  }
+  return (crc ^ crcB) >>> 0;
+}
+
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  for (let i = 0, v = vec >>> 0; v !== 0; i++, v >>>= 1) if (v & 1) sum ^= mat[i]!;
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+}

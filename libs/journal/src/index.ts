@@ -2,7 +2,7 @@
  * @txtest/journal: the sans-IO write-ahead log of the primary. Frames, group-commit
  * writer, snapshots, crash recovery, and the LogStorage seam all I/O goes through.
  */
-export { crc32c, crc32cUpdate } from './crc32c';
+export { crc32c, crc32cCombine, crc32cUpdate } from './crc32c';
 export {
   JournalCorruptError,
   JournalFailedError,
@@ -38,7 +38,9 @@ export type { RecoverOptions, Recovery, ReplayFn } from './recovery';
 export {
   SNAPSHOT_HEADER_BYTES,
   SNAPSHOT_VERSION,
+  checkSnapshotId,
   compact,
+  encodeSnapshotHeader,
   parseSnapshotHeader,
   readNewestSnapshot,
   readSnapshot,
@@ -46,6 +48,7 @@ export {
   writeSnapshot,
 } from './snapshot';
 export type { CompactResult, Snapshot, SnapshotFileHeader, SnapshotInput } from './snapshot';
+export { SNAPSHOT_PART_NAME, SnapshotFileWriter } from './snapshot-writer';
 export { INCOMING_SNAPSHOT_NAME, IncomingSnapshot, newestSnapshotFile } from './snapshot-stream';
 export type { SnapshotFileInfo } from './snapshot-stream';
 export type { AppendHandle, LogStorage } from './storage';

@@ -51,6 +51,15 @@ export class MemoryLogStorage implements LogStorage {
     else this.backing.delete(to);
   }
 
+  async writeAt(name: string, offset: number, bytes: Uint8Array): Promise<void> {
+    const f = this.get(name);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > f.length) throw new RangeError(`writeAt offset ${offset} outside ${name} (${f.length} bytes)`);
+    const inside = Math.min(bytes.length, f.length - offset);
+    // In place is safe: readers got copies. What runs past the end is an append.
+    f.set(bytes.subarray(0, inside), offset);
+    if (inside < bytes.length) this.appendTo(name, [bytes.subarray(inside)]);
+  }
+
   async openAppend(name: string): Promise<AppendHandle> {
     if (!this.files.has(name)) this.files.set(name, new Uint8Array(0));
     return new MemoryAppendHandle(this, name);

@@ -12,7 +12,8 @@
  *
  * u64 fields are written as two u32 halves, low half first, and must be safe integers.
  * The body is opaque bytes supplied by the caller (the state serializer). The file is
- * written with `writeAtomic`, so a crash leaves either no file or a complete one; the
+ * written with `writeAtomic` (writeSnapshot) or into a part file renamed into place
+ * once synced (SnapshotFileWriter), so a crash leaves either no file or a complete one; the
  * length and CRC checks exist for media damage and for files cut short by other means.
  * The header fields themselves are not checksummed, so `seq` is cross-checked against
  * the file name and `bodyLen` against the file length.
@@ -51,11 +52,10 @@ export interface Snapshot {
   body: Uint8Array;
 }
 
-/** Writes a snapshot atomically and returns its file name. */
+/** Writes a snapshot atomically and returns its file name (SnapshotFileWriter writes one as it is encoded). */
 export async function writeSnapshot(storage: LogStorage, input: SnapshotInput): Promise<string> {
   const { seq, epoch, chunks } = input;
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new JournalUsageError(`snapshot seq must be a non-negative safe integer, got ${seq}`);
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffff_ffff) throw new JournalUsageError(`snapshot epoch must be a u32, got ${epoch}`);
+  checkSnapshotId(seq, epoch);
   let bodyLen = 0;
   let crc = 0;
   for (const c of chunks) {
@@ -63,19 +63,30 @@ export async function writeSnapshot(storage: LogStorage, input: SnapshotInput): 
     crc = crc32cUpdate(crc, c);
     if (input.pause) await input.pause();
   }
+  const name = snapshotName(seq);
+  await storage.writeAtomic(name, [encodeSnapshotHeader({ seq, epoch, bodyLen, crc }), ...chunks]);
+  return name;
+}
+
+/** Throws JournalUsageError unless `seq` and `epoch` fit the header. */
+export function checkSnapshotId(seq: number, epoch: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new JournalUsageError(`snapshot seq must be a non-negative safe integer, got ${seq}`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffff_ffff) throw new JournalUsageError(`snapshot epoch must be a u32, got ${epoch}`);
+}
+
+/** The SNAPSHOT_HEADER_BYTES that start a snapshot file (see the module comment). */
+export function encodeSnapshotHeader(h: SnapshotFileHeader): Uint8Array {
   const header = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const dv = new DataView(header.buffer);
   header.set(MAGIC, 0);
   dv.setUint32(8, SNAPSHOT_VERSION, true);
-  dv.setUint32(12, epoch, true);
-  dv.setUint32(16, seq >>> 0, true);
-  dv.setUint32(20, Math.floor(seq / TWO_POW_32), true);
-  dv.setUint32(24, bodyLen >>> 0, true);
-  dv.setUint32(28, Math.floor(bodyLen / TWO_POW_32), true);
-  dv.setUint32(32, crc, true);
-  const name = snapshotName(seq);
-  await storage.writeAtomic(name, [header, ...chunks]);
-  return name;
+  dv.setUint32(12, h.epoch, true);
+  dv.setUint32(16, h.seq >>> 0, true);
+  dv.setUint32(20, Math.floor(h.seq / TWO_POW_32), true);
+  dv.setUint32(24, h.bodyLen >>> 0, true);
+  dv.setUint32(28, Math.floor(h.bodyLen / TWO_POW_32), true);
+  dv.setUint32(32, h.crc, true);
+  return header;
 }
 
 /** Reads and validates one snapshot file; throws SnapshotCorruptError if it is damaged. */

@@ -20,6 +20,15 @@ export interface LogStorage {
    * a time instead of whole. Rejects if the file does not exist.
    */
   readAt(name: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Overwrites `bytes.length` bytes of an existing file at byte `offset` (which must lie
+   * within the file, and may extend it), so that a file written front to back can have
+   * its header filled in last (a snapshot streamed to disk as it is encoded). Like an
+   * append, it is durable only after a `sync` of the file: until then a crash may leave
+   * the old bytes, the new ones or (on a power loss) a file cut short before `offset`.
+   * Rejects if the file does not exist or `offset` is past its end.
+   */
+  writeAt(name: string, offset: number, bytes: Uint8Array): Promise<void>;
   /** Opens a file for appending, creating it (empty) if it is missing. */
   openAppend(name: string): Promise<AppendHandle>;
   /**

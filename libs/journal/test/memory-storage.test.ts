@@ -57,4 +57,20 @@ describe('MemoryLogStorage', () => {
     await h.append([Uint8Array.of(7)]);
     expect(s.files.get('f')).toEqual(Uint8Array.of(0, 0xfe, 7));
   });
+
+  it('memory storage: writeAt overwrites in place, extends past the end, leaves earlier reads alone, and refuses a hole or a missing file', async () => {
+    const s = new MemoryLogStorage();
+    const h = await s.openAppend('f');
+    await h.append([Uint8Array.of(1, 2, 3, 4)]);
+    const before = await s.read('f');
+    await s.writeAt('f', 1, Uint8Array.of(9, 9));
+    expect(await s.read('f')).toEqual(Uint8Array.of(1, 9, 9, 4));
+    expect(before).toEqual(Uint8Array.of(1, 2, 3, 4));
+    await s.writeAt('f', 3, Uint8Array.of(7, 8));
+    expect(await s.read('f')).toEqual(Uint8Array.of(1, 9, 9, 7, 8));
+    await h.append([Uint8Array.of(5)]);
+    expect(await s.read('f')).toEqual(Uint8Array.of(1, 9, 9, 7, 8, 5));
+    await expect(s.writeAt('f', 7, Uint8Array.of(1))).rejects.toThrow(/offset 7 outside f/);
+    await expect(s.writeAt('nope', 0, Uint8Array.of(1))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

@@ -50,6 +50,9 @@ class ControlledStorage implements LogStorage {
   writeAtomic(n: string, c: Uint8Array[]) {
     return this.mem.writeAtomic(n, c);
   }
+  writeAt(n: string, o: number, b: Uint8Array) {
+    return this.mem.writeAt(n, o, b);
+  }
   async openAppend(name: string): Promise<AppendHandle> {
     this.log.push(`open ${name}`);
     const h = await this.mem.openAppend(name);

@@ -114,6 +114,20 @@ export class SimDisk {
     if (name.endsWith('.log')) this.reindex();
   }
 
+  /**
+   * Overwrites bytes in place (extending the file past its end if they reach that far).
+   * The disk keeps no old bytes to fall back on, so a power loss before the next sync
+   * cuts the file back to `offset`: harsher than a real disk, never kinder.
+   */
+  writeAtNow(name: string, offset: number, bytes: Uint8Array): void {
+    const f = this.files.get(name)!;
+    const inside = Math.min(bytes.length, f.len - offset);
+    f.buf.set(bytes.subarray(0, inside), offset);
+    if (inside < bytes.length) this.appendNow(name, [bytes.subarray(inside)]);
+    f.durable = Math.min(f.durable, offset);
+    if (name.endsWith('.log')) this.reindex();
+  }
+
   /** A rename is durable when it resolves; the bytes keep their durable length (synced before, as the caller does). */
   renameNow(from: string, to: string): void {
     const f = this.files.get(from)!;
@@ -277,6 +291,17 @@ export class SimLogStorage implements LogStorage {
     return this.disk.io(this.owner, true, `rename ${from} ${to}`, () => {
       if (!this.disk.files.has(from)) throw enoent(from);
       this.disk.renameNow(from, to);
+    });
+  }
+
+  writeAt(name: string, offset: number, bytes: Uint8Array): Promise<void> {
+    const copy = bytes.slice();
+    return this.disk.io(this.owner, false, `write ${name} at ${offset}`, () => {
+      const f = this.disk.files.get(name);
+      if (f === undefined) throw enoent(name);
+      if (offset < 0 || offset > f.len) throw new RangeError(`writeAt offset ${offset} outside ${name} (${f.len} bytes)`);
+      if (this.disk.full && offset + copy.length > f.len) throw enospc(name);
+      this.disk.writeAtNow(name, offset, copy);
     });
   }
 

@@ -77,6 +77,24 @@ export class FsLogStorage implements LogStorage {
     }
   }
 
+  /** pwrite(2) into the existing file; no sync (the caller syncs the file, as after an append). */
+  async writeAt(name: string, offset: number, bytes: Uint8Array): Promise<void> {
+    const fd = await call<number>((cb) => fs.open(this.file(name), 'r+', cb));
+    try {
+      const st = await call<fs.Stats>((cb) => fs.fstat(fd, cb));
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > st.size) throw new RangeError(`writeAt offset ${offset} outside ${name} (${st.size} bytes)`);
+      let done = 0;
+      // pwrite may write less than asked (a full disk, a signal): finish the rest or fail.
+      while (done < bytes.length) {
+        const n = await call<number>((cb) => fs.write(fd, bytes, done, bytes.length - done, offset + done, cb));
+        if (n === 0) throw new Error(`short write: ${done} of ${bytes.length} bytes at ${offset} in ${name}`);
+        done += n;
+      }
+    } finally {
+      await call<void>((cb) => fs.close(fd, cb));
+    }
+  }
+
   /** rename(2), then an fsync of the directory so that the new name survives a crash. */
   async rename(from: string, to: string): Promise<void> {
     await fs.promises.rename(this.file(from), this.file(to));

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeFrame, LogWriter, recover } from '@txtest/journal';
+import { encodeFrame, LogWriter, recover, SnapshotFileWriter, writeSnapshot } from '@txtest/journal';
 import { FsLogStorage } from '../src/index';
 
 let dir = '';
@@ -140,5 +140,37 @@ describe('FsLogStorage', () => {
       expect(new TextDecoder().decode(payload)).toBe(`record ${seq}`);
     });
     expect(n).toBe(2000);
+  });
+});
+
+describe('FsLogStorage.writeAt and streamed snapshots', () => {
+  it('fs storage: writeAt overwrites in place and extends past the end; a hole or a missing file is refused', async () => {
+    const s = new FsLogStorage(dir);
+    const h = await s.openAppend('f.part');
+    await h.append([Uint8Array.of(1, 2, 3, 4)]);
+    await s.writeAt('f.part', 1, Uint8Array.of(9, 9));
+    await s.writeAt('f.part', 3, Uint8Array.of(7, 8));
+    // The append handle is O_APPEND: it still writes at the (new) end.
+    await h.append([Uint8Array.of(5)]);
+    await h.sync();
+    await h.close();
+    expect(await s.read('f.part')).toEqual(Uint8Array.of(1, 9, 9, 7, 8, 5));
+    await expect(s.writeAt('f.part', 9, Uint8Array.of(1))).rejects.toThrow(/offset 9 outside f.part/);
+    await expect(s.writeAt('nope', 0, Uint8Array.of(1))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('fs storage: a snapshot streamed through SnapshotFileWriter is the file writeSnapshot writes, and recovery reads it', async () => {
+    const body = Array.from({ length: 40 }, (_, c) => Uint8Array.from({ length: c === 0 ? 72 : 3000 + c }, (_, i) => (c * 13 + i) & 0xff));
+    const other = path.join(dir, 'whole');
+    const whole = new FsLogStorage(other);
+    const name = await writeSnapshot(whole, { seq: 123, epoch: 4, chunks: body });
+    const s = new FsLogStorage(path.join(dir, 'streamed'));
+    const w = await SnapshotFileWriter.open(s, 123, 4, body[0]!.length);
+    for (const c of body.slice(1)) await w.append(c);
+    expect(await w.commit(body[0])).toBe(name);
+    expect(await s.read(name)).toEqual(await whole.read(name));
+    expect(fs.readdirSync(path.join(dir, 'streamed'))).toEqual([name]);
+    const rec = await recover(s, { warn: () => undefined });
+    expect(rec.snapshot).toMatchObject({ name, seq: 123, epoch: 4 });
   });
 });
