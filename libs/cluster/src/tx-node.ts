@@ -134,10 +134,11 @@ export class TxNode {
   /** One writer for records and events: both are written and taken within one call. */
   private readonly w = new MsgWriter();
   private snapshotting = false;
-  /** The background snapshot running now (a sync's rollback or install waits for it: it would write a stale file). */
+  /**
+   * The last snapshot file queued: files are written one at a time (they share the part
+   * file), and a sync's rollback or install waits for them (one would write a stale file).
+   */
   private snapshotRun: Promise<unknown> = Promise.resolve();
-  /** The snapshot file being written, if any: the next one starts after it. */
-  private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
   private readonly incarnation: string;
   private syncsBegun = 0;
@@ -241,7 +242,7 @@ export class TxNode {
         history: () => this.epochRecord.history,
         storage: o.logStorage,
         incarnation: this.incarnation,
-        writeSnapshot: () => this.snapshotNow(),
+        writeSnapshot: async () => void (await this.snapshot()),
         // A step unanswered for a peer timeout is sent again: sooner would resend what a busy joiner is still writing.
         retryMs: (o.heartbeatIntervalMs ?? 50) * (o.heartbeatMissed ?? 4),
         onAck: () => this.releaseGate(),
@@ -410,15 +411,26 @@ export class TxNode {
   }
 
   /** Replaces the state with a recovery's: its snapshot (loaded in slices), then the log after it. */
-  private async rebuild(rec: Recovery): Promise<number> {
+  private rebuild(rec: Recovery): Promise<number> {
+    return this.loadUnpacked(async () => {
+      if (rec.snapshot !== null) await loadSnapshotSliced(this.processor, rec.snapshot.body, this.pause);
+      else this.processor.reset();
+      this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
+      return rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
+    });
+  }
+
+  /**
+   * Fills the state with remembered ids left unpacked (DedupeTable.packLater: a load is a
+   * pause the node waits for, and packing would lengthen it), then packs them a slice per
+   * timer tick while the node serves or follows.
+   */
+  private async loadUnpacked<T>(fill: () => Promise<T>): Promise<T> {
     this.processor.packLater = true;
-    if (rec.snapshot !== null) await loadSnapshotSliced(this.processor, rec.snapshot.body, this.pause);
-    else this.processor.reset();
-    this.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
-    const replayed = await rec.replay(this.processor.lastSeq + 1, (epoch, seq, payload) => this.processor.applyRecord(epoch, seq, payload));
+    const out = await fill();
     this.processor.packLater = false;
     this.packBacklog();
-    return replayed;
+    return out;
   }
 
   private openWriter(lastSeq: number, lastEpoch: number): void {
@@ -959,10 +971,7 @@ export class TxNode {
     await this.saveRecord({ ...this.epochRecord, history });
     this.lastSnapshotSeq = seq;
     const body = (await o.logStorage.read(name)).subarray(SNAPSHOT_HEADER_BYTES);
-    this.processor.packLater = true;
-    const loaded = await loadSnapshotSliced(this.processor, body, this.pause);
-    this.processor.packLater = false;
-    this.packBacklog();
+    const loaded = await this.loadUnpacked(() => loadSnapshotSliced(this.processor, body, this.pause));
     this.openWriter(seq, epoch);
     o.log.info({ seq, replacedLastSeq: old, assets: loaded.assets, bytes: body.length }, "installed the primary's snapshot; the local log starts over after it");
   }
@@ -1000,14 +1009,6 @@ export class TxNode {
     this.o.clock.setTimeout(step, 0);
   }
 
-  /** Writes a snapshot file now, after the one running (for a joiner that needs one when there is none). */
-  private async snapshotNow(): Promise<void> {
-    await this.snapshotRun;
-    const run = this.snapshot();
-    this.snapshotRun = run.catch(() => undefined);
-    await run;
-  }
-
   /** Starts a background snapshot once enough records have been written since the last one. */
   private maybeSnapshot(): void {
     const every = this.o.snapshotEveryRecords;
@@ -1015,7 +1016,7 @@ export class TxNode {
     // The snapshot's seq must be in the log already, or a crash could leave a gap between them.
     if (this.processor.committedSeq - this.lastSnapshotSeq < every || this.processor.committedSeq > this.writtenSeq) return;
     this.snapshotting = true;
-    this.snapshotRun = this.snapshot().then(
+    this.snapshot().then(
       () => {
         this.snapshotting = false;
         // Enough records may have come while it was written: the next one starts now,
@@ -1030,12 +1031,12 @@ export class TxNode {
   }
 
   /**
-   * Writes a snapshot file; a call while one is being written waits for it (they share
-   * the part file, and a background snapshot may meet a joiner's `snapshotNow`).
+   * Writes a snapshot file after those already queued (a background snapshot may meet
+   * one a joiner needs when there is none).
    */
   snapshot(): Promise<number> {
-    const run = this.snapshotQueue.then(() => this.writeSnapshotFile());
-    this.snapshotQueue = run.catch(() => undefined);
+    const run = this.snapshotRun.then(() => this.writeSnapshotFile());
+    this.snapshotRun = run.catch(() => undefined);
     return run;
   }
 
