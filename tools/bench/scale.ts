@@ -32,6 +32,7 @@ const HELP = `Usage: npx tsx tools/bench/scale.ts [flags]
   --node-arg <flag>        an extra flag for both nodes (repeatable), e.g. --node-arg=--snapshot-every=200000
   --json <file>            also write the results as JSON
   --log-dir <dir>          write every node process's log lines there (n1-1.log, n2-1.log, n1-2.log, ...)
+  --growth-only            stop after the growth and its figures (for memory and stall work)
   --help`;
 
 const { values: flags } = parseArgs({
@@ -44,6 +45,7 @@ const { values: flags } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
     'log-dir': { type: 'string' },
+    'growth-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -156,6 +158,20 @@ interface NodeFigures {
   heapTotalMiB: number | null;
   externalMiB: number | null;
   stallPeakMs: number | null;
+  /** V8 heap spaces, used/size in MiB, from the node's default metrics. */
+  heapSpaces: Record<string, string>;
+}
+
+/** Every `space` of a heap-space gauge in a node's /metrics text, in MiB. */
+function heapSpaces(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^txtest_process_nodejs_heap_space_size_(used|total)_bytes\{[^}]*space="([^"]+)"[^}]*\} (\S+)$/gm;
+  const used = new Map<string, number>();
+  for (const m of text.matchAll(re)) {
+    if (m[1] === 'used') used.set(m[2]!, Number(m[3]));
+    else out[m[2]!] = `${mib(used.get(m[2]!) ?? 0)}/${mib(Number(m[3]))}`;
+  }
+  return out;
 }
 
 const results: Record<string, unknown> = { accounts: ACCOUNTS, inFlight: IN_FLIGHT, soloUpdates: SOLO_UPDATES, nodeArgs: flags['node-arg'] };
@@ -168,6 +184,7 @@ async function figures(nc: NatsConnection, id: string): Promise<NodeFigures> {
     ['txtest_assets', 'txtest_dedupe_ids', 'txtest_event_loop_stall_peak_seconds', 'txtest_process_nodejs_heap_size_used_bytes', 'txtest_process_nodejs_heap_size_total_bytes', 'txtest_process_nodejs_external_memory_bytes'].map(read),
   );
   const rss = rssOf(s.pid);
+  const spaces = heapSpaces(await (await fetch(`http://${s.http}/metrics`)).text());
   const n = assets ?? 0;
   const orNull = (b: number | null | undefined) => (b === null || b === undefined ? null : mib(b));
   return {
@@ -180,6 +197,7 @@ async function figures(nc: NatsConnection, id: string): Promise<NodeFigures> {
     heapTotalMiB: orNull(total),
     externalMiB: orNull(external),
     stallPeakMs: stall === null || stall === undefined ? null : Math.round(stall * 1000),
+    heapSpaces: spaces,
   };
 }
 
@@ -189,6 +207,16 @@ async function roles(nc: NatsConnection): Promise<{ primary: string; standby: st
   if (a?.role === 'primary' && b?.role === 'standby') return { primary: 'n1', standby: 'n2' };
   if (b?.role === 'primary' && a?.role === 'standby') return { primary: 'n2', standby: 'n1' };
   return null;
+}
+
+/** Waits (30 s at most) for a primary with an attached standby. */
+async function settledRoles(nc: NatsConnection, after: string): Promise<{ primary: string; standby: string }> {
+  for (let i = 0; ; i++) {
+    const shape = await roles(nc);
+    if (shape !== null) return shape;
+    if (i > 300) throw new Error(`no primary with an attached standby within 30 s of ${after}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Polls (100 ms) until `id` is standby holding all the primary has; samples the primary's RSS meanwhile. */
@@ -218,6 +246,20 @@ function promotions(pair: TestPair, id: string, since: number, from: 'standby' |
   return pair.node(id).lines.filter((l) => l.from === from && reached('promoting', since)(l)).length;
 }
 
+/** With --log-dir, every node process's log lines and stderr, one file each. */
+function writeLogs(started: { id: string; proc: NodeProcess }[]): void {
+  const dir = flags['log-dir'];
+  if (dir === undefined) return;
+  mkdirSync(dir, { recursive: true });
+  const seen = new Map<string, number>();
+  for (const { id, proc } of started) {
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(join(dir, `${id}-${n}.stderr`), proc.stderr());
+  }
+}
+
 async function main(): Promise<number> {
   const nats: NatsServerHandle = await startNatsServer();
   const pair = new TestPair({ natsUrl: nats.url, args: ['--log-level', 'info', ...(flags['node-arg'] as string[])] });
@@ -234,18 +276,14 @@ async function main(): Promise<number> {
   // Interrupted, it still stops the processes it started (by PID, through the testkit).
   const interrupted = (signal: string) => {
     say(`${signal}: stopping the pair and the nats-server`);
+    writeLogs(started);
     void pair.close().finally(() => nats.stop().finally(() => process.exit(130)));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
     await Promise.all([start('n1'), start('n2')]);
-    let shape: { primary: string; standby: string } | null = null;
-    for (let i = 0; shape === null; i++) {
-      if (i > 300) throw new Error('no primary with an attached standby within 30 s of the start');
-      await new Promise((r) => setTimeout(r, 100));
-      shape = await roles(nc);
-    }
+    let shape = await settledRoles(nc, 'the start');
 
     // 1. Growth.
     const t0 = Date.now();
@@ -261,11 +299,18 @@ async function main(): Promise<number> {
     const growthS = (Date.now() - t0) / 1000;
     const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
     const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
+    // A failover during the growth swapped the roles: take them as they are now.
+    shape = await settledRoles(nc, 'the growth');
     // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
     await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
     const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
     results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, standbyDropped, failures: ledger.failures, primary: shape.primary, nodes: grown };
     say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
+    if (flags['growth-only']) {
+      printTable();
+      if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
+      return falseFailovers === 0 ? 0 : 1;
+    }
 
     // 2. Standby down, updates solo, standby back.
     const pick = rng(1);
@@ -335,17 +380,7 @@ async function main(): Promise<number> {
     if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
     return digestsEqual && wrong === 0 && falseFailovers === 0 ? 0 : 1;
   } finally {
-    const dir = flags['log-dir'];
-    if (dir !== undefined) {
-      mkdirSync(dir, { recursive: true });
-      const seen = new Map<string, number>();
-      for (const { id, proc } of started) {
-        const n = (seen.get(id) ?? 0) + 1;
-        seen.set(id, n);
-        writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-        writeFileSync(join(dir, `${id}-${n}.stderr`), proc.stderr());
-      }
-    }
+    writeLogs(started);
     client.close();
     await nc.close();
     await pair.close();
@@ -361,11 +396,17 @@ function printTable(): void {
   ];
   for (const n of g.nodes) {
     rows.push([`${n.id} after growth`, `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`]);
+    rows.push([`${n.id} heap spaces`, Object.entries(n.heapSpaces).map(([k, v]) => `${k.replace('_space', '')} ${v}`).join(', ')]);
   }
+  if (results.standbyRejoin === undefined) return print(rows);
   rows.push(['standby rejoin', JSON.stringify(results.standbyRejoin)]);
   rows.push(['primary failover', JSON.stringify(results.failover)]);
   rows.push(['check', JSON.stringify(results.check)]);
   for (const n of (results.end as (NodeFigures | null)[]).filter((x) => x !== null)) rows.push([`${n.id} at the end`, `RSS ${n.rssMiB} MiB, ${n.bytesPerAsset} B/asset, stall peak ${n.stallPeakMs} ms`]);
+  print(rows);
+}
+
+function print(rows: [string, string][]): void {
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }

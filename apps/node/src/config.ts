@@ -81,7 +81,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'inflight-max', env: 'TXTEST_INFLIGHT_MAX', kind: 'int', default: '100000', help: 'updates in flight node-wide before OVERLOADED' },
   { flag: 'snapshot-every', env: 'TXTEST_SNAPSHOT_EVERY', kind: 'int', default: '500000', help: 'records between background snapshots (0: never)' },
   { flag: 'segment-bytes', env: 'TXTEST_SEGMENT_BYTES', kind: 'int', default: '67108864', help: 'log segment size' },
-  { flag: 'replication-ring-bytes', env: 'TXTEST_REPLICATION_RING_BYTES', kind: 'int', default: '33554432', help: 'recent records kept in memory for a catching-up standby (older ones come from the log)' },
+  { flag: 'replication-ring-bytes', env: 'TXTEST_REPLICATION_RING_BYTES', kind: 'int', default: '8388608', help: 'recent records kept in memory for resends and a catching-up standby (older ones come from the log)' },
   { flag: 'events', env: 'TXTEST_EVENTS', kind: 'string', default: 'on', help: 'publish committed updates on P.C.events.<asset>: on or off' },
   { flag: 'repair-log', env: 'TXTEST_REPAIR_LOG', kind: 'bool', help: 'truncate the log at a corrupt record instead of refusing to start' },
   { flag: 'log-level', env: 'TXTEST_LOG_LEVEL', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error' },

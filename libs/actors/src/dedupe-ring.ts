@@ -1,27 +1,31 @@
 /**
  * The remembered requests, oldest first, as columns: typed arrays for the number fields
- * and plain arrays for the string fields (in pages, ring-column.ts), indexed by ring slot (absolute position masked
- * by the capacity). A million remembered ids are then a million id strings plus a few
- * large arrays, instead of a million entry objects the garbage collector has to visit
- * and move on every full collection (docs/ARCHITECTURE.md, "Memory layout"). Args and
- * outcome are MessagePack in shared slabs (MsgWriter), placed by offsets.
+ * and plain arrays for the string fields (in pages, ring-column.ts), indexed by ring slot
+ * (absolute position masked by the capacity). A million remembered ids are then a few
+ * large arrays instead of a million entry objects the garbage collector has to visit
+ * and move on every full collection (docs/ARCHITECTURE.md, "Memory layout"). The id,
+ * args and outcome of a row are MessagePack in shared slabs (MsgWriter), placed by
+ * offsets: id at..args, args args..mid, outcome mid..end. The id is not kept as a string:
+ * a million of them were 48 bytes each on the heap (header, characters, reference).
  *
  * Entries leave at the head in order; positions are absolute and never reused, so an
  * index or a snapshot walk can hold one while the ring moves on. A slot is reused once
  * the position `capacity` later is pushed; whoever still needs the old row (a snapshot
  * walk) must take it before (`onOverwrite`).
  */
-import type { Args } from '@txtest/protocol';
+import { unpackMsgpack, type Args } from '@txtest/protocol';
 import { F64Column, I32Column, RefColumn, U32Column, U8Column, type RingColumn } from './ring-column';
 
 const CAPACITY_MIN = 64;
+
+/** A row inserted unpacked: its id, args and outcome as objects, until `packSome` packs them. */
+export type LooseRow = [id: string, args: Args | undefined, outcome: unknown];
 
 export class DedupeRing {
   /** Position of the oldest entry; `tail` is where the next one goes. */
   head = 0;
   tail = 0;
   private mask = CAPACITY_MIN - 1;
-  ids = new RefColumn<string>(CAPACITY_MIN);
   assets = new RefColumn<string>(CAPACITY_MIN);
   ops = new RefColumn<string>(CAPACITY_MIN);
   hashes = new I32Column(CAPACITY_MIN);
@@ -30,13 +34,14 @@ export class DedupeRing {
   versions = new F64Column(CAPACITY_MIN);
   epochs = new U32Column(CAPACITY_MIN);
   oks = new U8Column(CAPACITY_MIN);
-  /** The slab of a packed entry (args at..mid, outcome mid..end); null while unpacked. */
+  /** The slab of a packed entry (id at..args, args args..mid, outcome mid..end); null while unpacked. */
   slabs = new RefColumn<Buffer | null>(CAPACITY_MIN);
   packedAt = new U32Column(CAPACITY_MIN);
+  packedArgs = new U32Column(CAPACITY_MIN);
   packedMid = new U32Column(CAPACITY_MIN);
   packedEnd = new U32Column(CAPACITY_MIN);
-  /** [args, outcome] of entries inserted unpacked (a recovery's), by slot; allocated on first use. */
-  loose: RingColumn<[Args | undefined, unknown] | undefined> | null = null;
+  /** [id, args, outcome] of entries inserted unpacked (a recovery's), by slot; allocated on first use. */
+  loose: RingColumn<LooseRow | undefined> | null = null;
 
   /** Called with a position whose slot is about to be reused (see the module comment). */
   onOverwrite: ((pos: number) => void) | null = null;
@@ -64,7 +69,6 @@ export class DedupeRing {
 
   /** Drops the head entry's references (its strings and slab) so they can be collected. */
   clearSlot(slot: number): void {
-    this.ids.set(slot, undefined);
     this.assets.set(slot, undefined);
     this.ops.set(slot, undefined);
     this.slabs.set(slot, undefined);
@@ -75,15 +79,29 @@ export class DedupeRing {
   private grow(): void {
     const oldCapacity = this.mask + 1;
     if (this.tail - this.head !== oldCapacity) throw new Error('DedupeRing.grow: the ring is not full');
-    for (const c of [this.ids, this.assets, this.ops, this.slabs, this.loose, this.hashes, this.seqs, this.tss, this.versions, this.epochs, this.oks, this.packedAt, this.packedMid, this.packedEnd]) {
+    for (const c of [this.assets, this.ops, this.slabs, this.loose, this.hashes, this.seqs, this.tss, this.versions, this.epochs, this.oks, this.packedAt, this.packedArgs, this.packedMid, this.packedEnd]) {
       c?.grow(this.head, oldCapacity);
     }
     this.mask = oldCapacity * 2 - 1;
   }
 
   /** The loose column, allocated on first use. */
-  looseColumn(): RingColumn<[Args | undefined, unknown] | undefined> {
-    return (this.loose ??= new RefColumn<[Args | undefined, unknown]>(this.mask + 1));
+  looseColumn(): RingColumn<LooseRow | undefined> {
+    return (this.loose ??= new RefColumn<LooseRow>(this.mask + 1));
+  }
+
+  /** The id of the row in `slot` (decoded from its slab when packed: a retry's reply, a snapshot). */
+  idAt(slot: number): string {
+    const slab = this.slabs.get(slot);
+    if (slab === null || slab === undefined) return this.loose!.get(slot)![0];
+    return unpackMsgpack(slab.subarray(this.packedAt.get(slot), this.packedArgs.get(slot))) as string;
+  }
+
+  /** Whether the row in `slot` has the id `id`, without decoding it (the index's hash matches). */
+  idIs(slot: number, id: string): boolean {
+    const slab = this.slabs.get(slot);
+    if (slab === null || slab === undefined) return this.loose!.get(slot)![0] === id;
+    return packedStrEquals(slab, this.packedAt.get(slot), this.packedArgs.get(slot), id);
   }
 
   /** First position in [head, tail) whose seq is above `seq` (seqs ascend). */
@@ -97,4 +115,16 @@ export class DedupeRing {
     }
     return lo;
   }
+}
+
+/** Whether the MessagePack str in buf[from, to) is `s`. */
+export function packedStrEquals(buf: Buffer, from: number, to: number, s: string): boolean {
+  const b = buf[from]!;
+  const p = from + ((b & 0xe0) === 0xa0 ? 1 : b === 0xd9 ? 2 : b === 0xda ? 3 : 5);
+  const n = to - p;
+  // A non-ASCII character takes more UTF-8 bytes than UTF-16 units, so equal lengths
+  // mean `s` must be ASCII for the two to match, and byte equals unit throughout.
+  if (n !== s.length) return n > s.length && buf.toString('utf8', p, to) === s;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== s.charCodeAt(i)) return false;
+  return true;
 }

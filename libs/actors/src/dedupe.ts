@@ -42,16 +42,17 @@ export interface DedupeEntry {
   outcome: unknown;
   /** Retries that arrived before the original's reply was released: sink, index, sink, index, ... */
   waiters: unknown[] | undefined;
-  /** The slab holding the packed args (at..mid) and outcome (mid..end); null until packed. */
+  /** The slab holding the packed id (at..args), args (args..mid) and outcome (mid..end); null until packed. */
   packed: Buffer | null;
   packedAt: number;
+  packedArgs: number;
   packedMid: number;
   packedEnd: number;
 }
 
 export function argsOf(e: DedupeEntry): Args | undefined {
   if (e.packed === null) return e.args;
-  return (unpackMsgpack(e.packed.subarray(e.packedAt, e.packedMid)) ?? undefined) as Args | undefined;
+  return (unpackMsgpack(e.packed.subarray(e.packedArgs, e.packedMid)) ?? undefined) as Args | undefined;
 }
 
 export function outcomeOf(e: DedupeEntry): unknown {
@@ -132,7 +133,7 @@ export interface DedupeLimits {
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
 function blankEntry(id: string, hash: number, asset: string, op: string, args: Args | undefined): DedupeEntry {
-  return { id, hash, asset, op, args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedMid: 0, packedEnd: 0 };
+  return { id, hash, asset, op, args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedArgs: 0, packedMid: 0, packedEnd: 0 };
 }
 
 export class DedupeTable {
@@ -142,7 +143,7 @@ export class DedupeTable {
   private unstamped = 0;
   /** Turned entries, oldest seq first, as columns. */
   private ring = DedupeTable.newRing(this);
-  private readonly byId = new IdIndex((pos) => this.ring.ids.get(this.ring.slot(pos))!);
+  private readonly byId = new IdIndex((pos, id) => this.ring.idIs(this.ring.slot(pos), id));
   /** Writes packed args and outcomes; its slabs are freed once no row points into them. */
   private readonly packer = new MsgWriter();
   /**
@@ -185,10 +186,13 @@ export class DedupeTable {
     return e.asset === req.asset && e.op === req.op && plainEqual(argsOf(e) ?? null, req.args ?? null);
   }
 
-  /** A new entry for a request; `asset` should be the actor's own id string (shared). */
+  /**
+   * A new entry for a request; `asset` should be the actor's own id string (shared). The
+   * id string lives only while the request is in flight (the ring keeps its bytes), so
+   * it may stay a view into the message it came in.
+   */
   static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id)): DedupeEntry {
-    // The id outlives the message it came in: own copy (see ownString).
-    return blankEntry(ownString(id), hash, asset, internOp(op), args);
+    return blankEntry(id, hash, asset, internOp(op), args);
   }
 
   admit(req: UpdateRequest, asset: string, hash = hashId(req.id)): DedupeEntry {
@@ -237,17 +241,19 @@ export class DedupeTable {
       const slot = ring.slot(this.packCursor);
       const l = loose.get(slot);
       if (l === undefined) continue;
-      this.packInto(slot, l[0], l[1]);
+      this.packInto(slot, l[0], l[1], l[2]);
       loose.set(slot, undefined);
       n++;
     }
     return this.packCursor < ring.tail;
   }
 
-  /** Moves a turned entry's args and outcome into the slab (see DedupeEntry). */
+  /** Moves a turned entry's id, args and outcome into the slab (see DedupeEntry). */
   private pack(e: DedupeEntry): void {
     if (e.packed !== null) return;
     const w = this.packer;
+    w.str(e.id);
+    const args = w.pendingLength;
     w.value(e.args);
     const mid = w.pendingLength;
     w.value(e.outcome);
@@ -255,16 +261,19 @@ export class DedupeTable {
     e.packed = w.slab;
     const at = w.takeAt();
     e.packedAt = at;
+    e.packedArgs = at + args;
     e.packedMid = at + mid;
     e.packedEnd = at + end;
     e.args = undefined;
     e.outcome = undefined;
   }
 
-  /** Packs a row's loose args and outcome into the slab. */
-  private packInto(slot: number, args: Args | undefined, outcome: unknown): void {
+  /** Packs a row's loose id, args and outcome into the slab. */
+  private packInto(slot: number, id: string, args: Args | undefined, outcome: unknown): void {
     const w = this.packer;
     const ring = this.ring;
+    w.str(id);
+    const argsAt = w.pendingLength;
     w.value(args);
     const mid = w.pendingLength;
     w.value(outcome);
@@ -272,6 +281,7 @@ export class DedupeTable {
     ring.slabs.set(slot, w.slab);
     const at = w.takeAt();
     ring.packedAt.set(slot, at);
+    ring.packedArgs.set(slot, at + argsAt);
     ring.packedMid.set(slot, at + mid);
     ring.packedEnd.set(slot, at + end);
   }
@@ -281,7 +291,6 @@ export class DedupeTable {
     const ring = this.ring;
     const pos = ring.tail;
     const slot = ring.claim();
-    ring.ids.set(slot, e.id);
     ring.assets.set(slot, e.asset);
     ring.ops.set(slot, e.op);
     ring.hashes.set(slot, e.hash);
@@ -292,9 +301,11 @@ export class DedupeTable {
     ring.oks.set(slot, e.ok ? 1 : 0);
     ring.slabs.set(slot, e.packed);
     ring.packedAt.set(slot, e.packedAt);
+    ring.packedArgs.set(slot, e.packedArgs);
     ring.packedMid.set(slot, e.packedMid);
     ring.packedEnd.set(slot, e.packedEnd);
-    if (e.packed === null) ring.looseColumn().set(slot, [e.args, e.outcome]);
+    // A loose row outlives the message (a snapshot or log chunk) its id came in: own copy.
+    if (e.packed === null) ring.looseColumn().set(slot, [ownString(e.id), e.args, e.outcome]);
     else if (ring.loose !== null) ring.loose.set(slot, undefined);
     // A replayed id that is already known (a snapshot may overlap the log's first records) moves to the newer row.
     this.byId.set(e.id, e.hash, pos);
@@ -325,7 +336,7 @@ export class DedupeTable {
   private entryAt(pos: number): DedupeEntry {
     const ring = this.ring;
     const slot = ring.slot(pos);
-    const e = blankEntry(ring.ids.get(slot)!, ring.hashes.get(slot)!, ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
+    const e = blankEntry(ring.idAt(slot), ring.hashes.get(slot)!, ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
     e.seq = ring.seqs.get(slot)!;
     e.ts = ring.tss.get(slot)!;
     e.version = ring.versions.get(slot)!;
@@ -334,11 +345,12 @@ export class DedupeTable {
     const slab = ring.slabs.get(slot);
     if (slab === null || slab === undefined) {
       const l = ring.loose?.get(slot);
-      e.args = l?.[0];
-      e.outcome = l?.[1];
+      e.args = l?.[1];
+      e.outcome = l?.[2];
     } else {
       e.packed = slab;
       e.packedAt = ring.packedAt.get(slot)!;
+      e.packedArgs = ring.packedArgs.get(slot)!;
       e.packedMid = ring.packedMid.get(slot)!;
       e.packedEnd = ring.packedEnd.get(slot)!;
     }

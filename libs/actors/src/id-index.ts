@@ -2,7 +2,7 @@
  * The dedupe table's index from request id to the entry's position in its ring (see
  * DedupeRing): open addressing with linear probing over typed arrays of hashes and
  * positions, split into 256 shards by the hash's top bits. The ids themselves live in
- * the ring; `idAt(position)` reads one back to confirm a hash match.
+ * the ring; `idIs(position, id)` confirms a hash match against the row there.
  *
  * Why not a Map: with a million string keys and one insert and one delete per update,
  * V8's Map costs about 4 µs per update here (chained buckets scattered over the heap,
@@ -24,6 +24,9 @@ export function hashId(id: string): number {
   return h === 0 ? 1 : h;
 }
 
+/** Whether the entry at a ring position has the given id. */
+type IdIs = (pos: number, id: string) => boolean;
+
 class Shard {
   private mask: number;
   private hashes: Int32Array;
@@ -37,23 +40,23 @@ class Shard {
     this.positions = new Float64Array(capacity);
   }
 
-  find(id: string, h: number, idAt: (pos: number) => string): number {
+  find(id: string, h: number, idIs: IdIs): number {
     const { hashes, positions, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const hi = hashes[i]!;
       if (hi === 0) return -1;
-      if (hi === h && idAt(positions[i]!) === id) return positions[i]!;
+      if (hi === h && idIs(positions[i]!, id)) return positions[i]!;
     }
   }
 
   /** Inserts `pos` under `id`, or moves the id to `pos` if it is indexed already. */
-  set(id: string, h: number, pos: number, idAt: (pos: number) => string): void {
+  set(id: string, h: number, pos: number, idIs: IdIs): void {
     const { hashes, positions, mask } = this;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const hi = hashes[i]!;
       if (hi === 0) break;
-      if (hi === h && idAt(positions[i]!) === id) {
+      if (hi === h && idIs(positions[i]!, id)) {
         positions[i] = pos;
         return;
       }
@@ -114,7 +117,7 @@ export class IdIndex {
   /** Small to start (a simulator builds thousands of nodes); each shard doubles on its own. */
   private shards: Shard[] = IdIndex.empty();
 
-  constructor(private readonly idAt: (pos: number) => string) {}
+  constructor(private readonly idIs: IdIs) {}
 
   private static empty(): Shard[] {
     return Array.from({ length: SHARDS }, () => new Shard(SHARD_CAPACITY_MIN));
@@ -132,11 +135,11 @@ export class IdIndex {
 
   /** The position of `id` (whose hash is `h`), or -1. */
   find(id: string, h: number): number {
-    return this.shard(h).find(id, h, this.idAt);
+    return this.shard(h).find(id, h, this.idIs);
   }
 
   set(id: string, h: number, pos: number): void {
-    this.shard(h).set(id, h, pos, this.idAt);
+    this.shard(h).set(id, h, pos, this.idIs);
   }
 
   delete(h: number, pos: number): boolean {

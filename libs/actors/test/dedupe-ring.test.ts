@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DedupeRing } from '../src/dedupe-ring';
+import { packMsgpack } from '@txtest/protocol';
+import { DedupeRing, packedStrEquals } from '../src/dedupe-ring';
 
 /**
  * Fills `ring` from `from` to `to` (exclusive) with rows derived from the position, and
@@ -9,11 +10,19 @@ function run(ring: DedupeRing, to: number, keep: number): void {
   while (ring.tail < to) {
     const pos = ring.tail;
     const slot = ring.claim();
-    ring.ids.set(slot, `id-${pos}`);
     ring.seqs.set(slot, pos * 2);
     ring.oks.set(slot, pos % 2);
-    if (pos % 3 === 0) ring.looseColumn().set(slot, [{ pos }, pos]);
-    else ring.loose?.set(slot, undefined);
+    // One row in three loose (its id an object field), the others packed (the id in a slab).
+    if (pos % 3 === 0) {
+      ring.looseColumn().set(slot, [`id-${pos}`, { pos }, pos]);
+      ring.slabs.set(slot, null);
+    } else {
+      const slab = Buffer.from(packMsgpack(`id-${pos}`));
+      ring.loose?.set(slot, undefined);
+      ring.slabs.set(slot, slab);
+      ring.packedAt.set(slot, 0);
+      ring.packedArgs.set(slot, slab.length);
+    }
     while (ring.length > keep) {
       ring.clearSlot(ring.slot(ring.head));
       ring.head++;
@@ -26,8 +35,8 @@ function firstWrongRow(ring: DedupeRing): number | null {
   for (let pos = ring.head; pos < ring.tail; pos++) {
     const slot = ring.slot(pos);
     const loose = ring.loose?.get(slot);
-    const looseOk = pos % 3 === 0 ? loose !== undefined && loose[1] === pos : loose === undefined;
-    if (ring.ids.get(slot) !== `id-${pos}` || ring.seqs.get(slot) !== pos * 2 || ring.oks.get(slot) !== pos % 2 || !looseOk) return pos;
+    const looseOk = pos % 3 === 0 ? loose !== undefined && loose[2] === pos : loose === undefined;
+    if (ring.idAt(slot) !== `id-${pos}` || !ring.idIs(slot, `id-${pos}`) || ring.idIs(slot, `id-${pos + 1}`) || ring.seqs.get(slot) !== pos * 2 || ring.oks.get(slot) !== pos % 2 || !looseOk) return pos;
   }
   return null;
 }
@@ -62,10 +71,24 @@ describe('DedupeRing', () => {
     run(ring, 20_000, 10_000);
     const headSlot = ring.slot(ring.head);
     ring.clearSlot(headSlot);
-    expect(ring.ids.get(headSlot)).toBeUndefined();
+    expect(ring.slabs.get(headSlot)).toBeUndefined();
+    expect(ring.loose?.get(headSlot)).toBeUndefined();
     ring.head++;
     expect(ring.positionAfterSeq(2 * 15_000)).toBe(15_001);
     expect(ring.positionAfterSeq(0)).toBe(ring.head);
     expect(ring.positionAfterSeq(Number.MAX_SAFE_INTEGER)).toBe(ring.tail);
+  });
+
+  it('compares a packed id with a string without decoding it, for every str header and non-ASCII ids', () => {
+    for (const id of ['', 'a', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(300), 'zé-1', 'id-✓', '😀-emoji']) {
+      const b = Buffer.from(packMsgpack(id));
+      expect(packedStrEquals(b, 0, b.length, id)).toBe(true);
+      expect(packedStrEquals(b, 0, b.length, `${id}!`)).toBe(false);
+      if (id.length > 0) expect(packedStrEquals(b, 0, b.length, id.slice(1))).toBe(false);
+    }
+    // Same length in UTF-16 units, different bytes.
+    const b = Buffer.from(packMsgpack('abé'));
+    expect(packedStrEquals(b, 0, b.length, 'abe')).toBe(false);
+    expect(packedStrEquals(b, 0, b.length, 'abè')).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { hashId, IdIndex } from '../src/id-index';
 /** Positions are handed out in order, as the ring does; `ids[pos]` is the id stored there. */
 function harness() {
   const ids: string[] = [];
-  const idx = new IdIndex((pos) => ids[pos]!);
+  const idx = new IdIndex((pos, id) => ids[pos] === id);
   const put = (id: string) => {
     const pos = ids.length;
     ids.push(id);

@@ -102,7 +102,7 @@ export class Replicator {
   private readonly flushFn = () => this.flush();
 
   constructor(private readonly d: ReplicatorDeps) {
-    this.ringBytesMax = d.ringBytesMax ?? 32 * 1024 * 1024;
+    this.ringBytesMax = d.ringBytesMax ?? 8 * 1024 * 1024;
     this.tailRecordsMax = d.tailRecordsMax ?? 500_000;
     this.windowBytes = d.windowBytes ?? 4 * 1024 * 1024;
     this.windowRecords = d.windowRecords ?? 50_000;
