@@ -6,8 +6,9 @@
  *
  * A node holds a million of these, almost all idle and fully committed, so an actor
  * keeps only what an idle asset needs (docs/ARCHITECTURE.md, "Memory layout"): no
- * mailbox until updates queue for it, and no separate committed fields while the
- * committed view equals the applied state (`ahead === null`).
+ * mailbox until updates queue for it, no separate committed fields while the
+ * committed view equals the applied state (`ahead === null`), and its model on the
+ * prototype of its class rather than in a field.
  */
 import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
@@ -63,14 +64,13 @@ export class AssetActor implements AssetView {
   ahead: AssetView | null = null;
 
   readonly asset: string;
+  /** On the prototype of a class per model (`actorFor`), so a million actors do not each hold it. */
+  declare readonly model: Model;
 
-  constructor(
-    asset: string,
-    readonly model: Model,
-  ) {
+  protected constructor(asset: string, state: unknown) {
     // Kept for the node's lifetime: an own copy, not a view into the message it came in.
     this.asset = ownString(asset);
-    this.state = model.initial();
+    this.state = state;
   }
 
   /** What readers see: the committed view. */
@@ -86,4 +86,28 @@ export class AssetActor implements AssetView {
   commitApplied(): void {
     this.ahead = null;
   }
+
+  /** A new actor of `model`, in its initial state. */
+  static create(asset: string, model: Model): AssetActor {
+    return new (actorClass(model))(asset, model.initial());
+  }
+}
+
+type ActorClass = new (asset: string, state: unknown) => AssetActor;
+const classes = new Map<Model, ActorClass>();
+
+/** The actor class of one model: AssetActor with `model` on its prototype. */
+function actorClass(model: Model): ActorClass {
+  let c = classes.get(model);
+  if (c === undefined) {
+    // A subclass only to reach the protected constructor; the model goes on its prototype.
+    c = class extends AssetActor {
+      constructor(asset: string, state: unknown) {
+        super(asset, state);
+      }
+    };
+    Object.defineProperty(c.prototype, 'model', { value: model });
+    classes.set(model, c);
+  }
+  return c;
 }

@@ -24,7 +24,7 @@ import {
   type UpdateRecord,
   type UpdateRequest,
 } from '@txtest/protocol';
-import type { Model } from '@txtest/models';
+import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import { AssetTable } from './asset-table';
 import type { Clock, Defer } from './clock';
@@ -149,7 +149,7 @@ export class Processor {
       return sink.refused(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.queued} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
     }
     if (actor === undefined) {
-      actor = new AssetActor(req.asset, model);
+      actor = AssetActor.create(req.asset, model);
       this.actors.add(actor);
     }
     const entry = this.dedupe.admit(req, actor.asset, hash);
@@ -266,7 +266,7 @@ export class Processor {
     if (actor === undefined) {
       const model = this.opts.getModel(rec.model);
       if (model === undefined) throw new RecordApplyError(`record ${seq} names unknown model "${rec.model}"`, seq);
-      actor = new AssetActor(rec.asset, model);
+      actor = AssetActor.create(rec.asset, model);
       this.actors.add(actor);
     }
     const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
@@ -324,7 +324,7 @@ export class Processor {
     if (actor === undefined || c!.version === 0) {
       return errorReply('NOT_FOUND', `asset "${asset}" does not exist`) as ErrorReply;
     }
-    return { ok: true, asset, model: actor.model.name, version: c!.version, state: c!.state, seq: c!.seq };
+    return { ok: true, asset, model: actor.model.name, version: c!.version, state: viewOf(actor.model, c!.state), seq: c!.seq };
   }
 
   /**
@@ -419,8 +419,12 @@ export class Processor {
     for (const [asset, modelName, version, aseq, state] of rows) {
       const model = this.opts.getModel(modelName);
       if (model === undefined) throw new RecordApplyError(`snapshot names unknown model "${modelName}"`, seq);
-      const a = new AssetActor(asset, model);
-      a.state = state;
+      const a = AssetActor.create(asset, model);
+      try {
+        a.state = stateOf(model, state);
+      } catch (err) {
+        throw new RecordApplyError(`snapshot asset "${asset}": ${(err as Error).message}`, seq, { cause: err });
+      }
       a.version = version;
       a.seq = aseq;
       a.commitApplied();

@@ -10,6 +10,7 @@
  * reference is enough). Reading an actor, the walk prefers that kept view. The kept
  * views are bounded by the assets touched during the walk, not by the node's size.
  */
+import { viewOf } from '@txtest/models';
 import type { AssetActor, AssetView } from './asset-actor';
 import type { DedupeRows } from './dedupe';
 
@@ -77,7 +78,7 @@ export class SnapshotWalk implements SnapshotSource {
       const a = r.value;
       const c = this.kept.get(a) ?? a.committed;
       // Version 0: the asset did not exist yet at `seq` (created later, or only refused so far).
-      if (c.version > 0) out.push([a.asset, a.model.name, c.version, c.seq, c.state]);
+      if (c.version > 0) out.push([a.asset, a.model.name, c.version, c.seq, viewOf(a.model, c.state)]);
     }
     return out;
   }

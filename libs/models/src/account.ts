@@ -1,17 +1,22 @@
 /**
  * `account`: a balance in integer minor units that never goes negative.
  *
- * This is the hot path of the server, so `apply` allocates only the new state and the
- * outcome wrapper: the state object doubles as the result, which is safe because states
- * are immutable values and `{ balance }` is exactly the result's shape.
+ * The state kept is the balance itself, a number: readers see `{ balance }` (its view),
+ * which is also the result of both ops. This is the hot path of the server, so `apply`
+ * allocates only the result and the outcome wrapper, and an idle account holds no
+ * state object at all.
  */
 import { NO_ARGS, badArgs, isPositiveSafeInt, unknownOp } from './checks';
 import type { ApplyOutcome, ArgsProblem, Model } from './model';
 
-export type AccountState = { readonly balance: number };
+/** The balance, as the node keeps it. */
+export type AccountState = number;
+
+/** What queries, snapshots and digests show of an account. */
+export type AccountView = { readonly balance: number };
 
 /** Returned as `result` by both ops. */
-export type AccountResult = AccountState;
+export type AccountResult = AccountView;
 
 const NAME = 'account';
 
@@ -27,25 +32,33 @@ function apply(state: AccountState, op: string, args: Record<string, unknown> | 
   const problem = validate(op, args);
   if (problem) return { ok: false, message: problem.message };
   const amount = (args as Record<string, number>).amount;
-  const balance = state.balance;
+  const balance = state;
   if (op === 'credit') {
     // Compared as a difference: the sum itself may already be past the safe range and rounded.
     if (amount > Number.MAX_SAFE_INTEGER - balance) {
       return { ok: false, message: `credit of ${amount} would take the balance ${balance} past ${Number.MAX_SAFE_INTEGER}` };
     }
-    const next: AccountState = { balance: balance + amount };
-    return { ok: true, state: next, result: next };
+    const next = balance + amount;
+    return { ok: true, state: next, result: { balance: next } };
   }
   if (amount > balance) {
     return { ok: false, message: `insufficient funds: balance ${balance} is less than debit ${amount}` };
   }
-  const next: AccountState = { balance: balance - amount };
-  return { ok: true, state: next, result: next };
+  const next = balance - amount;
+  return { ok: true, state: next, result: { balance: next } };
 }
 
 export const accountModel: Model<AccountState> = {
   name: NAME,
-  initial: () => ({ balance: 0 }),
+  initial: () => 0,
   validate,
   apply,
+  view: (balance) => ({ balance }),
+  fromView(view) {
+    const balance = (view as Partial<AccountView> | null)?.balance;
+    if (typeof view !== 'object' || view === null || typeof balance !== 'number' || !Number.isSafeInteger(balance) || balance < 0) {
+      throw new Error(`an account state must be { balance: a non-negative safe integer }, got ${JSON.stringify(view)}`);
+    }
+    return balance;
+  },
 };

@@ -34,4 +34,22 @@ export interface Model<S = unknown> {
   validate(op: string, args: Record<string, unknown> | undefined): ArgsProblem | null;
   /** Applies a validated update. Pure; never throws for validated input. */
   apply(state: S, op: string, args: Record<string, unknown> | undefined): ApplyOutcome<S>;
+  /**
+   * What readers see of a state (queries, snapshots, digests), for a model that keeps its
+   * states in a smaller form than it shows: a node holds a million idle accounts, and a
+   * number is 32 bytes and one heap object less than `{ balance }`. Absent: the state itself.
+   */
+  view?(state: S): unknown;
+  /** The state a view stands for (a snapshot's); throws, naming the problem, on a malformed one. */
+  fromView?(view: unknown): S;
+}
+
+/** What readers see of `state` (see Model.view). */
+export function viewOf(model: Model, state: unknown): unknown {
+  return model.view === undefined ? state : model.view(state);
+}
+
+/** The state `view` stands for (see Model.fromView). */
+export function stateOf(model: Model, view: unknown): unknown {
+  return model.fromView === undefined ? view : model.fromView(view);
 }
