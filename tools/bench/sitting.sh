@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# One benchmark sitting, as docs/BENCHMARKS.md reports it: the peers of
-# ../shared/bench/peers first, then TxTest standalone, the pair (64 in flight with and
-# without batching, 1 in flight, a wide batched window, --fsync always, the order book),
-# and the failover drill, all on this machine one after the other so they compare.
+# One benchmark sitting, as docs/BENCHMARKS.md reports it: the peers first, then TxTest
+# standalone, the pair (64 in flight with and without batching, 1 in flight, a wide
+# batched window, --fsync always, the order book), and the failover drill, all on this
+# machine one after the other so they compare.
+# The peers (raw NATS request-reply, Redis + WAIT, JetStream) are the machine's shared
+# peer benchmark in ../shared/bench/peers, outside this repository: it is copied to a
+# temp dir and run there; PEERS=0 skips it where it does not exist.
 # Writes every loadgen report (JSON and HTML) and the peers' results to OUT.
 # Usage: tools/bench/sitting.sh [OUT]   (env: DURATION=8 WARMUP=2 KILLS=20 PEERS=1)
 set -euo pipefail

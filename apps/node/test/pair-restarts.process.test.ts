@@ -1,5 +1,5 @@
 /**
- * The restart scenarios of ORIGINAL-DESIGN.md with real processes: one node fails and
+ * The restart scenarios of docs/PAIR.md with real processes: one node fails and
  * comes back; both fail, in both kill orders and both start orders, with updates
  * acknowledged while one node ran solo: the node that was primary last must come back
  * as primary and nothing acknowledged may be lost. A node that starts alone and cannot

@@ -1,5 +1,5 @@
 /**
- * The injected clock (DESIGN.md section 2): core code never reads the time or starts a
+ * The injected clock (docs/DECISIONS.md): core code never reads the time or starts a
  * timer by itself, so the simulator can drive a whole pair from one seed.
  */
 export type TimerHandle = unknown;

@@ -1,5 +1,5 @@
 /**
- * The processing path of DESIGN.md section 1, for one node:
+ * The processing path (docs/DECISIONS.md, "The processing path"), for one node:
  *
  *   submit (validated request) -> dedupe check -> asset mailbox (bounded)
  *   turn: seq = lastSeq + 1 -> onRecord(epoch, seq, payload)  (log writer + replication)

@@ -1,8 +1,8 @@
 /**
  * Request-reply over one wildcard reply subscription: the correlation id travels in
  * the reply subject, so a request costs one publish and one map entry, not the
- * per-call subscription, timer and Error that `nc.request()` builds (DESIGN.md
- * section 1; 1.6-1.9x throughput measured in bench/peers). A sweeper fails requests
+ * per-call subscription, timer and Error that `nc.request()` builds (1.7-1.8x its
+ * throughput: docs/DECISIONS.md, "The processing path"). A sweeper fails requests
  * older than their timeout; NATS "no responders" (status 503) fails one at once.
  */
 import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core';

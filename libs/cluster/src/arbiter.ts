@@ -1,5 +1,5 @@
 /**
- * The arbiter (DESIGN.md section 5): a third party that holds `{ epoch, primary }` for
+ * The arbiter (docs/PAIR.md rule 5): a third party that holds `{ epoch, primary }` for
  * the cluster and changes it only by compare-and-set, so that of two nodes racing to
  * open the same epoch (a partition, a paused primary waking up) exactly one wins.
  * Production: a NATS JetStream KV key (libs/transport-nats); the simulator: in memory.

@@ -1,5 +1,5 @@
 /**
- * The Raft-lite epoch record (DESIGN.md section 5), persisted atomically by an
+ * The Raft-lite epoch record (docs/DECISIONS.md, "Epochs"), persisted atomically by an
  * EpochStorage (write temp, fsync, rename) before the node serves in a new epoch.
  *
  *   { epoch, role, primary, history: [[epoch, firstSeq], ...] }

@@ -1,7 +1,7 @@
 /**
  * The node-to-node channel: one subscription on this node's own subject, one switch on
- * the message kind (STYLE.md habit 4), and sends to the peer's subject. Malformed
- * messages are logged and dropped, never thrown into the core.
+ * the message kind (docs/CONTRIBUTING.md, habit 6), and sends to the peer's subject.
+ * Malformed messages are logged and dropped, never thrown into the core.
  */
 import { decodeNodeMessage, encodeNodeMessage, type NodeKind, type NodeMessage, type Subjects } from '@txtest/protocol';
 import type { Logger, Subscription, Transport } from './transport';

@@ -1,5 +1,5 @@
 /**
- * The primary's side of replication (DESIGN.md section 3). Every frame the primary
+ * The primary's side of replication (docs/DECISIONS.md). Every frame the primary
  * logs is also kept in a bounded in-memory ring and, once the standby is live, sent in
  * one REPLICATE message per drain. A joining standby first catches up in a sync (one
  * per joiner at a time; a repeated JOIN of the same sync id continues it): the primary

@@ -1,5 +1,5 @@
 /**
- * The network seam (DESIGN.md section 2). Production: libs/transport-nats over core
+ * The network seam (docs/DECISIONS.md). Production: libs/transport-nats over core
  * NATS; the simulator: an in-memory, seeded, fault-injecting network. Handlers get raw
  * bytes and the request's encoding; everything above decodes and validates itself.
  */

@@ -533,7 +533,7 @@ export class TxNode {
 
   /**
    * Opens a new epoch: persisted (and, with an arbiter, won by compare-and-set) before
-   * the node serves anything in it (DESIGN.md section 5, rule 1).
+   * the node serves anything in it (docs/PAIR.md rule 1).
    */
   private async openEpoch(): Promise<void> {
     const { o } = this;

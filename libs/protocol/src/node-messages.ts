@@ -11,7 +11,7 @@
  *                                                     +---------------------------+
  *
  * Every message carries the sender's epoch: a receiver refuses a lower one and steps
- * down on a higher one (DESIGN.md section 5). REPLICATE's payload is the very bytes
+ * down on a higher one (docs/PAIR.md rule 2). REPLICATE's payload is the very bytes
  * the primary wrote to its own log, so the standby appends them unchanged.
  */
 import { packMsgpack, unpackMsgpack } from './codec';

@@ -1,5 +1,5 @@
 /**
- * The production Arbiter (DESIGN.md section 5): one key, `primary`, in a JetStream KV
+ * The production Arbiter (docs/PAIR.md rule 5): one key, `primary`, in a JetStream KV
  * bucket per cluster, holding `{"epoch":N,"primary":"n1"}`. Compare-and-set is the
  * server's expected-last-subject-sequence check, so of two nodes writing at the same
  * revision the server accepts exactly one and refuses the other with "wrong last

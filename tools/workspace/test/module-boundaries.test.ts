@@ -1,8 +1,8 @@
 /**
- * The module boundaries of STYLE.md, enforced: a project may import only the projects
- * its tags allow (module-boundaries.json), only through their package entry (no deep
- * imports), must declare them in its package.json (so Nx's graph sees the edge), and
- * the sans-IO core may not import I/O modules or read the time.
+ * The module boundaries of docs/CONTRIBUTING.md ("Layout"), enforced: a project may
+ * import only the projects its tags allow (module-boundaries.json), only through their
+ * package entry (no deep imports), must declare them in its package.json (so Nx's graph
+ * sees the edge), and the sans-IO core may not import I/O modules or read the time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
