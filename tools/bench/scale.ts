@@ -164,13 +164,11 @@ interface NodeFigures {
 
 /** Every `space` of a heap-space gauge in a node's /metrics text, in MiB. */
 function heapSpaces(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
   const re = /^txtest_process_nodejs_heap_space_size_(used|total)_bytes\{[^}]*space="([^"]+)"[^}]*\} (\S+)$/gm;
-  const used = new Map<string, number>();
-  for (const m of text.matchAll(re)) {
-    if (m[1] === 'used') used.set(m[2]!, Number(m[3]));
-    else out[m[2]!] = `${mib(used.get(m[2]!) ?? 0)}/${mib(Number(m[3]))}`;
-  }
+  const sizes: Record<string, { used: number; total: number }> = {};
+  for (const m of text.matchAll(re)) (sizes[m[2]!] ??= { used: 0, total: 0 })[m[1] as 'used' | 'total'] = Number(m[3]);
+  const out: Record<string, string> = {};
+  for (const [space, { used, total }] of Object.entries(sizes)) if (total > 0) out[space] = `${mib(used)}/${mib(total)}`;
   return out;
 }
 
