@@ -97,17 +97,6 @@ export class NodeMetrics {
     registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: registry, prefix: 'txtest_process_' });
     const registers = [registry];
-    const gauge = (name: string, help: string, read: (s: NodeStats) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const s = stats();
-          if (s !== null) this.set(read(s));
-        },
-      });
-
     this.committed = new Counter({
       name: 'txtest_updates_committed_total',
       help: 'Updates this node committed since it started: released by the reply gate on a primary, received contiguously on a standby (a snapshot install counts its records); log replay at start does not count.',
@@ -128,101 +117,9 @@ export class NodeMetrics {
     this.roleChanges = new Counter({ name: 'txtest_role_changes_total', help: 'Role transitions of this node, by from and to.', labelNames: ['from', 'to'], registers });
     this.failovers = new Counter({ name: 'txtest_failovers_total', help: 'Takeovers by this node: standby to promoting after the primary went silent or handed over.', registers });
 
-    const role = new Gauge({
-      name: 'txtest_role',
-      help: 'The node role: 1 for the current one, 0 for the others.',
-      labelNames: ['role'],
-      registers,
-      collect() {
-        const s = stats();
-        for (const r of ROLE_STATES) this.set({ role: r }, s?.role === r ? 1 : 0);
-      },
-    });
-    void role;
-    gauge('txtest_epoch', 'The epoch this node is in.', (s) => s.epoch);
-    gauge('txtest_last_seq', 'Highest log position this node holds.', (s) => s.lastSeq);
-    gauge('txtest_committed_seq', 'Committed watermark (primary: the reply gate; standby: held contiguously).', (s) => s.committedSeq);
-    gauge('txtest_log_written_seq', 'Highest seq written to the local log file.', (s) => s.writtenSeq);
-    gauge('txtest_log_synced_seq', 'Highest seq made durable by fdatasync.', (s) => s.syncedSeq);
-    // Values that may not exist (no replication stream, no peer heard yet) are series
-    // that come and go, rather than NaN (which prom-client writes as "Nan").
-    new Gauge({
-      name: 'txtest_replication_lag_seq',
-      help: 'Records the follower lacks, reported by side: the primary (its lastSeq minus the standby\'s ack) or the standby (the primary\'s lastSeq minus its own). Absent without a replication stream.',
-      labelNames: ['side'],
-      registers,
-      collect() {
-        this.reset();
-        if (lag.side !== null) this.set({ side: lag.side }, lag.lagSeq);
-      },
-    });
-    new Gauge({
-      name: 'txtest_replication_lag_seconds',
-      help: 'Age of the oldest record the follower lacks, by side (sampled every 50 ms). Absent without a replication stream.',
-      labelNames: ['side'],
-      registers,
-      collect() {
-        this.reset();
-        if (lag.side !== null) this.set({ side: lag.side }, lag.lagMs / 1000);
-      },
-    });
-    new Gauge({
-      name: 'txtest_peer_silence_seconds',
-      help: 'Time since the last message (heartbeat or replication) from the peer. Absent standalone and before the first.',
-      labelNames: ['peer'],
-      registers,
-      collect() {
-        this.reset();
-        const s = stats();
-        if (s !== null && s.peerSilenceMs !== null && peerId !== null) this.set({ peer: peerId }, s.peerSilenceMs / 1000);
-      },
-    });
-    gauge('txtest_peer_connected', '1 while the peer has been heard within heartbeat-missed x interval.', (s) => (s.peerSilenceMs !== null && s.peerSilenceMs < s.heartbeatIntervalMs * s.heartbeatMissed ? 1 : 0));
-    gauge('txtest_inflight_updates', 'Updates admitted and not yet replied to.', (s) => s.inflight);
-    gauge('txtest_mailbox_depth_max', 'The deepest asset mailbox.', (s) => s.mailboxDepthMax);
-    gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
-    gauge('txtest_dedupe_ids', 'Request ids remembered for exactly-once.', (s) => s.dedupeIds);
-    gauge('txtest_epochs_opened', 'Epochs this node opened (starts as primary, failovers, moves to solo).', (s) => s.promotions);
-    new Gauge({
-      name: 'txtest_syncs',
-      help: 'Joiner catch-ups served as primary, by kind: started (a new sync id), resumed (a repeated JOIN continued the running sync), snapshot (plans streaming a snapshot file), truncation (a divergent joiner truncated and took the tail). Absent standalone.',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        this.reset();
-        const c = stats()?.syncs;
-        if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
-      },
-    });
-    gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
-    // A stall near the peer timeout is a false failover in the making: these say how close it came.
-    new Gauge({
-      name: 'txtest_event_loop_stall_max_seconds',
-      help: `The longest event-loop stall (how late a 10 ms timer ran) over the last ${(stalls.bucketMs * stalls.buckets) / 1000} s.`,
-      registers,
-      collect() {
-        this.set(stalls.recentMaxMs() / 1000);
-      },
-    });
-    new Gauge({
-      name: 'txtest_event_loop_stall_peak_seconds',
-      help: 'The longest event-loop stall since the process started.',
-      registers,
-      collect() {
-        this.set(stalls.peakMs() / 1000);
-      },
-    });
-    new Gauge({
-      name: 'txtest_heartbeat_late_max_seconds',
-      help: 'How late the heartbeat timer ran at worst over the last 5 to 10 s: the stall as the failure detector saw it (the peer times out after heartbeat-missed x interval). Absent standalone.',
-      labelNames: ['peer'],
-      registers,
-      collect() {
-        this.reset();
-        const s = stats();
-        if (s !== null && s.beatLateMaxMs !== null && peerId !== null) this.set({ peer: peerId }, s.beatLateMaxMs / 1000);
-      },
-    });
+    stateGauges(registers, stats);
+    replicationGauges(registers, stats, lag, peerId);
+    stallGauges(registers, stats, stalls, peerId);
   }
 
   /**
@@ -332,4 +229,126 @@ export function timedLogStorage(inner: LogStorage, metrics: NodeMetrics): LogSto
       };
     },
   };
+}
+
+type Registers = Registry[];
+
+/** A gauge read from the node's stats at each scrape (absent until the node has stats). */
+function statGauge(registers: Registers, stats: () => NodeStats | null, name: string, help: string, read: (s: NodeStats) => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      const s = stats();
+      if (s !== null) this.set(read(s));
+    },
+  });
+}
+
+/** Role, epoch, positions, and the counts of what the node holds. */
+function stateGauges(registers: Registers, stats: () => NodeStats | null): void {
+  const gauge = (name: string, help: string, read: (s: NodeStats) => number) => statGauge(registers, stats, name, help, read);
+  new Gauge({
+    name: 'txtest_role',
+    help: 'The node role: 1 for the current one, 0 for the others.',
+    labelNames: ['role'],
+    registers,
+    collect() {
+      const s = stats();
+      for (const r of ROLE_STATES) this.set({ role: r }, s?.role === r ? 1 : 0);
+    },
+  });
+  gauge('txtest_epoch', 'The epoch this node is in.', (s) => s.epoch);
+  gauge('txtest_last_seq', 'Highest log position this node holds.', (s) => s.lastSeq);
+  gauge('txtest_committed_seq', 'Committed watermark (primary: the reply gate; standby: held contiguously).', (s) => s.committedSeq);
+  gauge('txtest_log_written_seq', 'Highest seq written to the local log file.', (s) => s.writtenSeq);
+  gauge('txtest_log_synced_seq', 'Highest seq made durable by fdatasync.', (s) => s.syncedSeq);
+  gauge('txtest_peer_connected', '1 while the peer has been heard within heartbeat-missed x interval.', (s) => (s.peerSilenceMs !== null && s.peerSilenceMs < s.heartbeatIntervalMs * s.heartbeatMissed ? 1 : 0));
+  gauge('txtest_inflight_updates', 'Updates admitted and not yet replied to.', (s) => s.inflight);
+  gauge('txtest_mailbox_depth_max', 'The deepest asset mailbox.', (s) => s.mailboxDepthMax);
+  gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
+  gauge('txtest_dedupe_ids', 'Request ids remembered for exactly-once.', (s) => s.dedupeIds);
+  gauge('txtest_epochs_opened', 'Epochs this node opened (starts as primary, failovers, moves to solo).', (s) => s.promotions);
+  new Gauge({
+    name: 'txtest_syncs',
+    help: 'Joiner catch-ups served as primary, by kind: started (a new sync id), resumed (a repeated JOIN continued the running sync), snapshot (plans streaming a snapshot file), truncation (a divergent joiner truncated and took the tail). Absent standalone.',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      const c = stats()?.syncs;
+      if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
+    },
+  });
+  gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
+}
+
+/** How far the follower is behind, and the peer's silence. */
+function replicationGauges(registers: Registers, stats: () => NodeStats | null, lag: LagTracker, peerId: string | null): void {
+  // Values that may not exist (no replication stream, no peer heard yet) are series
+  // that come and go, rather than NaN (which prom-client writes as "Nan").
+  new Gauge({
+    name: 'txtest_replication_lag_seq',
+    help: 'Records the follower lacks, reported by side: the primary (its lastSeq minus the standby\'s ack) or the standby (the primary\'s lastSeq minus its own). Absent without a replication stream.',
+    labelNames: ['side'],
+    registers,
+    collect() {
+      this.reset();
+      if (lag.side !== null) this.set({ side: lag.side }, lag.lagSeq);
+    },
+  });
+  new Gauge({
+    name: 'txtest_replication_lag_seconds',
+    help: 'Age of the oldest record the follower lacks, by side (sampled every 50 ms). Absent without a replication stream.',
+    labelNames: ['side'],
+    registers,
+    collect() {
+      this.reset();
+      if (lag.side !== null) this.set({ side: lag.side }, lag.lagMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'txtest_peer_silence_seconds',
+    help: 'Time since the last message (heartbeat or replication) from the peer. Absent standalone and before the first.',
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      const s = stats();
+      if (s !== null && s.peerSilenceMs !== null && peerId !== null) this.set({ peer: peerId }, s.peerSilenceMs / 1000);
+    },
+  });
+}
+
+/** How close the event loop came to the peer timeout (a false failover in the making). */
+function stallGauges(registers: Registers, stats: () => NodeStats | null, stalls: EventLoopStalls, peerId: string | null): void {
+  // A stall near the peer timeout is a false failover in the making: these say how close it came.
+  new Gauge({
+    name: 'txtest_event_loop_stall_max_seconds',
+    help: `The longest event-loop stall (how late a 10 ms timer ran) over the last ${(stalls.bucketMs * stalls.buckets) / 1000} s.`,
+    registers,
+    collect() {
+      this.set(stalls.recentMaxMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'txtest_event_loop_stall_peak_seconds',
+    help: 'The longest event-loop stall since the process started.',
+    registers,
+    collect() {
+      this.set(stalls.peakMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'txtest_heartbeat_late_max_seconds',
+    help: 'How late the heartbeat timer ran at worst over the last 5 to 10 s: the stall as the failure detector saw it (the peer times out after heartbeat-missed x interval). Absent standalone.',
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      const s = stats();
+      if (s !== null && s.beatLateMaxMs !== null && peerId !== null) this.set({ peer: peerId }, s.beatLateMaxMs / 1000);
+    },
+  });
 }

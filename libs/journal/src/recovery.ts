@@ -73,31 +73,120 @@ export interface Recovery {
 
 /** Recovers the log in `storage`; see the module comment for the rules. */
 export async function recover(storage: LogStorage, options: RecoverOptions): Promise<Recovery> {
-  const repair = options.repair ?? false;
-  const warn = options.warn;
-  const snapshot = await readNewestSnapshot(storage, warn);
+  const snapshot = await readNewestSnapshot(storage, options.warn);
   const snapSeq = snapshot?.seq ?? 0;
-  const all = listSegments(await storage.list());
+  const scan = new SegmentScan(storage, listSegments(await storage.list()), options.repair ?? false, options.warn);
+  await scan.run(snapSeq, snapshot?.name ?? null);
+  await syncNewestKept(storage, scan.live, scan.ends);
+  const { live, ends } = scan;
+  return {
+    snapshot: snapshot ? { name: snapshot.name, seq: snapshot.seq, epoch: snapshot.epoch, body: snapshot.body } : null,
+    lastSeq: Math.max(scan.lastSeq, snapSeq),
+    lastEpoch: Math.max(scan.lastEpoch, snapshot?.epoch ?? 0),
+    segments: live.map((s) => s.name),
+    replay: (fromSeq, fn) => replaySegments(storage, live, ends, fromSeq, fn),
+  };
+}
 
-  // The scan starts at the newest segment that holds (or would hold) snapSeq + 1.
-  let start = -1;
-  for (let i = 0; i < all.length; i++) if (all[i]!.seq <= snapSeq + 1) start = i;
+/**
+ * One pass over the segments from the one that holds the snapshot's next record: every
+ * frame checked (CRC, seq continuity, epochs never going down), a torn tail of the
+ * newest segment cut off, damage anywhere else refused or, with `repair`, cut off too.
+ */
+class SegmentScan {
+  /** The segments kept, oldest first, and where the valid bytes of each end. */
+  readonly live: SeqFile[] = [];
+  readonly ends: number[] = [];
+  lastSeq = 0;
+  lastEpoch = 0;
+  /** The next seq the scan expects. */
+  private expected = 0;
 
-  const live: SeqFile[] = [];
-  const ends: number[] = [];
-  let logLastSeq = 0;
-  let logLastEpoch = 0;
+  constructor(
+    private readonly storage: LogStorage,
+    private readonly all: readonly SeqFile[],
+    private readonly repair: boolean,
+    private readonly warn: (msg: string) => void,
+  ) {}
+
+  async run(snapSeq: number, snapName: string | null): Promise<void> {
+    const { all } = this;
+    if (all.length === 0) return;
+    // The scan starts at the newest segment that holds (or would hold) snapSeq + 1.
+    let start = -1;
+    for (let i = 0; i < all.length; i++) if (all[i]!.seq <= snapSeq + 1) start = i;
+    if (start < 0) {
+      const covered = snapName !== null ? `the newest valid snapshot (${snapName}) covers only up to seq ${snapSeq}` : 'there is no valid snapshot';
+      await this.damage(0, 0, `the log starts at seq ${all[0]!.seq}, but ${covered}, so records ${snapSeq + 1}..${all[0]!.seq - 1} are missing`, snapSeq);
+      return;
+    }
+    this.expected = all[start]!.seq;
+    for (let i = start; i < all.length; i++) {
+      const seg = all[i]!;
+      if (i > start && seg.seq !== this.expected) {
+        await this.damage(i, 0, `the segment name says it starts at seq ${seg.seq}, but the previous segment ended at seq ${this.expected - 1}`, this.expected - 1);
+        return;
+      }
+      if (!(await this.segment(i))) return;
+    }
+  }
+
+  /** Scans segment `i`; whether the scan goes on to the next one. */
+  private async segment(i: number): Promise<boolean> {
+    const seg = this.all[i]!;
+    const isLast = i === this.all.length - 1;
+    const buf = await this.storage.read(seg.name);
+    const size = buf.length;
+    let off = 0;
+    while (off < size) {
+      const next = frameEndAt(buf, off, size);
+      let problem: string;
+      if (next < 0) {
+        if (isLast && isTornTail(buf, off, next, this.expected, this.lastEpoch)) {
+          await this.storage.truncate(seg.name, off);
+          this.warn(
+            `journal: truncated torn tail of ${seg.name} at offset ${off} (${size - off} bytes: ${describeFailure(buf, off, next)}); ` +
+              `the log now ends at seq ${this.expected - 1}`,
+          );
+          this.keep(seg, off);
+          return false;
+        }
+        problem = describeFailure(buf, off, next) + (isLast ? `, and ${size - off} bytes follow it` : ' in a segment that is not the newest');
+      } else {
+        const seq = readSeq(buf, off);
+        const epoch = readEpoch(buf, off);
+        const wrong = seq !== this.expected ? `the record there has seq ${seq}, but seq ${this.expected} was expected` : epoch < this.lastEpoch ? `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${this.lastEpoch}` : null;
+        if (wrong === null) {
+          this.lastEpoch = epoch;
+          this.lastSeq = seq;
+          this.expected = seq + 1;
+          off = next;
+          continue;
+        }
+        problem = wrong;
+      }
+      if (await this.damage(i, off, problem, this.expected - 1)) this.keep(seg, off);
+      return false;
+    }
+    this.keep(seg, size);
+    return true;
+  }
+
+  private keep(seg: SeqFile, end: number): void {
+    this.live.push(seg);
+    this.ends.push(end);
+  }
 
   /**
    * Handles damage in the middle at `offset` of segment `idx`: throws, or in repair mode
    * cuts the log there (later segments newest first, so a crash during the repair
    * leaves a shorter log rather than a hole) and returns whether `idx` survived.
    */
-  const damage = async (idx: number, offset: number, reason: string, lastGood: number): Promise<boolean> => {
-    const seg = all[idx]!;
-    const later = all.slice(idx + 1).map((s) => s.name);
+  private async damage(idx: number, offset: number, reason: string, lastGood: number): Promise<boolean> {
+    const seg = this.all[idx]!;
+    const later = this.all.slice(idx + 1).map((s) => s.name);
     const laterText = later.length > 0 ? ` and delete ${later.length} later segment file(s) (${later.join(', ')})` : '';
-    if (!repair) {
+    if (!this.repair) {
       throw new JournalCorruptError(
         `journal: ${seg.name} is corrupt at byte offset ${offset}: ${reason}. ` +
           `This is not a torn tail, so starting from this log could lose or reorder committed records. ` +
@@ -107,85 +196,28 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
         offset,
       );
     }
-    for (let j = later.length - 1; j >= 0; j--) await storage.remove(later[j]!);
-    if (offset === 0) await storage.remove(seg.name);
-    else await storage.truncate(seg.name, offset);
-    warn(
+    for (let j = later.length - 1; j >= 0; j--) await this.storage.remove(later[j]!);
+    if (offset === 0) await this.storage.remove(seg.name);
+    else await this.storage.truncate(seg.name, offset);
+    this.warn(
       `journal: REPAIR (--repair-log): ${seg.name} is corrupt at byte offset ${offset}: ${reason}. ` +
         `${offset === 0 ? `Deleted ${seg.name}` : `Truncated ${seg.name} to ${offset} bytes`}` +
         `${later.length > 0 ? ` and deleted ${later.length} later segment file(s) (${later.join(', ')})` : ''}. ` +
         `The log now ends at seq ${lastGood}; EVERY RECORD AFTER IT IS LOST.`,
     );
     return offset > 0;
-  };
-
-  if (all.length > 0 && start < 0) {
-    const first = all[0]!;
-    await damage(
-      0,
-      0,
-      `the log starts at seq ${first.seq}, but ${snapshot ? `the newest valid snapshot (${snapshot.name}) covers only up to seq ${snapSeq}` : 'there is no valid snapshot'}, so records ${snapSeq + 1}..${first.seq - 1} are missing`,
-      snapSeq,
-    );
-  } else if (all.length > 0) {
-    let expected = all[start]!.seq;
-    let lastEpoch = 0;
-    scan: for (let i = start; i < all.length; i++) {
-      const seg = all[i]!;
-      const isLast = i === all.length - 1;
-      if (i > start && seg.seq !== expected) {
-        await damage(i, 0, `the segment name says it starts at seq ${seg.seq}, but the previous segment ended at seq ${expected - 1}`, expected - 1);
-        break;
-      }
-      const buf = await storage.read(seg.name);
-      const size = buf.length;
-      let off = 0;
-      while (off < size) {
-        const next = frameEndAt(buf, off, size);
-        let problem: string | null = null;
-        if (next < 0) {
-          if (isLast && isTornTail(buf, off, next, expected, lastEpoch)) {
-            await storage.truncate(seg.name, off);
-            warn(
-              `journal: truncated torn tail of ${seg.name} at offset ${off} (${size - off} bytes: ${describeFailure(buf, off, next)}); ` +
-                `the log now ends at seq ${expected - 1}`,
-            );
-            live.push(seg);
-            ends.push(off);
-            break scan;
-          }
-          problem = describeFailure(buf, off, next) + (isLast ? `, and ${size - off} bytes follow it` : ' in a segment that is not the newest');
-        } else {
-          const seq = readSeq(buf, off);
-          const epoch = readEpoch(buf, off);
-          if (seq !== expected) problem = `the record there has seq ${seq}, but seq ${expected} was expected`;
-          else if (epoch < lastEpoch) problem = `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${lastEpoch}`;
-          else {
-            lastEpoch = epoch;
-            logLastSeq = seq;
-            expected = seq + 1;
-            off = next;
-            continue;
-          }
-        }
-        if (await damage(i, off, problem, expected - 1)) {
-          live.push(seg);
-          ends.push(off);
-        }
-        break scan;
-      }
-      live.push(seg);
-      ends.push(size);
-    }
-    logLastEpoch = lastEpoch;
   }
+}
 
-  // The newest segment may hold bytes the previous process wrote but never fsynced (it
-  // crashed, the OS did not, so we just read them from the page cache). The state we
-  // are about to rebuild includes them and the writer will build on top of them, so
-  // make them durable now: otherwise a later OS crash could cut a hole into the log
-  // below records written after this restart. Older segments were synced when the
-  // writer rotated away from them (or by an earlier recovery).
+/**
+ * The newest segment may hold bytes the previous process wrote but never fsynced (it
+ * crashed, the OS did not, so we just read them from the page cache). The state about
+ * to be rebuilt includes them and the writer will build on top of them, so they are made
+ * durable now: otherwise a later OS crash could cut a hole into the log below records
+ * written after this restart. Older segments were synced when the writer rotated away
+ * from them (or by an earlier recovery).
+ */
+async function syncNewestKept(storage: LogStorage, live: readonly SeqFile[], ends: readonly number[]): Promise<void> {
   for (let i = live.length - 1; i >= 0; i--) {
     if (ends[i]! === 0) continue;
     const h = await storage.openAppend(live[i]!.name);
@@ -194,18 +226,8 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
     } finally {
       await h.close();
     }
-    break;
+    return;
   }
-
-  const lastSeq = Math.max(logLastSeq, snapSeq);
-  const lastEpoch = Math.max(logLastEpoch, snapshot?.epoch ?? 0);
-  return {
-    snapshot: snapshot ? { name: snapshot.name, seq: snapshot.seq, epoch: snapshot.epoch, body: snapshot.body } : null,
-    lastSeq,
-    lastEpoch,
-    segments: live.map((s) => s.name),
-    replay: (fromSeq, fn) => replaySegments(storage, live, ends, fromSeq, fn),
-  };
 }
 
 async function replaySegments(storage: LogStorage, live: readonly SeqFile[], ends: readonly number[], fromSeq: number, fn: ReplayFn): Promise<number> {
