@@ -1,0 +1,7 @@
+export * from './command-line';
+export { parseDuration } from './convert';
+export * from './errors';
+export type * from './flags';
+export { helpText } from './help';
+export * from './parse';
+export { version } from './version';
