@@ -5,8 +5,7 @@
  */
 import { CliError, expected, parseDuration, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
 import type { FsyncPolicy } from '@txtest/cluster';
-import { isSubjectToken } from '@txtest/protocol';
-import { NATS_FLAGS, natsSettings, type NatsSettings } from '@txtest/transport-nats';
+import { NATS_FLAGS, natsSettings, SUBJECT_FLAGS, subjectToken, type NatsSettings } from '@txtest/transport-nats';
 
 export interface NodeConfig {
   readonly id: string;
@@ -38,11 +37,6 @@ const ARBITERS = ['auto', 'kv', 'off'] as const;
 const ACKS = ['received', 'logged'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-function subjectToken(raw: string): string {
-  if (!isSubjectToken(raw)) throw expected('letters, digits, _ or -', raw);
-  return raw;
-}
-
 export function parseFsync(raw: string): FsyncPolicy {
   if (raw === 'always') return { kind: 'always' };
   if (raw === 'never') return { kind: 'never' };
@@ -65,8 +59,7 @@ export const NODE_FLAGS = [
   { name: 'id', env: 'TXTEST_NODE_ID', type: 'string', required: true, parse: subjectToken, help: "this node's id (letters, digits, _ and -)" },
   { name: 'peer', env: 'TXTEST_PEER_ID', type: 'string', parse: subjectToken, help: "the other node's id (required unless --standalone)" },
   { name: 'standalone', env: 'TXTEST_STANDALONE', type: 'bool', help: 'run a single node with no standby (role solo)' },
-  { name: 'cluster', env: 'TXTEST_CLUSTER', type: 'string', parse: subjectToken, default: 'default', help: 'cluster name (subject token)' },
-  { name: 'prefix', env: 'TXTEST_PREFIX', type: 'string', parse: subjectToken, default: 'txtest', help: 'subject prefix' },
+  ...SUBJECT_FLAGS,
   ...NATS_FLAGS,
   { name: 'data-dir', env: 'TXTEST_DATA_DIR', type: 'string', value: 'dir', defaultHelp: './data/<id>', help: 'log, snapshots and epoch record' },
   { name: 'http', env: 'TXTEST_HTTP', type: 'string', value: 'host:port', parse: parseHttp, default: '127.0.0.1:7070', help: 'HTTP status address host:port, a port, or 0 for an ephemeral port' },

@@ -109,3 +109,8 @@ type Always<F> = F extends { type: 'bool' | 'list' } | { multiple: true } | { de
 export type Values<T extends readonly Flag[]> = {
   readonly [F in T[number] as F extends { type: 'refused' } ? never : F['name']]: Always<F> extends true ? ValueOf<F> : ValueOf<F> | undefined;
 };
+
+/** Table entries for flags refused with one reason, e.g. those a subcommand sets itself. */
+export function refused(reason: string, names: readonly string[]): RefusedFlag[] {
+  return names.map((name) => ({ type: 'refused', name, reason }));
+}

@@ -1,9 +1,23 @@
 /**
- * The NATS settings as flags and env variables: one table for every binary that
- * connects (the node, the loadgen and its req), so they read the same names the same way.
+ * The NATS settings and the cluster's subjects as flags and env variables: one table
+ * for every binary that connects (the node, the loadgen and its req), so they read the
+ * same names the same way.
  */
 import { CliError, expected, type Flag, type Values } from '@txtest/cli';
+import { DEFAULT_CLUSTER, DEFAULT_PREFIX, isSubjectToken } from '@txtest/protocol';
 import type { NatsSettings } from './connect';
+
+/** A flag `parse` for a name that goes into a subject: a cluster, a prefix, a node id. */
+export function subjectToken(raw: string): string {
+  if (!isSubjectToken(raw)) throw expected('letters, digits, _ or -', raw);
+  return raw;
+}
+
+/** Which cluster's subjects (`<prefix>.<cluster>.*`) a binary serves or talks to. */
+export const SUBJECT_FLAGS = [
+  { name: 'cluster', env: 'TXTEST_CLUSTER', type: 'string', value: 'name', parse: subjectToken, default: DEFAULT_CLUSTER, help: 'cluster name (subject token)' },
+  { name: 'prefix', env: 'TXTEST_PREFIX', type: 'string', value: 'p', parse: subjectToken, default: DEFAULT_PREFIX, help: 'subject prefix' },
+] as const satisfies readonly Flag[];
 
 function natsUrls(raw: string): string {
   for (const u of raw.split(',')) {
