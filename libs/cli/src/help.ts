@@ -29,13 +29,22 @@ function form(f: Exclude<Flag, RefusedFlag>): string {
 }
 
 function describe(f: Exclude<Flag, RefusedFlag>): string {
-  const def = f.type === 'bool' ? (f.default === true ? 'on' : undefined) : (f.default ?? f.defaultHelp);
+  const def = f.type === 'bool' ? (f.default === true ? 'on' : f.onOff === true ? 'off' : undefined) : (f.default ?? f.defaultHelp);
   const parts = [f.help];
   if (f.type === 'string' && f.multiple === true) parts.push('(repeatable)');
   if (f.type === 'string' && f.required === true) parts.push('(required)');
   if (def !== undefined) parts.push(`[${def}]`);
   if (f.env !== undefined) parts.push(`(env ${f.env})`);
   return parts.join(' ');
+}
+
+/** How values are written, for the kinds of flag this table has. */
+function legend(flags: readonly Exclude<Flag, RefusedFlag>[]): string[] {
+  const out: string[] = [];
+  if (flags.some((f) => f.env !== undefined)) out.push('A flag beats its environment variable, which beats the default.');
+  if (flags.some((f) => f.type === 'bool')) out.push(`Booleans: --flag or --no-flag${flags.some((f) => f.type === 'bool' && f.onOff === true) ? ' (those shown with on|off also take on or off)' : ''}.`);
+  if (flags.some((f) => f.type === 'duration')) out.push('Durations: 250ms, 5s, 2m; a plain number is in the unit shown (<ms>, <s>).');
+  return out;
 }
 
 export function helpText(cmd: Command<readonly Flag[]>): string {
@@ -49,13 +58,6 @@ export function helpText(cmd: Command<readonly Flag[]>): string {
   for (const reason of new Set(refused.map((f) => f.reason))) {
     lines.push(`  ${refused.filter((f) => f.reason === reason).map((f) => `--${f.name}`).join(', ')}: ${reason}`);
   }
-  lines.push(
-    `  ${'-h, --help'.padEnd(width - 2)}  this text`,
-    `  ${'--version'.padEnd(width - 2)}  the version`,
-    '',
-    'A flag beats its environment variable, which beats the default. Booleans: --flag or --no-flag',
-    '(those shown with on|off also take on or off). Durations: 250ms, 5s, 2m; a plain number is',
-    'in the unit shown (<ms>, <s>).',
-  );
+  lines.push(`  ${'-h, --help'.padEnd(width - 2)}  this text`, `  ${'--version'.padEnd(width - 2)}  the version`, '', ...legend(shown));
   return lines.join('\n');
 }
