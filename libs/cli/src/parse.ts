@@ -94,7 +94,8 @@ function diagnose(cmd: Command<readonly Flag[]>, tokens: readonly Token[]): void
 
 function missing(t: Option): void {
   if (t.value === undefined) throw new CliError(`${t.rawName}: missing value`);
-  if (t.inlineValue !== true && t.value.startsWith('-')) {
+  // As strict mode: "-" alone is a value (stdout, by convention), "-x" looks like a flag.
+  if (t.inlineValue !== true && t.value.length > 1 && t.value.startsWith('-')) {
     throw new CliError(`${t.rawName}: missing value (the next argument "${t.value}" is a flag; write ${t.rawName}=${t.value} if it is the value)`);
   }
 }

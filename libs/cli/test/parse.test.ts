@@ -77,8 +77,9 @@ describe('parsing a flag table', () => {
     expect(refusal(['--id', '--peer', 'n2'])).toBe('--id: missing value (the next argument "--peer" is a flag; write --id=--peer if it is the value)');
     expect(refusal(['--id', 'n1', '--peer'])).toBe('--peer: missing value');
     expect(refusal(['--id', 'n1', '--missed', '--standalone'])).toMatch(/^--missed: missing value/);
-    // A value that starts with a dash is still possible, written inline.
+    // A value that starts with a dash is still possible, written inline; "-" alone is a value.
     expect(values(['--id=--odd']).id).toBe('--odd');
+    expect(values(['--id', '-', '--peer', 'n2'])).toMatchObject({ id: '-', peer: 'n2' });
   });
 
   it('booleans: --flag and --no-flag; on|off where the table says so; nothing else', () => {
