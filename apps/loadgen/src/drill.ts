@@ -7,75 +7,68 @@
  * the standby again. Then stops the load and audits (states exact, digests equal).
  * Reports each gap and the throughput dip around each kill.
  */
+import { refused, type Command, type Flag, type Values } from '@txtest/cli';
 import { connectNats } from '@txtest/transport-nats';
 import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
-import { ArgError, numberFlag, parseArgs } from './args';
+import { loadArgs, loadFlags, TARGET_FLAGS, type LoadDefaults, type LoadgenArgs } from './args';
 import { emitReport } from './output';
 import { pregrow } from './pregrow';
 import { absNowMs } from './recorder';
 import type { DrillKill, RunReport } from './report';
 import { LoadRun } from './run';
 
-const DRILL_HELP = `Usage: txtest-loadgen drill [--kills N] [load flags]
-  Starts a private nats-server and a pair n1 + n2 (testkit), loads it with the audit on,
-  SIGKILLs the primary N times (restarting it each time), and reports each failover gap
-  (kill to the first ok from the new primary), the throughput dip and the audit.
+/** Short intervals and quick retries, so each failover gap is resolved to a few ms. */
+const DRILL_DEFAULTS: LoadDefaults = { inFlight: '16', batch: false, assets: '101', interval: '250', attemptTimeout: '100', backoffInitial: '1', backoffMax: '10' };
 
-  --kills <n>                  primary kills [20]
-  --pregrow <n>                accounts created before the load (pregrow-acct-*, one credit each),
-                               so the kills happen with a large state and dedupe window [0]
-  --rejoin-timeout-s <n>       how long a restarted node may take to recover, and to be standby again [20]
-  --heartbeat-interval-ms <n>  the nodes' heartbeat interval [50]
-  --heartbeat-missed <n>       missed heartbeats before failover [4]
-  --node-arg <flag>            an extra flag for both nodes (repeatable), e.g. --node-arg=--fsync=always
-  load flags as for a load run (see txtest-loadgen --help), with these defaults:
-    --in-flight 16 --batch off --assets 101 --interval 250 --attempt-timeout 100
-    --backoff-initial 1 --backoff-max 10 --warmup 1
-  (--nats, --nodes, --duration and --audit are the drill's own)`;
+const DRILL_FLAGS = [
+  { name: 'kills', type: 'int', min: 1, max: 10_000, default: '20', help: 'primary kills' },
+  { name: 'pregrow', type: 'int', min: 0, max: 100_000_000, default: '0', help: 'accounts created before the load (pregrow-acct-*, one credit each), so the kills happen with a large state and dedupe window' },
+  { name: 'rejoin-timeout-s', type: 'duration', min: 1000, max: 86_400_000, default: '20', help: 'how long a restarted node may take to recover, and to be standby again' },
+  { name: 'heartbeat-interval-ms', type: 'duration', min: 5, max: 100, whole: true, default: '50', help: "the nodes' heartbeat interval" },
+  { name: 'heartbeat-missed', type: 'int', min: 2, max: 100, default: '4', help: 'missed heartbeats before failover' },
+  { name: 'node-arg', type: 'string', multiple: true, value: 'flag', help: 'an extra flag for both nodes, e.g. --node-arg=--fsync=always' },
+  ...loadFlags(DRILL_DEFAULTS),
+  ...refused('set by the drill itself (it runs its own nats-server and pair)', TARGET_FLAGS.map((f) => f.name)),
+] as const satisfies readonly Flag[];
 
-const OWN = new Set(['--nats', '--nodes', '--duration', '--audit', '--prefix', '--cluster']);
+export const DRILL_COMMAND: Command<typeof DRILL_FLAGS> = {
+  prog: 'txtest-loadgen drill',
+  usage: ['[--kills N] [load flags]'],
+  about: [
+    'Starts a private nats-server and a pair n1 + n2 (testkit), loads it with the audit on,',
+    'SIGKILLs the primary N times (restarting it each time), and reports each failover gap',
+    '(kill to the first ok from the new primary), the throughput dip and the audit. The load',
+    'flags are those of a load run (txtest-loadgen --help), with the drill\'s defaults below.',
+  ],
+  flags: DRILL_FLAGS,
+};
 
-export async function drill(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${DRILL_HELP}\n`);
-    return 0;
-  }
-  let kills = 20;
-  let hbMs = 50;
-  let hbMissed = 4;
-  let pregrowN = 0;
-  let rejoinTimeoutMs = 20_000;
-  const nodeArgs: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new ArgError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--kills') kills = numberFlag('kills', value(), 1, 10_000, true);
-    else if (flag === '--heartbeat-interval-ms') hbMs = numberFlag('heartbeat-interval-ms', value(), 5, 100, true);
-    else if (flag === '--heartbeat-missed') hbMissed = numberFlag('heartbeat-missed', value(), 1, 100, true);
-    else if (flag === '--node-arg') nodeArgs.push(value());
-    else if (flag === '--pregrow') pregrowN = numberFlag('pregrow', value(), 0, 100_000_000, true);
-    else if (flag === '--rejoin-timeout-s') rejoinTimeoutMs = 1000 * numberFlag('rejoin-timeout-s', value(), 1, 86_400, true);
-    else if (OWN.has(flag)) throw new ArgError(`${flag} is set by the drill itself (it runs its own nats-server and pair)`);
-    else rest.push(argv[i]!);
-  }
-  const rate = rest.some((x) => x === '--rate' || x.startsWith('--rate='));
-  const defaults = [...(rate ? [] : ['--in-flight', '16']), '--batch', 'off', '--assets', '101', '--interval', '250', '--attempt-timeout', '100', '--backoff-initial', '1', '--backoff-max', '10', '--warmup', '1'];
-  // Validate the load flags before anything is started.
-  parseArgs([...defaults, ...rest, '--nats', 'nats://127.0.0.1:4222', '--audit'], process.env, 1, 'drill');
+export interface DrillPlan {
+  readonly values: Values<typeof DRILL_FLAGS>;
+}
 
+/** The load the drill will run against `natsUrl`, audited, with a fresh asset tag. */
+function drillLoad(v: Values<typeof DRILL_FLAGS>, natsUrl: string, tag: string): LoadgenArgs {
+  return loadArgs(v, { nats: { url: natsUrl }, prefix: 'txtest', cluster: 'default', nodes: ['n1', 'n2'], durationS: 1, audit: true }, DRILL_DEFAULTS, 1, tag);
+}
+
+/** Checks the drill's flags (the load's among them) before anything is started. */
+export function drillPlan(values: Values<typeof DRILL_FLAGS>): DrillPlan {
+  drillLoad(values, 'nats://127.0.0.1:4222', 'drill');
+  return { values };
+}
+
+export async function drill({ values: v }: DrillPlan): Promise<number> {
+  const kills = v.kills;
+  const rejoinTimeoutMs = v['rejoin-timeout-s'];
   const nats: NatsServerHandle = await startNatsServer();
-  const pair = new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: hbMs, heartbeatMissed: hbMissed, args: nodeArgs });
+  const pair = new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: v['heartbeat-interval-ms'], heartbeatMissed: v['heartbeat-missed'], args: [...v['node-arg']] });
   const nc = await connectNats({ url: nats.url }, 'txtest-loadgen-drill');
   try {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
-    const a = parseArgs([...defaults, ...rest, '--nats', nats.url, '--nodes', 'n1,n2', '--audit', '--duration', '1'], process.env, 1, `drill${Date.now().toString(36)}`);
-    if (pregrowN > 0) await pregrow(nc, pregrowN, { prefix: a.prefix, cluster: a.cluster }, (msg) => process.stderr.write(`drill: ${msg}\n`));
+    const a = drillLoad(v, nats.url, `drill${Date.now().toString(36)}`);
+    if (v.pregrow > 0) await pregrow(nc, v.pregrow, { prefix: a.prefix, cluster: a.cluster }, (msg) => process.stderr.write(`drill: ${msg}\n`));
     const run = new LoadRun(a, { untilStopped: true });
     await run.start();
     const agg = run.agg!;

@@ -10,18 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { ArgError, helpText, parseArgs } from './args';
-import { drill } from './drill';
+import { commandLine, exitOnCliError } from '@txtest/cli';
+import { LOAD_COMMAND, runArgs, type LoadgenArgs } from './args';
+import { DRILL_COMMAND, drill, drillPlan } from './drill';
 import { emitReport } from './output';
-import { req } from './req';
+import { REQ_COMMAND, req, reqPlan } from './req';
 import { LoadRun } from './run';
 
-async function load(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${helpText()}\n`);
-    return 0;
-  }
-  const a = parseArgs(argv, process.env, availableParallelism(), randomBytes(4).toString('hex'));
+async function load(a: LoadgenArgs): Promise<number> {
   const run = new LoadRun(a);
   await run.start();
   // Ctrl-C ends the measured span early; the run still drains, audits and reports.
@@ -40,11 +36,18 @@ async function load(argv: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
-const run = argv[0] === 'req' ? req(argv.slice(1)).then(() => Number(process.exitCode ?? 0)) : argv[0] === 'drill' ? drill(argv.slice(1)) : load(argv);
+// Each subcommand's flags are checked (help, version, exit 2) before anything starts.
+const run =
+  argv[0] === 'req'
+    ? req(commandLine(REQ_COMMAND, reqPlan, argv.slice(1)))
+    : argv[0] === 'drill'
+      ? drill(commandLine(DRILL_COMMAND, drillPlan, argv.slice(1)))
+      : load(commandLine(LOAD_COMMAND, (v) => runArgs(v, availableParallelism(), randomBytes(4).toString('hex')), argv));
 run.then(
   (code) => process.exit(code),
   (err: Error) => {
+    exitOnCliError(LOAD_COMMAND.prog, err);
     process.stderr.write(`txtest-loadgen: ${err.message}\n`);
-    process.exit(err instanceof ArgError ? 2 : 1);
+    process.exit(1);
   },
 );

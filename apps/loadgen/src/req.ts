@@ -1,42 +1,55 @@
 /**
  * `txtest-loadgen req <subject> '<json>'`: one request by hand, in JSON, printed as
  * JSON. The subject is relative to prefix.cluster (tx, query, status.n1) unless it
- * contains a dot-separated full subject starting with the prefix.
+ * starts with the prefix. The NATS and cluster flags are the node's and the loadgen's.
  */
-import { connect, headers } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
+import { CliError, type Command, type Values } from '@txtest/cli';
+import { connectNats, NATS_FLAGS, natsSettings, SUBJECT_FLAGS, type NatsSettings } from '@txtest/transport-nats';
 
-export async function req(argv: string[]): Promise<void> {
-  let nats = process.env.TXTEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-  let prefix = 'txtest';
-  let cluster = 'default';
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--nats') nats = argv[++i] ?? nats;
-    else if (argv[i] === '--prefix') prefix = argv[++i] ?? prefix;
-    else if (argv[i] === '--cluster') cluster = argv[++i] ?? cluster;
-    else rest.push(argv[i]!);
-  }
-  const [subject, body = '{}'] = rest;
-  if (subject === undefined) {
-    process.stderr.write("usage: txtest-loadgen req [--nats URL] <tx|query|status.<node>> '<json body>'\n");
-    process.exit(2);
-  }
+/** How long the one request waits for its reply. */
+const REPLY_TIMEOUT_MS = 5000;
+
+const REQ_FLAGS = [...NATS_FLAGS, ...SUBJECT_FLAGS] as const;
+
+export const REQ_COMMAND: Command<typeof REQ_FLAGS> = {
+  prog: 'txtest-loadgen req',
+  usage: ["[flags] <tx|query|status.<node>> ['<json body>']"],
+  about: ['Sends one JSON request to <prefix>.<cluster>.<subject> (or to a full subject that starts with', 'the prefix) and prints the JSON reply; the body defaults to {}.'],
+  flags: REQ_FLAGS,
+  positionals: { max: 2, names: 'a subject and a JSON body' },
+};
+
+export interface ReqPlan {
+  readonly nats: NatsSettings;
+  readonly subject: string;
+  readonly body: string;
+}
+
+export function reqPlan(v: Values<typeof REQ_FLAGS>, positionals: readonly string[]): ReqPlan {
+  const [subject, body = '{}'] = positionals;
+  if (subject === undefined) throw new CliError('missing the subject: tx, query or status.<node> (see --help)');
   try {
     JSON.parse(body);
   } catch (err) {
-    process.stderr.write(`txtest-loadgen req: the body is not JSON: ${(err as Error).message}\n`);
-    process.exit(2);
+    throw new CliError(`the body is not JSON: ${(err as Error).message}`);
   }
-  const full = subject.startsWith(`${prefix}.`) ? subject : `${prefix}.${cluster}.${subject}`;
-  const nc = await connect({ servers: nats, noAsyncTraces: true });
+  const full = subject.startsWith(`${v.prefix}.`) ? subject : `${v.prefix}.${v.cluster}.${subject}`;
+  return { nats: natsSettings(v), subject: full, body };
+}
+
+/** Sends the request; exit code 1 when it got no reply. */
+export async function req(plan: ReqPlan): Promise<number> {
+  const nc = await connectNats(plan.nats, 'txtest-loadgen-req');
   const h = headers();
   h.set('Content-Type', 'application/json');
   try {
-    const m = await nc.request(full, new TextEncoder().encode(body), { timeout: 5000, headers: h });
+    const m = await nc.request(plan.subject, new TextEncoder().encode(plan.body), { timeout: REPLY_TIMEOUT_MS, headers: h });
     process.stdout.write(`${new TextDecoder().decode(m.data)}\n`);
+    return 0;
   } catch (err) {
-    process.stderr.write(`txtest-loadgen req: ${full}: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`txtest-loadgen req: ${plan.subject}: ${(err as Error).message}\n`);
+    return 1;
   } finally {
     await nc.close();
   }

@@ -1,13 +1,25 @@
 /** The CLI's flags: defaults, and a bad flag is one sentence (exit code 2 in the CLI). */
 import { describe, expect, it } from 'vitest';
-import { ArgError, helpText, parseArgs } from '../src/args';
-import { drill } from '../src/drill';
+import { CliError, helpText, parseCommand, type Command, type Flag, type Values } from '@txtest/cli';
+import { LOAD_COMMAND, runArgs, type LoadgenArgs } from '../src/args';
+import { DRILL_COMMAND, drillPlan } from '../src/drill';
+
+/** The values of a command line (never --help or --version here). */
+function valuesOf<const F extends readonly Flag[]>(cmd: Command<F>, argv: string[], env: NodeJS.ProcessEnv): Values<F> {
+  const p = parseCommand(cmd, argv, env);
+  if (p.kind !== 'run') throw new Error(`${argv.join(' ')} asked for ${p.kind}`);
+  return p.values;
+}
+
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}, cores = 2, tag = 'run'): LoadgenArgs {
+  return runArgs(valuesOf(LOAD_COMMAND, argv, env), cores, tag);
+}
 
 function refusal(argv: string[]): string {
   try {
     parseArgs(argv);
   } catch (err) {
-    expect(err).toBeInstanceOf(ArgError);
+    expect(err).toBeInstanceOf(CliError);
     return (err as Error).message;
   }
   throw new Error(`parseArgs accepted ${JSON.stringify(argv)}`);
@@ -38,15 +50,16 @@ describe('loadgen arguments', () => {
   });
 
   it.each([
-    [['--rate', 'abc'], '--rate must be a number > 0, not "abc"'],
-    [['--rate', '0'], '--rate must be a number > 0'],
-    [['--in-flight', '1.5'], '--in-flight must be a whole number >= 1'],
+    [['--rate', 'abc'], '--rate: expected a number > 0 and <= 10000000, got "abc"'],
+    [['--rate', '0'], '--rate: expected a number > 0'],
+    [['--in-flight', '1.5'], '--in-flight: expected an integer between 1 and 1000000, got "1.5"'],
     [['--in-flight', '8', '--rate', '100'], '--in-flight (closed loop) and --rate (open loop) exclude each other: give one'],
-    [['--workload', 'bank'], 'unknown workload "bank" (known: account, orderbook, register)'],
-    [['--batch', 'maybe'], '--batch must be on or off, not "maybe"'],
-    [['--frobnicate'], 'unknown flag --frobnicate (see --help)'],
-    [['--duration'], '--duration needs a value (s)'],
-    [['--nats', 'http://x'], '--nats must be a URL such as nats://127.0.0.1:4222, not "http://x"'],
+    [['--workload', 'bank'], '--workload: expected one of account, orderbook, register, got "bank"'],
+    [['--batch', 'maybe'], '--batch: expected on or off, got "maybe"'],
+    [['--frobnicate'], '--frobnicate: unknown flag (see --help)'],
+    [['--duration'], '--duration: missing value'],
+    [['--duration', '--audit'], '--duration: missing value (the next argument "--audit" is a flag'],
+    [['--nats', 'http://x'], '--nats: expected a URL such as nats://127.0.0.1:4222, got "http://x"'],
     [['--clients', '8', '--in-flight', '4'], '--in-flight (4) must be at least --clients (8)'],
     [['extra'], 'unexpected argument "extra"'],
   ])('%j is refused in one sentence', (argv, expected) => {
@@ -56,13 +69,15 @@ describe('loadgen arguments', () => {
   });
 
   it('--help lists every flag with its default', () => {
-    const h = helpText();
+    const h = helpText(LOAD_COMMAND);
     for (const flag of ['--nats', '--clients', '--in-flight', '--rate', '--duration', '--warmup', '--batch', '--workload', '--assets', '--zipf', '--instruments', '--audit', '--json', '--html']) expect(h).toContain(flag);
     expect(h).toContain('coordinated omission');
   });
 
-  it('the drill refuses the flags it sets itself, before starting anything', async () => {
-    await expect(drill(['--nats', 'nats://127.0.0.1:4222'])).rejects.toThrow(new ArgError('--nats is set by the drill itself (it runs its own nats-server and pair)'));
-    await expect(drill(['--kills', '0'])).rejects.toThrow('--kills must be a whole number >= 1, not "0"');
+  it('the drill refuses the flags it sets itself, before starting anything', () => {
+    const drillArgs = (argv: string[]) => drillPlan(valuesOf(DRILL_COMMAND, argv, {}));
+    expect(() => drillArgs(['--nats', 'nats://127.0.0.1:4222'])).toThrow(new CliError('--nats: set by the drill itself (it runs its own nats-server and pair)'));
+    expect(() => drillArgs(['--kills', '0'])).toThrow('--kills: expected an integer between 1 and 10000, got "0"');
+    expect(() => drillArgs(['--in-flight', '8', '--rate', '100'])).toThrow('--in-flight (closed loop) and --rate (open loop) exclude each other');
   });
 });

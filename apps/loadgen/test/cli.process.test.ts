@@ -43,7 +43,7 @@ describe('txtest-loadgen CLI', () => {
   it('argument errors: one clear sentence on stderr and exit code 2', async () => {
     const r = await runCli(['--rate', 'abc']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('txtest-loadgen: --rate must be a number > 0, not "abc"\n');
+    expect(r.stderr).toBe('txtest-loadgen: --rate: expected a number > 0 and <= 10000000, got "abc"\n');
     // The other refusals are the same path with other sentences (args.test.ts).
   });
 

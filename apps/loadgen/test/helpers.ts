@@ -73,7 +73,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
       child.kill('SIGKILL');
       reject(new Error(`txtest-loadgen ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': by then stdout and stderr have been read to their end.
+    child.once('close', (code) => {
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });

@@ -10,7 +10,8 @@ import { parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster'
 import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
-import { ConfigError, helpText, loadConfig, type NodeConfig } from './config';
+import { CliError, commandLine, exitOnCliError } from '@txtest/cli';
+import { NODE_COMMAND, nodeConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
 import { LiveFeed } from './live-feed';
 import { EventLoopStalls } from './event-loop-stall';
@@ -44,7 +45,7 @@ async function run(config: NodeConfig): Promise<void> {
   let arbiter: Arbiter | null = null;
   if (!config.standalone && config.arbiter !== 'off') {
     const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix });
-    if (kv === null && config.arbiter === 'kv') throw new ConfigError('--arbiter kv needs JetStream on the NATS server, and it is not enabled there');
+    if (kv === null && config.arbiter === 'kv') throw new CliError('--arbiter kv needs JetStream on the NATS server, and it is not enabled there');
     log.info({ arbiter: kv === null ? 'off (no JetStream)' : kv.bucket }, 'arbiter');
     arbiter = kv;
   }
@@ -157,22 +158,9 @@ async function run(config: NodeConfig): Promise<void> {
   log.info({ role: node.role, epoch: node.processor.epoch, http: httpAddress, pid: process.pid }, 'started');
 }
 
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(`${helpText()}\n`);
-  process.exit(0);
-}
-let config: NodeConfig;
-try {
-  config = loadConfig(argv);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`txtest-node: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = commandLine(NODE_COMMAND, nodeConfig);
 run(config).catch((err: Error) => {
-  process.stderr.write(`txtest-node: ${err instanceof ConfigError ? '' : `${err.name}: `}${err.message}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  exitOnCliError(NODE_COMMAND.prog, err);
+  process.stderr.write(`txtest-node: ${err.name}: ${err.message}\n`);
+  process.exit(1);
 });

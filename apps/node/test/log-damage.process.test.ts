@@ -96,7 +96,7 @@ describe('a damaged log at start', () => {
     for (const [extra, pattern] of [
       [['--fsync', 'sometimes'], /--fsync/],
       [['--heartbeat-interval-ms', '500'], /--heartbeat-interval-ms/],
-      [['--bogus'], /unknown flag --bogus/],
+      [['--bogus'], /--bogus: unknown flag/],
     ] as [string[], RegExp][]) {
       const node = spawnNode(['--id', 'x1', '--standalone', '--nats', nats.url, ...extra]);
       const { code } = await node.exited;
@@ -106,6 +106,6 @@ describe('a damaged log at start', () => {
     }
     const noId = spawnNode(['--standalone'], { TXTEST_NODE_ID: '' });
     expect((await noId.exited).code).toBe(2);
-    expect(noId.stderr()).toMatch(/--id is required/);
+    expect(noId.stderr()).toMatch(/--id: required/);
   });
 });

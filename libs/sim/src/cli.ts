@@ -4,18 +4,44 @@
  *   nx run sim:run -- --seeds 10000            seeds 1..10000
  *   nx run sim:run -- --from 500 --to 900      a range
  *   nx run sim:run -- --seed 1234 --trace      one seed, every event printed
- *   --faults reply-before-standby-ack,...      break the core on purpose (faults.ts)
- *   --steps N   fault-phase steps per seed (default 300, 5 ms each)
- *   --jobs N    worker processes (default: the number of cores)
- *   --keep-going  do not stop at the first failing seed
+ *   --help                                     every flag
  *
  * Prints the failing seed and the first violated invariant; the same seed replays
  * identically (same trace hash). Exit code 1 when a seed failed.
  */
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { CliError, commandLine, exitOnCliError, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
 import { parseFaults, type FaultName } from '@txtest/cluster';
 import { runSeed, type RunResult } from './world';
+
+function faultNames(raw: string): FaultName[] {
+  try {
+    return [...parseFaults(raw)];
+  } catch (err) {
+    throw new ValueError((err as Error).message);
+  }
+}
+
+const SIM_FLAGS = [
+  { name: 'seeds', type: 'int', min: 1, help: 'seeds 1..N' },
+  { name: 'from', type: 'int', min: 0, defaultHelp: '1', help: 'first seed of a range' },
+  { name: 'to', type: 'int', min: 0, defaultHelp: '1000', help: 'last seed of a range' },
+  { name: 'seed', type: 'int', min: 0, help: 'one seed' },
+  { name: 'trace', type: 'bool', help: 'with one seed: print every event and log line' },
+  { name: 'faults', type: 'string', value: 'a,b,...', parse: faultNames, help: 'break the core on purpose (faults.ts), e.g. reply-before-standby-ack' },
+  { name: 'steps', type: 'int', min: 0, max: 1_000_000, default: '300', help: 'fault-phase steps per seed (5 ms each)' },
+  { name: 'jobs', type: 'int', min: 1, max: 1024, defaultHelp: 'the number of cores', help: 'worker processes' },
+  { name: 'keep-going', type: 'bool', help: 'do not stop at the first failing seed' },
+  { name: 'quiet', type: 'bool', help: 'no progress lines' },
+] as const satisfies readonly Flag[];
+
+const SIM_COMMAND: Command<typeof SIM_FLAGS> = {
+  prog: 'txtest-sim',
+  usage: ['[--seeds N | --from A --to B | --seed S [--trace]] [flags]'],
+  about: ['Runs seeds of the deterministic simulator (docs/SIMULATOR.md); exit code 1 when a seed failed.'],
+  flags: SIM_FLAGS,
+};
 
 interface Args {
   from: number;
@@ -28,32 +54,13 @@ interface Args {
   quiet: boolean;
 }
 
-function parse(argv: string[]): Args {
-  const a: Args = { from: 1, to: 1000, trace: false, faults: [], steps: 300, jobs: availableParallelism(), keepGoing: false, quiet: false };
-  const num = (i: number) => {
-    const v = Number(argv[i + 1]);
-    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${argv[i]} needs a non-negative integer, got "${argv[i + 1] ?? ''}"`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    if (k === '--seeds') {
-      a.from = 1;
-      a.to = num(i++);
-    } else if (k === '--from') a.from = num(i++);
-    else if (k === '--to') a.to = num(i++);
-    else if (k === '--seed') a.from = a.to = num(i++);
-    else if (k === '--trace') a.trace = true;
-    else if (k === '--faults') a.faults = [...parseFaults(argv[++i])];
-    else if (k === '--steps') a.steps = num(i++);
-    else if (k === '--jobs') a.jobs = Math.max(1, num(i++));
-    else if (k === '--keep-going') a.keepGoing = true;
-    else if (k === '--quiet') a.quiet = true;
-    else if (k === '--') continue;
-    else throw new Error(`unknown argument "${k}" (see libs/sim/src/cli.ts)`);
-  }
-  if (a.to < a.from) throw new Error(`--to ${a.to} is below --from ${a.from}`);
-  return a;
+function simArgs(v: Values<typeof SIM_FLAGS>): Args {
+  if (v.seed !== undefined && (v.seeds !== undefined || v.from !== undefined || v.to !== undefined)) throw new CliError('--seed names one seed: give it without --seeds, --from or --to');
+  if (v.seeds !== undefined && (v.from !== undefined || v.to !== undefined)) throw new CliError('--seeds runs 1..N: give it or --from/--to, not both');
+  const from = v.seed ?? v.from ?? 1;
+  const to = v.seed ?? v.seeds ?? v.to ?? 1000;
+  if (to < from) throw new CliError(`--to ${to} is below --from ${from}`);
+  return { from, to, trace: v.trace, faults: v.faults ?? [], steps: v.steps, jobs: v.jobs ?? availableParallelism(), keepGoing: v['keep-going'], quiet: v.quiet };
 }
 
 function describe(r: RunResult): string {
@@ -79,7 +86,8 @@ async function main(): Promise<number> {
     await worker();
     return -1;
   }
-  const a = parse(process.argv.slice(2));
+  // nx run sim:run -- <flags> may pass the `--` on; it ends nothing here.
+  const a = commandLine(SIM_COMMAND, simArgs, process.argv.slice(2).filter((x, i) => i > 0 || x !== '--'));
   const count = a.to - a.from + 1;
   if (a.trace && count === 1) {
     const r = await runSeed({ seed: a.from, steps: a.steps, faults: a.faults, trace: true, onTraceLine: (l) => process.stdout.write(`${l}\n`) });
@@ -148,6 +156,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (err: Error) => {
+    exitOnCliError(SIM_COMMAND.prog, err);
     process.stderr.write(`txtest-sim: ${err.message}\n`);
     process.exit(2);
   },

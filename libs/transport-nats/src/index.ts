@@ -1,3 +1,4 @@
 export * from './connect';
 export * from './nats-transport';
 export * from './kv-arbiter';
+export * from './nats-flags';
