@@ -133,6 +133,21 @@ export function frameSpanAt(buf: Uint8Array, offset: number, end = buf.length): 
   return bodyStart + bodyLen;
 }
 
+/** A sentence on why the frame at `off` failed (`code`, from frameEndAt), for error messages. */
+export function describeFailure(buf: Uint8Array, off: number, code: number): string {
+  const left = buf.length - off;
+  if (code === FRAME_SHORT) {
+    if (left < FRAME_HEADER_BYTES) return `only ${left} byte(s) left, too few for a record header`;
+    return `the record announces a ${readU32(buf, off)}-byte body but only ${left - FRAME_HEADER_BYTES} bytes follow its header`;
+  }
+  if (code === FRAME_CRC) {
+    const len = readU32(buf, off);
+    return len < FRAME_BODY_HEADER_BYTES ? `impossible record body length ${len}` : `checksum mismatch in a ${len}-byte record`;
+  }
+  if (code === FRAME_ZERO) return 'zero record length (zero-filled bytes)';
+  return `bad frame (status ${code})`;
+}
+
 /** Maps a negative `frameEndAt` status to its failure name. */
 export function frameFailureName(code: number): FrameFailure {
   return code === FRAME_ZERO ? 'zero' : code === FRAME_CRC ? 'crc' : 'short';

@@ -24,18 +24,19 @@
  * newest segment whose firstSeq <= snapshot.seq + 1, so damage in history nobody needs
  * cannot stop a node from starting (and cannot make a repair cut away needed records).
  */
-import { JournalCorruptError, JournalRangeError } from './errors';
+import { JournalCorruptError } from './errors';
 import {
   FRAME_CRC,
   FRAME_HEADER_BYTES,
   FRAME_OVERHEAD_BYTES,
-  FRAME_SHORT,
   FRAME_ZERO,
   frameEndAt,
   frameSpanAt,
   readEpoch,
   readSeq,
+  describeFailure,
 } from './frame';
+import { FrameReader } from './frame-reader';
 import { listSegments, type SeqFile } from './names';
 import { readNewestSnapshot } from './snapshot';
 import type { LogStorage } from './storage';
@@ -290,83 +291,11 @@ export async function readFrames(storage: LogStorage, fromSeq: number, maxBytes:
   // a retry then either finds the records elsewhere or reports the range as gone.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readFramesOnce(storage, Math.max(1, fromSeq), maxBytes);
+      return await FrameReader.of(storage).read(Math.max(1, fromSeq), maxBytes);
     } catch (err) {
       if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== 'ENOENT') throw err;
     }
   }
-}
-
-async function readFramesOnce(storage: LogStorage, fromSeq: number, maxBytes: number): Promise<Uint8Array[]> {
-  const segs = listSegments(await storage.list());
-  if (segs.length === 0) return [];
-  let i = -1;
-  for (let j = 0; j < segs.length; j++) if (segs[j]!.seq <= fromSeq) i = j;
-  if (i < 0) {
-    throw new JournalRangeError(
-      `journal: records from seq ${fromSeq} are no longer in the log, which starts at seq ${segs[0]!.seq} (send a snapshot instead)`,
-      fromSeq,
-      segs[0]!.seq,
-    );
-  }
-  const out: Uint8Array[] = [];
-  let bytes = 0;
-  let expected = -1; // first wanted seq not yet seen
-  for (; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const isLast = i === segs.length - 1;
-    const buf = await storage.read(seg.name);
-    const starts: number[] = [];
-    let runStart = -1;
-    let off = 0;
-    let full = false;
-    while (off < buf.length) {
-      const next = frameEndAt(buf, off);
-      if (next < 0) {
-        if (isLast) break;
-        throw new JournalCorruptError(`journal: ${seg.name} is corrupt at byte offset ${off}: ${describeFailure(buf, off, next)}`, seg.name, off);
-      }
-      const seq = readSeq(buf, off);
-      if (seq >= fromSeq) {
-        if (expected < 0 && seq > fromSeq && off === 0) {
-          // The log jumps over fromSeq between two segments: that stretch exists only in
-          // a snapshot (a snapshot taken ahead of the log), so it cannot be served from here.
-          throw new JournalRangeError(
-            `journal: records from seq ${fromSeq} are not in the log (${seg.name} starts at seq ${seq}; send a snapshot instead)`,
-            fromSeq,
-            seq,
-          );
-        }
-        if ((expected < 0 && seq !== fromSeq) || (expected >= 0 && seq !== expected)) {
-          throw new JournalCorruptError(
-            `journal: ${seg.name} has seq ${seq} at byte offset ${off} where seq ${expected < 0 ? fromSeq : expected} was expected`,
-            seg.name,
-            off,
-          );
-        }
-        if (bytes > 0 && bytes + (next - off) > maxBytes) {
-          full = true;
-          break;
-        }
-        if (runStart < 0) runStart = off;
-        starts.push(off);
-        bytes += next - off;
-        expected = seq + 1;
-      }
-      off = next;
-    }
-    if (starts.length > 0) {
-      const runEnd = off;
-      const copy = buf.slice(runStart, runEnd);
-      for (let k = 0; k < starts.length; k++) {
-        const a = starts[k]! - runStart;
-        const b = (k + 1 < starts.length ? starts[k + 1]! : runEnd) - runStart;
-        out.push(copy.subarray(a, b));
-      }
-    }
-    if (full || (isLast && off < buf.length)) break;
-  }
-  return out;
 }
 
 function u32(b: Uint8Array, o: number): number {
@@ -402,16 +331,3 @@ function intactRecordAfter(buf: Uint8Array, from: number, expected: number, last
   return false;
 }
 
-function describeFailure(buf: Uint8Array, off: number, code: number): string {
-  const left = buf.length - off;
-  if (code === FRAME_SHORT) {
-    if (left < FRAME_HEADER_BYTES) return `only ${left} byte(s) left, too few for a record header`;
-    return `the record announces a ${u32(buf, off)}-byte body but only ${left - FRAME_HEADER_BYTES} bytes follow its header`;
-  }
-  if (code === FRAME_CRC) {
-    const len = u32(buf, off);
-    return len < 12 ? `impossible record body length ${len}` : `checksum mismatch in a ${len}-byte record`;
-  }
-  if (code === FRAME_ZERO) return 'zero record length (zero-filled bytes)';
-  return `bad frame (status ${code})`;
-}

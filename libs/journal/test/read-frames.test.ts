@@ -48,14 +48,14 @@ describe('readFrames and concurrent compaction', () => {
     const s = new MemoryLogStorage();
     await writeLog(s, { to: 60 });
     const segs = await segmentsIn(s);
-    const realRead = s.read.bind(s);
+    const realReadAt = s.readAt.bind(s);
     let raced = false;
-    s.read = async (name: string) => {
+    s.readAt = async (name: string, offset: number, length: number) => {
       if (!raced && name === segs[0]) {
         raced = true;
         await s.remove(name); // compaction wins the race
       }
-      return realRead(name);
+      return realReadAt(name, offset, length);
     };
     const err = (await readFrames(s, 1, 1 << 20).catch((e: unknown) => e)) as JournalRangeError;
     expect(raced).toBe(true);
