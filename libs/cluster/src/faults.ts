@@ -6,7 +6,7 @@
  */
 import { DedupeTable, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { UpdateRequest } from '@txtest/protocol';
-import type { ArbiterView, Candidate, Election } from './election';
+import type { ArbiterView, Candidate, Election } from './epochs/election';
 
 export const FAULT_NAMES = [
   /** The primary acks an update to the client but never applies or replicates it. */

@@ -12,10 +12,10 @@
  */
 import { JournalRangeError, listSegments, newestSnapshotFile, readFrames, type LogStorage, type SnapshotFileInfo } from '@txtest/journal';
 import { NodeKind, type AckHeader, type JoinHeader, type ResendHeader, type SyncHeader } from '@txtest/protocol';
-import { agreedPrefix } from './election';
+import { agreedPrefix } from '../epochs/election';
 import type { PeerLink } from './peer-link';
 import { SnapshotSender } from './snapshot-sender';
-import type { Logger } from './transport';
+import type { Logger } from '../transport';
 
 export interface ReplicatorDeps {
   link: PeerLink;

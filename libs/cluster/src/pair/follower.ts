@@ -15,7 +15,7 @@
 import { frameEndAt, IncomingSnapshot, readEpoch, readSeq, SnapshotCorruptError, type LogStorage } from '@txtest/journal';
 import { NodeKind, type ReplicateHeader, type SnapshotHeader, type SyncHeader } from '@txtest/protocol';
 import type { PeerLink } from './peer-link';
-import type { Logger } from './transport';
+import type { Logger } from '../transport';
 
 export interface FollowerDeps {
   link: PeerLink;

@@ -57,17 +57,17 @@ import {
   type Subjects,
 } from '@txtest/protocol';
 import { createActor, type Actor } from 'xstate';
-import type { Arbiter, ArbiterValue } from './arbiter';
-import { ClientDoor } from './client-door';
-import { describeFsync, SyncPolicy, type FsyncPolicy } from './durability';
-import { choosePrimary, loneVerdict, noteEpoch, type ArbiterView, type Candidate, type MissingRange } from './election';
-import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
-import { dropAckedProcessor, electByName, type Faults } from './faults';
+import type { Arbiter, ArbiterValue } from '../epochs/arbiter';
+import { ClientDoor } from '../serving/client-door';
+import { describeFsync, SyncPolicy, type FsyncPolicy } from '../log/durability';
+import { choosePrimary, loneVerdict, noteEpoch, type ArbiterView, type Candidate, type MissingRange } from '../epochs/election';
+import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from '../epochs/epoch-store';
+import { dropAckedProcessor, electByName, type Faults } from '../faults';
 import type { NodeStats } from './node-stats';
-import { Follower } from './follower';
-import { PeerLink } from './peer-link';
-import { Replicator } from './replicator';
-import type { Logger, Subscription, Transport } from './transport';
+import { Follower } from '../pair/follower';
+import { PeerLink } from '../pair/peer-link';
+import { Replicator } from '../pair/replicator';
+import type { Logger, Subscription, Transport } from '../transport';
 
 export interface TxNodeOptions {
   nodeId: string;

@@ -4,7 +4,7 @@
  * messages are logged and dropped, never thrown into the core.
  */
 import { decodeNodeMessage, encodeNodeMessage, type NodeKind, type NodeMessage, type Subjects } from '@txtest/protocol';
-import type { Logger, Subscription, Transport } from './transport';
+import type { Logger, Subscription, Transport } from '../transport';
 
 export class PeerLink {
   private sub: Subscription | null = null;
