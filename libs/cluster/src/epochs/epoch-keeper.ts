@@ -24,11 +24,16 @@ export class EpochKeeper {
     return this.current.epoch;
   }
 
-  /** The record on disk, or null for a data dir that has none yet (the empty record stays). */
-  async load(): Promise<EpochRecord | null> {
+  /**
+   * The record on disk. A data dir found empty starts its record at once when `since` is
+   * given (a paired node: the arbiter's epoch): later starts can then tell an epoch this
+   * node won but never persisted (after `since`) from one a replaced dir may have served
+   * in (up to `since`).
+   */
+  async loadAtStart(since: number | null): Promise<void> {
     const found = await this.storage.load();
     this.current = found ?? EMPTY_EPOCH_RECORD;
-    return found;
+    if (found === null && since !== null) await this.save({ ...EMPTY_EPOCH_RECORD, since });
   }
 
   save(record: EpochRecord): Promise<void> {

@@ -30,7 +30,17 @@ export interface PromotionDeps {
 
 type Outcome = { epoch: number } | { refused: string };
 
-export class Promotion {
+/** What negotiation leaves for the promotion that follows it. */
+export interface ElectionNotes {
+  /** The arbiter's value as last read (negotiation weighs it). */
+  arbiterView: ArbiterValue | null;
+  /** The arbiter value the election that made this node primary weighed. */
+  electedOver: ArbiterValue | null;
+  /** The operator's --force-primary decided this promotion. */
+  forcing: boolean;
+}
+
+export class Promotion implements ElectionNotes {
   /** The arbiter's value as last read (negotiation weighs it). */
   arbiterView: ArbiterValue | null = null;
   /**

@@ -12,16 +12,13 @@
  *   node/     this facade, options, the role driver, status, shutdown
  */
 import { Processor } from '@txtest/actors';
-import { JournalCorruptError, recover } from '@txtest/journal';
+import { JournalCorruptError } from '@txtest/journal';
 import { MsgWriter, type NodeStatus, type NodeSummary } from '@txtest/protocol';
 import { EpochKeeper } from '../epochs/epoch-keeper';
-import { EMPTY_EPOCH_RECORD, type EpochRecord } from '../epochs/epoch-store';
+import type { EpochRecord } from '../epochs/epoch-store';
 import { Promotion } from '../epochs/promotion';
 import { faultBehaviours, NO_FAULTS, type FaultBehaviours } from '../faults';
-import { LogWiring } from '../log/log-wiring';
-import { RejoinLog } from '../log/rejoin-log';
-import { Snapshotter } from '../log/snapshotter';
-import { StateLoader } from '../log/state-loader';
+import { NodeLog } from '../log/node-log';
 import { PairSession } from '../pair/pair-session';
 import { Admission } from '../serving/admission';
 import { ClientDoor } from '../serving/client-door';
@@ -49,9 +46,7 @@ export class TxNode {
   private readonly subs: Subscription[] = [];
   private readonly epochs: EpochKeeper;
   private readonly admission: Admission;
-  private readonly wiring: LogWiring;
-  private readonly snapshotter: Snapshotter;
-  private readonly loader: StateLoader;
+  private readonly log: NodeLog;
   private readonly gate: ReplyGate;
   private readonly serving: Serving;
   private readonly promotion: Promotion;
@@ -68,34 +63,22 @@ export class TxNode {
     this.processor = this.buildProcessor(w);
     this.epochs = new EpochKeeper(o.epochStorage, (err) => this.fail(err));
     this.admission = new Admission(this.processor, o.log);
-    this.wiring = new LogWiring({
-      storage: o.logStorage,
-      clock: o.clock,
-      fsync: o.fsync,
-      segmentBytesMax: o.segmentBytesMax,
+    this.log = new NodeLog({
+      o,
+      processor: this.processor,
       w,
+      pause: this.pause,
       release: () => this.gate.release(),
-      afterWritten: () => this.snapshotter.maybeSnapshot(),
       onSynced: (seq) => this.pair?.onLogSynced(seq),
       onOpened: (lastSeq) => this.pair?.onLogOpened(lastSeq),
-      fail: (err) => this.fail(err),
-    });
-    this.snapshotter = new Snapshotter({
-      processor: this.processor,
-      storage: o.logStorage,
-      clock: o.clock,
-      log: o.log,
-      everyRecords: o.snapshotEveryRecords,
-      pause: this.pause,
-      writtenSeq: () => this.wiring.writtenSeq,
       pinnedSeq: () => this.pair?.replicator.pinnedSeq() ?? null,
-      onFailed: (err) => this.coreError('snapshot-failed', err, 'snapshot failed; the log still holds everything'),
+      fail: (err) => this.fail(err),
+      snapshotFailed: (err) => this.coreError('snapshot-failed', err, 'snapshot failed; the log still holds everything'),
     });
-    this.loader = new StateLoader({ processor: this.processor, clock: o.clock, snapshotter: this.snapshotter, pause: this.pause, onApplied: o.onApplied, onSnapshotInstalled: o.onSnapshotInstalled });
     this.gate = new ReplyGate({
       processor: this.processor,
       log: o.log,
-      localMark: () => this.wiring.localMark(),
+      localMark: () => this.log.wiring.localMark(),
       standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
       waitsForStandby: this.faults.repliesWaitForStandby,
     });
@@ -106,7 +89,7 @@ export class TxNode {
       o,
       processor: this.processor,
       epochs: this.epochs,
-      wiring: this.wiring,
+      wiring: this.log.wiring,
       serving: this.serving,
       admission: this.admission,
       gate: this.gate,
@@ -171,24 +154,17 @@ export class TxNode {
 
   /** Recovery (snapshot + log replay), a writer on the log, then the epoch record. */
   private async recoverAndLoad(): Promise<void> {
-    const { o, processor: p } = this;
-    const t0 = o.clock.now();
-    const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
-    const replayed = await this.loader.rebuild(rec);
-    o.log.info({ snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 }, 'recovered from the log');
-    this.wiring.open(p.lastSeq, rec.lastEpoch);
+    const { o } = this;
+    await this.log.recover();
     if (o.arbiter) this.promotion.arbiterView = (await o.arbiter.read()).value;
-    const found = await this.epochs.load();
-    // A data dir found empty starts its record at once, noting the arbiter's epoch: later
-    // starts can then tell an epoch this node won but never persisted (after `since`)
-    // from one a replaced dir may have served in (up to `since`).
-    if (found === null && o.peerId !== null) await this.epochs.save({ ...EMPTY_EPOCH_RECORD, since: this.promotion.arbiterView?.epoch ?? 0 });
-    this.admission.setEpoch(Math.max(this.epochs.epoch, p.epoch), 'recovered');
+    // A paired node's empty data dir notes the arbiter's epoch (epoch-keeper.ts).
+    await this.epochs.loadAtStart(o.peerId === null ? null : (this.promotion.arbiterView?.epoch ?? 0));
+    this.admission.setEpoch(Math.max(this.epochs.epoch, this.processor.epoch), 'recovered');
   }
 
   /** Writes a snapshot file after those already queued. */
   snapshot(): Promise<number> {
-    return this.snapshotter.snapshot();
+    return this.log.snapshotter.snapshot();
   }
 
   /** Stops taking updates, lets every pending reply out once logged, and closes the log. */
@@ -216,7 +192,7 @@ export class TxNode {
   }
 
   private view() {
-    return { o: this.o, role: this.role, processor: this.processor, epochs: this.epochs, wiring: this.wiring, pair: this.pair, promotions: this.promotions, failed: this.failed };
+    return { o: this.o, role: this.role, processor: this.processor, epochs: this.epochs, wiring: this.log.wiring, pair: this.pair, promotions: this.promotions, failed: this.failed };
   }
 
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
@@ -238,7 +214,7 @@ export class TxNode {
       limits: o.limits ?? {},
       ...(o.dedupe ? { dedupe: o.dedupe } : {}),
       onRecord: (epoch, seq, ts, req, model) => {
-        const frame = this.wiring.appendTurn(epoch, seq, ts, req, model);
+        const frame = this.log.wiring.appendTurn(epoch, seq, ts, req, model);
         this.pair?.replicator.onFrame(seq, frame);
         o.onApplied?.(seq, req.id, epoch);
       },
@@ -267,7 +243,7 @@ export class TxNode {
       processor: this.processor,
       admission: this.admission,
       epochs: this.epochs,
-      wiring: this.wiring,
+      wiring: this.log.wiring,
       faults: this.faults,
       peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
       failed: () => this.failed,
@@ -277,31 +253,22 @@ export class TxNode {
   }
 
   private buildPair(peerId: string): PairSession {
-    const { o } = this;
-    const rejoin = new RejoinLog({ storage: o.logStorage, log: o.log, processor: this.processor, epochs: this.epochs, wiring: this.wiring, snapshotter: this.snapshotter, loader: this.loader, peerId });
     return new PairSession({
-      o,
+      o: this.o,
       peerId,
       processor: this.processor,
       epochs: this.epochs,
       promotion: this.promotion,
-      wiring: this.wiring,
+      log: this.log,
+      gate: this.gate,
+      serving: this.serving,
       faults: this.faults,
       incarnation: this.incarnation,
-      role: () => this.role,
-      machineEpoch: () => this.driver.machineEpoch,
-      send: (e) => this.driver.send(e),
+      driver: () => this.driver,
       failed: () => this.failed !== null,
       fail: (err) => this.fail(err),
       coreError: (kind, err, msg, fields) => this.coreError(kind, err, msg, fields),
       stoppedFully: () => this.shutdown.finished,
-      unserve: (reason) => this.serving.unserve(reason),
-      releaseGate: () => this.gate.release(),
-      snapshot: () => this.snapshotter.snapshot(),
-      snapshotsSettled: () => this.snapshotter.settled(),
-      apply: (epoch, seq, payload) => this.loader.apply(epoch, seq, payload),
-      rollBack: (agreed) => rejoin.rollBack(agreed),
-      installSnapshot: (file, seq, epoch, history) => rejoin.install(file, seq, epoch, history),
     });
   }
 

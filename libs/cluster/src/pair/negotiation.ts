@@ -8,7 +8,7 @@ import type { Clock, RoleEvent, RoleState } from '@txtest/actors';
 import { NodeKind, type NodeSummary, type NodeWaiting } from '@txtest/protocol';
 import type { Arbiter } from '../epochs/arbiter';
 import { loneVerdict, type ArbiterView, type Candidate, type Election, type MissingRange } from '../epochs/election';
-import type { Promotion } from '../epochs/promotion';
+import type { ElectionNotes } from '../epochs/promotion';
 import type { Logger } from '../transport';
 
 export interface NegotiationDeps {
@@ -18,7 +18,8 @@ export interface NegotiationDeps {
   log: Logger;
   arbiter: Arbiter | null;
   forcePrimary: boolean;
-  promotion: Promotion;
+  /** Where the arbiter value read, the one an election weighed, and a force go for the promotion. */
+  notes: ElectionNotes;
   peerTimeoutMs: number;
   elect: (a: Candidate, b: Candidate, arbiter: ArbiterView) => Election;
   /** This node as the election sees it. */
@@ -50,7 +51,7 @@ export class Negotiation {
     if (d.arbiter && peerHeard && now - this.lastArbiterReadAt >= d.peerTimeoutMs) {
       this.lastArbiterReadAt = now;
       void d.arbiter.read().then(
-        (r) => void (d.promotion.arbiterView = r.value),
+        (r) => void (d.notes.arbiterView = r.value),
         () => undefined,
       );
     }
@@ -63,7 +64,7 @@ export class Negotiation {
     const { d } = this;
     if (d.forcePrimary) {
       d.log.warn({ epoch: d.candidate().record.epoch }, 'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins');
-      d.promotion.forcing = true;
+      d.notes.forcing = true;
       return void d.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }
     if (!d.arbiter) return this.judgeAlone('off');
@@ -72,7 +73,7 @@ export class Negotiation {
     this.lastArbiterReadAt = now;
     void d.arbiter.read().then(
       (r) => {
-        d.promotion.arbiterView = r.value;
+        d.notes.arbiterView = r.value;
         // A peer heard while the read was out is negotiated with instead (decide).
         if (d.role() === 'negotiating' && d.clock.now() - d.lastPeerAt() >= d.peerTimeoutMs) this.judgeAlone(r.value);
       },
@@ -108,17 +109,17 @@ export class Negotiation {
       return void d.send({ type: 'DECIDED_STANDBY', reason: `peer ${peer.from} is ${peer.role} in epoch ${peer.epoch}` });
     }
     if (peer.role === 'starting' || peer.role === 'recovering' || peer.role === 'stopping') return;
-    const { primary, reason, refusal } = d.elect(d.candidate(), candidateOf(peer), d.arbiter ? d.promotion.arbiterView : 'off');
+    const { primary, reason, refusal } = d.elect(d.candidate(), candidateOf(peer), d.arbiter ? d.notes.arbiterView : 'off');
     if (refusal !== null) {
       if (!d.forcePrimary) return this.logWaiting(`neither node serves: ${refusal.reason}`, refusal.missing, refusal.force);
       d.log.warn(
         { missing: refusal.missing, peer: peer.from },
         `FORCED PRIMARY: --force-primary makes this node primary over the pair's refusal (${refusal.reason}); updates acknowledged in the missing records are discarded`,
       );
-      d.promotion.forcing = true;
+      d.notes.forcing = true;
       return void d.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary) over the refusal' });
     }
-    if (primary === d.nodeId) d.promotion.electedOver = d.promotion.arbiterView;
+    if (primary === d.nodeId) d.notes.electedOver = d.notes.arbiterView;
     d.send(primary === d.nodeId ? { type: 'DECIDED_PRIMARY', reason } : { type: 'DECIDED_STANDBY', reason });
   }
 }

@@ -5,13 +5,16 @@
  * has no session at all.
  */
 import type { Processor, RoleEvent, RoleState } from '@txtest/actors';
-import type { IncomingSnapshot } from '@txtest/journal';
 import { NodeKind, type NodeSummary } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { Promotion } from '../epochs/promotion';
 import type { FaultBehaviours } from '../faults';
-import type { LogWiring } from '../log/log-wiring';
+import type { NodeLog } from '../log/node-log';
+import { RejoinLog } from '../log/rejoin-log';
 import type { CoreErrorKind, ResolvedOptions } from '../node/options';
+import type { RoleDriver } from '../node/role-driver';
+import type { ReplyGate } from '../serving/reply-gate';
+import type { Serving } from '../serving/serving';
 import { Follower } from './follower';
 import { Heartbeat } from './heartbeat';
 import { Joiner, syncEpochOf } from './joiner';
@@ -27,27 +30,19 @@ export interface PairHost {
   processor: Processor;
   epochs: EpochKeeper;
   promotion: Promotion;
-  wiring: LogWiring;
+  log: NodeLog;
+  gate: ReplyGate;
+  serving: Serving;
   faults: FaultBehaviours;
+  /** Tells this process's syncs from a previous one's. */
   incarnation: string;
-  role(): RoleState;
-  /** The epoch the role machine holds (the one this node opened, or adopted). */
-  machineEpoch(): number;
-  send(event: RoleEvent): void;
+  /** The role driver (built after the session: its actions use it). */
+  driver(): RoleDriver;
   failed(): boolean;
   fail(err: unknown): void;
   coreError(kind: CoreErrorKind, err: Error, msg: string, fields?: object): void;
   /** The node has finished stopping (no more heartbeats). */
   stoppedFully(): boolean;
-  /** Stops serving clients (a sync begins). */
-  unserve(reason: string): void;
-  releaseGate(): void;
-  snapshot(): Promise<number>;
-  snapshotsSettled(): Promise<unknown>;
-  /** A record from the primary, applied (and reported to observers). */
-  apply(epoch: number, seq: number, payload: Uint8Array): void;
-  rollBack(agreed: number): Promise<number>;
-  installSnapshot(file: IncomingSnapshot, seq: number, epoch: number, history: [number, number][]): Promise<void>;
 }
 
 export class PairSession {
@@ -58,19 +53,25 @@ export class PairSession {
   readonly negotiation: Negotiation;
   readonly joiner: Joiner;
   readonly dispatch: PeerDispatch;
+  private readonly rejoin: RejoinLog;
 
   constructor(private readonly h: PairHost) {
     const { o } = h;
+    const { wiring, snapshotter, loader } = h.log;
+    this.rejoin = new RejoinLog({ storage: o.logStorage, log: o.log, processor: h.processor, epochs: h.epochs, wiring, snapshotter, loader, peerId: h.peerId });
     this.link = new PeerLink(o.transport, o.subjects, o.nodeId, h.peerId, (m) => this.dispatch.onMessage(m), o.log, (err, kind) =>
       h.coreError('peer-message-failed', err, 'handling a node message failed', { kind, err: err.stack ?? String(err) }),
     );
     this.replicator = this.buildReplicator();
     this.follower = this.buildFollower();
-    this.heartbeat = new Heartbeat({ clock: o.clock, log: o.log, intervalMs: o.heartbeatIntervalMs, missed: o.heartbeatMissed, role: h.role, onBeat: (now) => this.onBeat(now) });
+    this.heartbeat = new Heartbeat({ clock: o.clock, log: o.log, intervalMs: o.heartbeatIntervalMs, missed: o.heartbeatMissed, role: this.role, onBeat: (now) => this.onBeat(now) });
     this.dispatch = this.buildDispatch();
     this.negotiation = this.buildNegotiation();
     this.joiner = this.buildJoiner();
   }
+
+  private readonly role = (): RoleState => this.h.driver().role;
+  private readonly send = (event: RoleEvent): void => this.h.driver().send(event);
 
   get peerTimeoutMs(): number {
     return this.heartbeat.peerTimeoutMs;
@@ -94,7 +95,7 @@ export class PairSession {
     return {
       from: h.o.nodeId,
       epoch: r.epoch,
-      role: h.role(),
+      role: this.role(),
       primary: r.primary,
       recordRole: r.role,
       lastSeq: h.processor.lastSeq,
@@ -113,10 +114,10 @@ export class PairSession {
   /** A standby's turn: append the primary's frame unchanged, then apply its record. */
   applyReplicated(epoch: number, seq: number, frame: Uint8Array, payloadStart: number): void {
     const { h } = this;
-    h.wiring.append(frame);
+    h.log.wiring.append(frame);
     // The ring stays continuous across a takeover: this node may serve these frames to a joiner later.
     this.replicator.onFrame(seq, frame);
-    h.apply(epoch, seq, frame.subarray(payloadStart));
+    h.log.loader.apply(epoch, seq, frame.subarray(payloadStart));
     h.epochs.noteApplied(epoch, seq);
   }
 
@@ -128,7 +129,7 @@ export class PairSession {
 
   /** Only a follower acks its syncs (`--ack logged`); a primary's own syncs are no ack. */
   onLogSynced(seq: number): void {
-    const role = this.h.role();
+    const role = this.role();
     if (role === 'standby' || role === 'syncing') this.follower.onSynced(seq);
     else this.follower.syncedSeq = seq;
   }
@@ -137,7 +138,7 @@ export class PairSession {
   private onBeat(now: number): boolean {
     if (this.h.stoppedFully()) return false;
     this.link.send(NodeKind.HEARTBEAT, this.summary());
-    const role = this.h.role();
+    const role = this.role();
     // Acks are sent when records arrive; one lost while no more come would hold the
     // primary's replies forever, so a standby repeats its watermark with each beat.
     // A syncing node too: its last ack may be what the primary waits for to take the next step.
@@ -161,11 +162,11 @@ export class PairSession {
       history: () => h.epochs.record.history,
       storage: o.logStorage,
       incarnation: h.incarnation,
-      writeSnapshot: async () => void (await h.snapshot()),
+      writeSnapshot: async () => void (await h.log.snapshotter.snapshot()),
       // A step unanswered for a peer timeout is sent again: sooner would resend what a busy joiner is still writing.
       retryMs: o.heartbeatIntervalMs * o.heartbeatMissed,
-      onAck: () => h.releaseGate(),
-      onLive: () => h.send({ type: 'STANDBY_ATTACHED' }),
+      onAck: () => h.gate.release(),
+      onLive: () => this.send({ type: 'STANDBY_ATTACHED' }),
       onError: (kind, err, msg, fields) => h.coreError(kind, err, msg, fields),
       log: o.log,
       ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
@@ -186,12 +187,12 @@ export class PairSession {
       lastSeq: () => h.processor.lastSeq,
       later: (fn) => void o.clock.setTimeout(fn, 0),
       storage: o.logStorage,
-      rollBack: (agreed) => h.rollBack(agreed),
-      installSnapshot: (file, seq, epoch, history) => h.installSnapshot(file, seq, epoch, history),
-      onCaughtUp: () => h.send({ type: 'SYNCED' }),
+      rollBack: (agreed) => this.rejoin.rollBack(agreed),
+      installSnapshot: (file, seq, epoch, history) => this.rejoin.install(file, seq, epoch, history),
+      onCaughtUp: () => this.send({ type: 'SYNCED' }),
       rejoin: (why) => {
         o.log.warn({ why }, 'the sync cannot go on: joining again');
-        if (h.role() === 'syncing') this.joiner.start();
+        if (this.role() === 'syncing') this.joiner.start();
       },
       fail: (err) => h.fail(err),
       resendRetryMs: 2 * o.heartbeatIntervalMs,
@@ -208,11 +209,11 @@ export class PairSession {
       fences: h.faults.fencesOnNewerEpoch,
       follower: this.follower,
       replicator: this.replicator,
-      role: h.role,
+      role: this.role,
       epoch: () => h.epochs.epoch,
       lastSeq: () => h.processor.lastSeq,
       failed: h.failed,
-      send: h.send,
+      send: this.send,
       tellStale: () => this.link.send(NodeKind.HEARTBEAT, this.summary()),
       adopt: (epoch, primary) => void h.epochs.adopt(epoch, primary).catch((err: Error) => h.fail(err)),
       decide: (peer) => this.negotiation.decide(peer),
@@ -230,13 +231,13 @@ export class PairSession {
       log: o.log,
       arbiter: o.arbiter ?? null,
       forcePrimary: o.forcePrimary ?? false,
-      promotion: h.promotion,
+      notes: h.promotion,
       peerTimeoutMs: this.peerTimeoutMs,
       elect: h.faults.elect,
       candidate: () => ({ nodeId: o.nodeId, record: h.epochs.record, lastSeq: h.processor.lastSeq }),
       lastPeerAt: () => this.dispatch.lastPeerAt,
-      role: h.role,
-      send: h.send,
+      role: this.role,
+      send: this.send,
       sendToPeer: (kind) => this.link.send(kind, this.summary()),
     });
   }
@@ -252,13 +253,13 @@ export class PairSession {
       follower: this.follower,
       incarnation: h.incarnation,
       stopAll: () => {
-        h.unserve('syncing with the primary');
+        h.serving.unserve('syncing with the primary');
         this.replicator.stopFollowing();
       },
-      knownEpoch: () => syncEpochOf(h.machineEpoch(), h.epochs.epoch, this.dispatch.peer),
-      snapshotsSettled: h.snapshotsSettled,
+      knownEpoch: () => syncEpochOf(h.driver().machineEpoch, h.epochs.epoch, this.dispatch.peer),
+      snapshotsSettled: () => h.log.snapshotter.settled(),
       lastSeq: () => h.processor.lastSeq,
-      role: h.role,
+      role: this.role,
       fail: (err) => h.fail(err),
       sendJoin: (join) => this.link.send(NodeKind.JOIN, { ...this.summary(), ...join }),
     });
