@@ -75,7 +75,7 @@ export class Promotion implements ElectionNotes {
       const outcome = await this.claim(prev, Math.max(prev.epoch, d.peerEpoch()) + 1);
       if ('refused' in outcome) return d.send({ type: 'PROMOTION_FAILED', reason: outcome.refused });
       await this.record(prev, outcome.epoch);
-      d.send({ type: 'EPOCH_OPENED', epoch: outcome.epoch, withStandby: false });
+      d.send({ type: 'EPOCH_OPENED', epoch: outcome.epoch });
     } catch (err) {
       d.send({ type: 'PROMOTION_FAILED', reason: `cannot open a new epoch: ${(err as Error).message}` });
     }
