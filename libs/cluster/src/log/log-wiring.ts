@@ -50,15 +50,15 @@ export class LogWiring {
       defer: queueMicrotask,
       onWritten: (seq) => {
         this.writtenSeq = seq;
-        this.sync!.onWritten();
-        if (!this.sync!.gateOnSync) d.release();
+        this.policy.onWritten();
+        if (!this.policy.gateOnSync) d.release();
         d.afterWritten();
       },
       // A real fsync: it opens the gate with `--fsync always`, and is what `--ack logged` waits for.
       onSynced: (seq) => {
         this.syncedSeq = seq;
         d.onSynced(seq);
-        if (this.sync!.gateOnSync) d.release();
+        if (this.policy.gateOnSync) d.release();
       },
       onError: (err) => d.fail(err),
     });
@@ -67,9 +67,20 @@ export class LogWiring {
     this.sync = new SyncPolicy(d.fsync, writer, d.clock, (err) => d.fail(err));
   }
 
+  /** The writer; the log is open from the end of recovery on (and again after each rollback or install). */
+  private get log(): LogWriter {
+    if (this.writer === null) throw new Error('the log is not open yet: recovery has not finished');
+    return this.writer;
+  }
+
+  private get policy(): SyncPolicy {
+    if (this.sync === null) throw new Error('the fsync policy is not set yet: recovery has not finished');
+    return this.sync;
+  }
+
   /** The local log's watermark for the reply gate: synced with `--fsync always`, else written. */
   localMark(): number {
-    return this.sync!.gateOnSync ? this.syncedSeq : this.writtenSeq;
+    return this.policy.gateOnSync ? this.syncedSeq : this.writtenSeq;
   }
 
   /** A primary's turn: the record is written straight into its frame (one buffer, no copy). */
@@ -78,31 +89,31 @@ export class LogWiring {
     w.reserve(FRAME_OVERHEAD_BYTES);
     writeRecord(w, ts, req.id, req.asset, model, req.op, req.args);
     const frame = sealFrame(w.take(), epoch, seq);
-    this.writer!.append(frame);
+    this.log.append(frame);
     return frame;
   }
 
   /** A frame as it came (a standby appends its primary's frames unchanged). */
   append(frame: Uint8Array): void {
-    this.writer!.append(frame);
+    this.log.append(frame);
   }
 
   /** Everything appended is written and synced. */
   async durable(): Promise<void> {
-    await this.writer!.idle();
-    await this.writer!.sync();
+    await this.log.idle();
+    await this.log.sync();
   }
 
   idle(): Promise<void> {
-    return this.writer!.idle();
+    return this.log.idle();
   }
 
   truncateAfter(seq: number): Promise<void> {
-    return this.writer!.truncateAfter(seq);
+    return this.log.truncateAfter(seq);
   }
 
   close(): Promise<void> {
-    return this.writer!.close();
+    return this.log.close();
   }
 
   /** On stop: written, synced and closed; `release` runs between the sync and the close. */

@@ -11,7 +11,7 @@
  *             negotiation, the join, the dispatch of peer messages
  *   node/     this facade, options, the role driver, status, shutdown
  */
-import { Processor } from '@txtest/actors';
+import { Processor, type RoleState } from '@txtest/actors';
 import { JournalCorruptError } from '@txtest/journal';
 import { MsgWriter, type NodeStatus, type NodeSummary } from '@txtest/protocol';
 import { EpochKeeper } from '../epochs/epoch-keeper';
@@ -31,7 +31,7 @@ import { asError, resolveOptions, type CoreErrorKind, type ResolvedOptions, type
 import { roleActions } from './role-actions';
 import { RoleDriver } from './role-driver';
 import { Shutdown } from './shutdown';
-import { answerStatus, statsOf, statusOf } from './status';
+import { answerStatus, statsOf, statusOf, type NodeView } from './status';
 
 export * from './options';
 
@@ -85,19 +85,8 @@ export class TxNode {
     this.serving = this.buildServing();
     this.promotion = this.buildPromotion();
     this.pair = o.peerId === null ? null : this.buildPair(o.peerId);
-    this.shutdown = new Shutdown({
-      o,
-      processor: this.processor,
-      epochs: this.epochs,
-      wiring: this.log.wiring,
-      serving: this.serving,
-      admission: this.admission,
-      gate: this.gate,
-      pair: this.pair,
-      subs: this.subs,
-      role: () => this.role,
-      send: (e) => this.driver.send(e),
-    });
+    const { processor, epochs, serving, admission, gate, pair, subs } = this;
+    this.shutdown = new Shutdown({ o, processor, epochs, wiring: this.log.wiring, serving, admission, gate, pair, subs, role: () => this.role, send: (e) => this.driver.send(e) });
     this.driver = new RoleDriver({
       o,
       actions: roleActions({ o, serving: this.serving, epochs: this.epochs, promotion: this.promotion, pair: this.pair, shutdown: this.shutdown, send: (e) => this.driver.send(e) }),
@@ -110,7 +99,7 @@ export class TxNode {
     });
   }
 
-  get role() {
+  get role(): RoleState {
     return this.driver.role;
   }
 
@@ -191,8 +180,9 @@ export class TxNode {
     return statsOf(this.view());
   }
 
-  private view() {
-    return { o: this.o, role: this.role, processor: this.processor, epochs: this.epochs, wiring: this.log.wiring, pair: this.pair, promotions: this.promotions, failed: this.failed };
+  private view(): NodeView {
+    const { o, role, processor, epochs, pair, promotions, failed } = this;
+    return { o, role, processor, epochs, wiring: this.log.wiring, pair, promotions, failed };
   }
 
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
@@ -223,28 +213,15 @@ export class TxNode {
   }
 
   private buildServing(): Serving {
-    const { o } = this;
-    return new Serving({
-      transport: o.transport,
-      subjects: o.subjects,
-      processor: this.processor,
-      door: new ClientDoor(this.faults.doorProcessor(this.processor), o.transport, o.bodyBytesMax),
-      gate: this.gate,
-      admission: this.admission,
-      epoch: () => this.epochs.epoch,
-      failed: () => this.failed !== null,
-    });
+    const { o, processor, gate, admission } = this;
+    const door = new ClientDoor(this.faults.doorProcessor(processor), o.transport, o.bodyBytesMax);
+    return new Serving({ transport: o.transport, subjects: o.subjects, processor, door, gate, admission, epoch: () => this.epochs.epoch, failed: () => this.failed !== null });
   }
 
   private buildPromotion(): Promotion {
+    const { o, processor, admission, epochs, faults } = this;
     return new Promotion({
-      nodeId: this.o.nodeId,
-      arbiter: this.o.arbiter ?? null,
-      processor: this.processor,
-      admission: this.admission,
-      epochs: this.epochs,
-      wiring: this.log.wiring,
-      faults: this.faults,
+      nodeId: o.nodeId, arbiter: o.arbiter ?? null, processor, admission, epochs, wiring: this.log.wiring, faults,
       peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
       failed: () => this.failed,
       fail: (err) => this.fail(err),
@@ -253,17 +230,9 @@ export class TxNode {
   }
 
   private buildPair(peerId: string): PairSession {
+    const { o, processor, epochs, promotion, log, gate, serving, faults, incarnation } = this;
     return new PairSession({
-      o: this.o,
-      peerId,
-      processor: this.processor,
-      epochs: this.epochs,
-      promotion: this.promotion,
-      log: this.log,
-      gate: this.gate,
-      serving: this.serving,
-      faults: this.faults,
-      incarnation: this.incarnation,
+      o, peerId, processor, epochs, promotion, log, gate, serving, faults, incarnation,
       driver: () => this.driver,
       failed: () => this.failed !== null,
       fail: (err) => this.fail(err),
