@@ -30,8 +30,12 @@ describe('role diagram: from the XState definition to SVG', () => {
     expect(labels(INITIAL, 'starting')).toEqual(['']);
     expect(labels(ANY, 'stopping')).toEqual(['STOP']);
     expect(labels('standby.watching', 'promoting')).toEqual(['after peerTimeout [peerSilent]']);
-    expect(labels('promoting', 'primary')).toEqual(['EPOCH_OPENED [guarded]']);
-    expect(labels('promoting', 'solo')).toEqual(['EPOCH_OPENED [else]']);
+    expect(labels('recovering', 'promoting')).toEqual(['RECOVERED [guarded]']);
+    expect(labels('recovering', 'negotiating')).toEqual(['RECOVERED [else]']);
+    // Every new epoch begins solo; a standby attaches later (the node never opens one "with a standby").
+    expect(labels('promoting', 'solo')).toEqual(['EPOCH_OPENED']);
+    expect(labels('promoting', 'primary')).toEqual([]);
+    expect(labels('solo', 'primary')).toEqual(['STANDBY_ATTACHED']);
     expect(labels('standby', 'promoting')).toEqual(['PRIMARY_LEFT']);
     expect(graph.edges.find((e) => e.source === 'stopping' && e.target === 'stopping')!.targetless).toBe(true);
   });

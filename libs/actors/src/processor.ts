@@ -106,6 +106,15 @@ export class Processor {
     this.dedupe.packLater = on;
   }
 
+  /**
+   * Forgets every remembered request id, so that a retried id runs again. Exactly-once
+   * is lost: only the test-only breakage `forget-dedupe-on-failover` (libs/cluster
+   * faults.ts) calls this, to show that the simulator catches it.
+   */
+  forgetRequestIds(): void {
+    this.dedupe.clear();
+  }
+
   /** Packs up to `max` remembered entries left unpacked by a recovery; whether some may remain. */
   packSome(max: number): boolean {
     return this.dedupe.packSome(max);

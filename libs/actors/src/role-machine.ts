@@ -79,14 +79,12 @@ export type RoleEvent =
   | { type: 'DECIDED_PRIMARY'; reason: string }
   /** The hello exchange or the arbiter made the peer the primary. */
   | { type: 'DECIDED_STANDBY'; reason: string }
-  /** The new epoch is persisted (and won at the arbiter, if there is one). */
-  | { type: 'EPOCH_OPENED'; epoch: number; withStandby: boolean }
+  /** The new epoch is persisted (and won at the arbiter, if there is one); the node serves it solo until a standby attaches. */
+  | { type: 'EPOCH_OPENED'; epoch: number }
   /** The new epoch could not be opened, for instance the arbiter holds a higher one. */
   | { type: 'PROMOTION_FAILED'; reason: string }
   /** A heartbeat (or any message) from the peer arrived. */
   | { type: 'PEER_ALIVE' }
-  /** The primary gave up on its standby (replication broke, acks stalled). */
-  | { type: 'STANDBY_LOST'; reason: string }
   /** A standby has caught up and is acknowledging the solo primary's records. */
   | { type: 'STANDBY_ATTACHED' }
   /** The standby has caught up with the primary. */
@@ -95,7 +93,7 @@ export type RoleEvent =
   | { type: 'PRIMARY_LEFT'; reason: string }
   /** The standby lost the replication stream and must catch up again. */
   | { type: 'RESYNC'; reason: string }
-  /** The fenced node has dropped the records the higher epoch did not confirm. */
+  /** The fenced node has stopped serving and streaming: it may follow the newer primary. */
   | { type: 'FENCE_DONE' }
   /** A message carried an epoch above this node's; `from` is the node that sent it. */
   | { type: 'HIGHER_EPOCH'; epoch: number; from: string }
@@ -119,7 +117,7 @@ const WAITS_FOR: Record<RoleState, string> = {
   solo: 'Serves clients alone and waits for a standby to catch up and attach.',
   syncing: 'Waits for the catch-up from the primary: truncation of an unconfirmed suffix, snapshot and tail.',
   standby: "Receives replication and waits for the primary's heartbeats.",
-  fenced: 'Waits for the node to drop what the higher epoch did not confirm.',
+  fenced: 'Waits for the node to stop serving and streaming; what the higher epoch did not confirm is dropped later, in syncing, at the point the new primary names.',
   stopping: 'Waits for a clean shutdown: handover and log flush.',
   stopped: 'Waits for nothing: the process may exit.',
 };
@@ -169,7 +167,7 @@ const roleSetup = setup({
 /** Takes the reason from events that carry one. */
 const reasonFromEvent = roleSetup.assign({
   reason: ({ event }) => {
-    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'STANDBY_LOST', 'RESYNC', 'PRIMARY_LEFT', 'STOP']);
+    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'RESYNC', 'PRIMARY_LEFT', 'STOP']);
     return event.reason;
   },
 });
@@ -283,20 +281,12 @@ export const roleMachine = roleSetup.createMachine({
       description: WAITS_FOR.promoting,
       entry: 'openEpoch',
       on: {
-        EPOCH_OPENED: [
-          {
-            guard: ({ event }) => event.withStandby,
-            target: 'primary',
-            actions: assign(({ context, event }) => ({
-              epoch: event.epoch,
-              reason: `epoch ${event.epoch} opened with standby ${context.peerId ?? '(unknown)'}`,
-            })),
-          },
-          {
-            target: 'solo',
-            actions: assign(({ event }) => ({ epoch: event.epoch, reason: `epoch ${event.epoch} opened without a standby` })),
-          },
-        ],
+        // Every new epoch begins solo: no standby holds it yet. One attaches (STANDBY_ATTACHED)
+        // once it has caught up in it, and only then do replies wait for its acks.
+        EPOCH_OPENED: {
+          target: 'solo',
+          actions: assign(({ event }) => ({ epoch: event.epoch, reason: `epoch ${event.epoch} opened without a standby` })),
+        },
         PROMOTION_FAILED: { target: 'fenced', actions: reasonFromEvent },
         HIGHER_EPOCH: fenceOnHigherEpoch,
       },
@@ -308,7 +298,6 @@ export const roleMachine = roleSetup.createMachine({
       // A silent standby means it is gone: going solo opens a new epoch, hence promoting.
       ...watchingPeer('#role.promoting'),
       on: {
-        STANDBY_LOST: { target: 'promoting', actions: reasonFromEvent },
         HIGHER_EPOCH: fenceOnHigherEpoch,
       },
     },
@@ -358,7 +347,7 @@ export const roleMachine = roleSetup.createMachine({
       on: {
         FENCE_DONE: {
           target: 'syncing',
-          actions: assign(({ context }) => ({ reason: `unconfirmed suffix dropped; following epoch ${context.epoch}` })),
+          actions: assign(({ context }) => ({ reason: `stopped serving; following epoch ${context.epoch}` })),
         },
       },
     },

@@ -59,8 +59,8 @@ const PATHS: Record<Exclude<RoleState, 'stopped'>, RoleEvent[]> = {
   recovering: [{ type: 'START' }],
   negotiating: [{ type: 'START' }, { type: 'RECOVERED' }],
   promoting: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }],
-  primary: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5, withStandby: true }],
-  solo: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5, withStandby: false }],
+  primary: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5 }, { type: 'STANDBY_ATTACHED' }],
+  solo: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5 }],
   syncing: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_STANDBY', reason: 'peer n2 was primary in epoch 4' }],
   standby: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_STANDBY', reason: 'peer n2 was primary in epoch 4' }, { type: 'SYNCED' }],
   fenced: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'PROMOTION_FAILED', reason: 'arbiter holds epoch 9' }],
@@ -144,7 +144,7 @@ describe('role machine: startup', () => {
     expect(h.role()).toBe('promoting');
     expect(h.ctx().reason).toContain('standalone');
     expect(h.calls).toEqual(['openEpoch']);
-    h.send({ type: 'EPOCH_OPENED', epoch: 3, withStandby: false });
+    h.send({ type: 'EPOCH_OPENED', epoch: 3 });
     expect(h.role()).toBe('solo');
     expect(h.ctx().epoch).toBe(3);
     expect(h.calls).toEqual(['openEpoch', 'enterSolo']);
@@ -193,17 +193,9 @@ describe('role machine: negotiating', () => {
 });
 
 describe('role machine: promoting', () => {
-  it('promoting -> primary on EPOCH_OPENED with a standby', () => {
+  it('promoting -> solo on EPOCH_OPENED: every new epoch begins without a standby', () => {
     const h = at('promoting');
-    h.send({ type: 'EPOCH_OPENED', epoch: 8, withStandby: true });
-    expect(h.role()).toBe('primary');
-    expect(h.ctx()).toMatchObject({ epoch: 8, reason: 'epoch 8 opened with standby n2' });
-    expect(h.calls).toEqual(['enterPrimary']);
-  });
-
-  it('promoting -> solo on EPOCH_OPENED without a standby', () => {
-    const h = at('promoting');
-    h.send({ type: 'EPOCH_OPENED', epoch: 8, withStandby: false });
+    h.send({ type: 'EPOCH_OPENED', epoch: 8 });
     expect(h.role()).toBe('solo');
     expect(h.ctx()).toMatchObject({ epoch: 8, reason: 'epoch 8 opened without a standby' });
     expect(h.calls).toEqual(['enterSolo']);
@@ -243,8 +235,8 @@ describe('role machine: primary and solo', () => {
   });
 
   it('primary: enterPrimary runs once while PEER_ALIVE events keep arriving', () => {
-    const h = at('promoting');
-    h.send({ type: 'EPOCH_OPENED', epoch: 5, withStandby: true });
+    const h = at('solo');
+    h.send({ type: 'STANDBY_ATTACHED' });
     for (let i = 0; i < 40; i++) {
       h.clock.increment(INTERVAL);
       h.send({ type: 'PEER_ALIVE' });
@@ -254,15 +246,7 @@ describe('role machine: primary and solo', () => {
     expect(h.count('leavePrimary')).toBe(0);
     // A timer restart is not a change of role, so the node logs nothing for it.
     expect(h.changes.filter((c) => c.to === 'primary')).toHaveLength(1);
-    expect(h.changes.at(-1)).toEqual({ from: 'promoting', to: 'primary', epoch: 5, reason: 'epoch 5 opened with standby n2' });
-  });
-
-  it('primary -> promoting on STANDBY_LOST', () => {
-    const h = at('primary');
-    h.send({ type: 'STANDBY_LOST', reason: 'acks stalled for 300 ms' });
-    expect(h.role()).toBe('promoting');
-    expect(h.ctx().reason).toBe('acks stalled for 300 ms');
-    expect(h.calls).toEqual(['leavePrimary', 'openEpoch']);
+    expect(h.changes.at(-1)).toEqual({ from: 'solo', to: 'primary', epoch: 5, reason: 'standby n2 attached' });
   });
 
   it('solo -> primary on STANDBY_ATTACHED; solo has no peer timer', () => {
@@ -339,7 +323,7 @@ describe('role machine: fencing and higher epochs', () => {
     const h = at('fenced');
     h.send({ type: 'FENCE_DONE' });
     expect(h.role()).toBe('syncing');
-    expect(h.ctx().reason).toContain('unconfirmed suffix dropped');
+    expect(h.ctx().reason).toBe('stopped serving; following epoch 0');
     expect(h.calls).toEqual(['startSync']);
   });
 
@@ -434,7 +418,7 @@ describe('role machine: ignored events and reasons', () => {
     const cases: [Exclude<RoleState, 'stopped'>, RoleEvent][] = [
       ['starting', { type: 'RECOVERED' }],
       ['recovering', { type: 'PEER_ALIVE' }],
-      ['negotiating', { type: 'EPOCH_OPENED', epoch: 3, withStandby: true }],
+      ['negotiating', { type: 'EPOCH_OPENED', epoch: 3 }],
       ['promoting', { type: 'PEER_ALIVE' }],
       ['primary', { type: 'SYNCED' }],
       ['solo', { type: 'PEER_ALIVE' }],
@@ -458,7 +442,7 @@ describe('role machine: ignored events and reasons', () => {
     const h = harness({}, clock);
     h.send(...PATHS.standby);
     clock.increment(TIMEOUT);
-    h.send({ type: 'EPOCH_OPENED', epoch: 5, withStandby: false });
+    h.send({ type: 'EPOCH_OPENED', epoch: 5 });
     h.send({ type: 'STANDBY_ATTACHED' });
     h.send({ type: 'HIGHER_EPOCH', epoch: 7, from: 'n2' });
     h.send({ type: 'FENCE_DONE' });
@@ -471,7 +455,7 @@ describe('role machine: ignored events and reasons', () => {
       'promoting -> solo (epoch 5): epoch 5 opened without a standby',
       'solo -> primary (epoch 5): standby n2 attached',
       'primary -> fenced (epoch 7): higher epoch 7 from n2',
-      'fenced -> syncing (epoch 7): unconfirmed suffix dropped; following epoch 7',
+      'fenced -> syncing (epoch 7): stopped serving; following epoch 7',
     ]);
   });
 });

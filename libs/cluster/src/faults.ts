@@ -6,7 +6,7 @@
  */
 import { DedupeTable, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { UpdateRequest } from '@txtest/protocol';
-import type { ArbiterView, Candidate, Election } from './election';
+import { choosePrimary, type ArbiterView, type Candidate, type Election } from './epochs/election';
 
 export const FAULT_NAMES = [
   /** The primary acks an update to the client but never applies or replicates it. */
@@ -27,6 +27,40 @@ export type FaultName = (typeof FAULT_NAMES)[number];
 export type Faults = ReadonlySet<FaultName>;
 
 export const NO_FAULTS: Faults = new Set();
+
+/**
+ * What the core asks of the faults at the points they break: each fault named is one
+ * behaviour here, so the core holds no `has(name)` branches. `faultBehaviours(NO_FAULTS)`
+ * (NO_FAULT_BEHAVIOURS) is production: every behaviour is the correct one.
+ */
+export interface FaultBehaviours {
+  /** The processor the client door submits to (`drop-acked` wraps it). */
+  doorProcessor(p: Processor): Processor;
+  /** Whether a primary's replies wait for the standby's ack (`reply-before-standby-ack`: no). */
+  readonly repliesWaitForStandby: boolean;
+  /** Whether a node fences itself on a newer epoch from its peer (`no-fencing`: no). */
+  readonly fencesOnNewerEpoch: boolean;
+  /** Whether a primary leaves a rejoining node its divergent suffix (`skip-rejoin-truncation`). */
+  readonly skipsRejoinTruncation: boolean;
+  /** Called as this node opens an epoch taking over from another primary (`forget-dedupe-on-failover`). */
+  onTakeOver(p: Processor): void;
+  /** The election rule of negotiation (`elect-by-name`: by name, not by log). */
+  readonly elect: (a: Candidate, b: Candidate, arbiter: ArbiterView) => Election;
+}
+
+/** The behaviours for a set of fault names. */
+export function faultBehaviours(faults: Faults): FaultBehaviours {
+  return {
+    doorProcessor: faults.has('drop-acked') ? (p) => dropAckedProcessor(p) : (p) => p,
+    repliesWaitForStandby: !faults.has('reply-before-standby-ack'),
+    fencesOnNewerEpoch: !faults.has('no-fencing'),
+    skipsRejoinTruncation: faults.has('skip-rejoin-truncation'),
+    onTakeOver: faults.has('forget-dedupe-on-failover') ? (p) => p.forgetRequestIds() : () => undefined,
+    elect: faults.has('elect-by-name') ? electByName : choosePrimary,
+  };
+}
+
+export const NO_FAULT_BEHAVIOURS: FaultBehaviours = faultBehaviours(NO_FAULTS);
 
 /** Parses a comma-separated list; an unknown name is an error naming it. */
 export function parseFaults(text: string | undefined): Faults {

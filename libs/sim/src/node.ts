@@ -5,10 +5,10 @@
  * scheduler, its subscriptions vanish, and whatever its code still tries (a promise
  * chain that was already resolved) reaches only dead facades.
  */
-import { TxNode, type Faults, type FsyncPolicy, type Logger } from '@txtest/cluster';
+import { TxNode, type CoreErrorKind, type Faults, type FsyncPolicy, type Logger } from '@txtest/cluster';
 import type { Clock, RoleState, TimerHandle } from '@txtest/actors';
 import { getModel } from '@txtest/models';
-import { decodeRecord, subjects } from '@txtest/protocol';
+import { subjects } from '@txtest/protocol';
 import { SimArbiter, type ArbiterStore } from './arbiter';
 import { SimDisk, SimEpochStorage, SimLogStorage } from './disk';
 import { SimTransport, type Endpoint, type SimNetwork } from './network';
@@ -41,8 +41,17 @@ export interface NodeHooks {
   onSnapshotLoaded(node: SimNode, seq: number): void;
   /** The node's log (or epoch record) failed: what it acked on receipt is in its memory only. */
   onFailed(node: SimNode): void;
-  /** The core logged an error that means a programmer error, not an operating one. */
-  onCoreError(node: SimNode, msg: string, obj: object): void;
+  /** The core reported an error that means a programmer error, not an operating one. */
+  onCoreError(node: SimNode, kind: CoreErrorKind, err: Error): void;
+}
+
+/**
+ * Operating errors (a failed log, a full disk: the simulator injects them) are expected;
+ * anything else the core reports is one of its own exceptions caught on the way out.
+ */
+function isCoreBug(kind: CoreErrorKind, err: Error): boolean {
+  if (kind === 'log-failed' || kind === 'snapshot-failed') return false;
+  return !/JournalFailedError|ENOSPC/.test(`${err.name}: ${err.message}`);
 }
 
 export class SimNode {
@@ -97,6 +106,8 @@ export class SimNode {
       },
     };
     const log = this.logger(inc);
+    /** How the start failed, as the core reported it (the start promise rejects after). */
+    let startFailure: 'journal-corrupt' | 'start-failed' = 'start-failed';
     const s = this.settings;
     const node = new TxNode({
       nodeId: this.id,
@@ -130,27 +141,20 @@ export class SimNode {
       onFailed: () => {
         if (inc.alive) this.hooks.onFailed(this);
       },
+      // The replication witness: every record this incarnation applies (its own turns,
+      // its log's, its primary's) and every snapshot it loads.
+      onApplied: (seq, id, epoch) => {
+        if (inc.alive) this.hooks.onApplied(this, seq, id, epoch);
+      },
+      onSnapshotInstalled: (seq) => {
+        if (inc.alive) this.hooks.onSnapshotLoaded(this, seq);
+      },
+      onCoreError: (kind, err) => {
+        if (!inc.alive) return;
+        if (kind === 'journal-corrupt' || kind === 'start-failed') startFailure = kind;
+        else if (isCoreBug(kind, err)) this.hooks.onCoreError(this, kind, err);
+      },
     });
-    // The replication witness: every record this incarnation applies, and every snapshot it loads.
-    const p = node.processor;
-    const applyRecord = p.applyRecord.bind(p);
-    p.applyRecord = (epoch, seq, payload) => {
-      applyRecord(epoch, seq, payload);
-      if (inc.alive) this.hooks.onApplied(this, seq, decodeRecord(payload).id, epoch);
-    };
-    // ... and every record it writes as primary (its own turns), through the processor's record hook.
-    const opts = p['opts'];
-    const onRecord = opts.onRecord;
-    opts.onRecord = (epoch, seq, ts, req, model) => {
-      onRecord(epoch, seq, ts, req, model);
-      if (inc.alive) this.hooks.onApplied(this, seq, req.id, epoch);
-    };
-    // Every snapshot load (whole or sliced, and a reset) ends in endLoad.
-    const endLoad = p.endLoad.bind(p);
-    p.endLoad = (seq, epoch) => {
-      endLoad(seq, epoch);
-      if (inc.alive) this.hooks.onSnapshotLoaded(this, seq);
-    };
     this.node = node;
     sched.trace(`${this.id}: start incarnation ${n}${this.forcePrimary ? ' (--force-primary)' : ''}`);
     onIncarnation();
@@ -158,7 +162,7 @@ export class SimNode {
       if (!inc.alive) return;
       sched.trace(`${this.id}: start failed: ${err.name}: ${err.message.slice(0, 160)}`);
       this.kill(`start failed (${err.name})`);
-      if (err.name === 'JournalCorruptError') this.refusals.push(err.message);
+      if (startFailure === 'journal-corrupt') this.refusals.push(err.message);
       else this.onStartFailed(err);
     });
     return true;
@@ -205,9 +209,6 @@ export class SimNode {
   private logger(inc: Incarnation): Logger {
     const line = (level: string, obj: object, msg?: string) => {
       if (!inc.alive) return;
-      // Operating errors (a failed log, a full disk) are expected here; anything else the
-      // core logs as an error is one of its own exceptions caught on the way out.
-      if (level === 'error' && !/failed: no further|snapshot failed/.test(msg ?? '') && !/JournalFailedError|ENOSPC/.test(JSON.stringify(obj))) this.hooks.onCoreError(this, msg ?? '', obj);
       if (this.traceLogs) this.sched.trace(`${this.id} ${level}: ${msg ?? ''} ${JSON.stringify(obj)}`, false);
     };
     return {

@@ -6,8 +6,7 @@
  * log is wiped and resynced by the "operator" once its peer serves) that must end with
  * every request answered and both nodes converged, and a last round of requests served.
  */
-import { FAULT_NAMES, type Candidate, type FaultName, type FsyncPolicy } from '@txtest/cluster';
-import type { NodeSummary } from '@txtest/protocol';
+import { FAULT_NAMES, type Candidate, type CoreErrorKind, type FaultName, type FsyncPolicy } from '@txtest/cluster';
 import { ArbiterStore } from './arbiter';
 import { Checker, type Violation } from './checker';
 import { SimClient, type ClientRequest } from './client';
@@ -135,7 +134,7 @@ class World {
       onSnapshotLoaded: (n: SimNode, seq: number) => this.checker.onSnapshotLoaded(n, seq),
       // A failed log may have lost what the node acked on receipt, even after it reached standby.
       onFailed: (n: SimNode) => this.lost(n, 'memory'),
-      onCoreError: (n: SimNode, msg: string, obj: object) => this.checker.fail('core-error', `${n.id}: ${msg} ${JSON.stringify(obj).slice(0, 300)}`),
+      onCoreError: (n: SimNode, kind: CoreErrorKind, err: Error) => this.checker.fail('core-error', `${n.id}: ${kind}: ${(err.stack ?? err.message).slice(0, 300)}`),
     };
     this.nodes = ['n1', 'n2'].map(
       (id) => new SimNode(id, id === 'n1' ? 'n2' : 'n1', this.sched, this.net, this.rng.fork(`node-${id}`), this.arbiter, () => this.arbiterLossP, s, hooks, o.trace === true),
@@ -166,9 +165,9 @@ class World {
   private onElected(n: SimNode): void {
     const tx = n.node!;
     const peer = this.nodes.find((x) => x !== n)!;
-    const said = tx['peer'] as NodeSummary | null;
+    const said = tx.peerSummary;
     if (!peer.up || said === null || tx.status(false).peer?.connected !== true) return;
-    const me: Candidate = { nodeId: n.id, record: tx['epochRecord'], lastSeq: tx.processor.lastSeq };
+    const me: Candidate = { nodeId: n.id, record: tx.epochRecord, lastSeq: tx.processor.lastSeq };
     const them: Candidate = { nodeId: said.from, record: { epoch: said.epoch, role: said.recordRole, primary: said.primary, history: said.history }, lastSeq: said.lastSeq };
     this.checker.onElected(n, me, them);
   }

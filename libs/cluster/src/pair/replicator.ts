@@ -12,10 +12,10 @@
  */
 import { JournalRangeError, listSegments, newestSnapshotFile, readFrames, type LogStorage, type SnapshotFileInfo } from '@txtest/journal';
 import { NodeKind, type AckHeader, type JoinHeader, type ResendHeader, type SyncHeader } from '@txtest/protocol';
-import { agreedPrefix } from './election';
+import { agreedPrefix } from '../epochs/election';
 import type { PeerLink } from './peer-link';
 import { SnapshotSender } from './snapshot-sender';
-import type { Logger } from './transport';
+import type { Logger } from '../transport';
 
 export interface ReplicatorDeps {
   link: PeerLink;
@@ -33,6 +33,8 @@ export interface ReplicatorDeps {
   onAck(seq: number): void;
   /** The standby has caught up and receives live batches now. */
   onLive(): void;
+  /** An error of its own caught on the way out (logged there, at error level); the standby joins or asks again. */
+  onError(kind: 'sync-plan-failed' | 'sync-stream-failed', err: Error, msg: string, fields: object): void;
   log: Logger;
   ringBytesMax?: number;
   /** A joiner further behind than this many records gets a snapshot instead of the tail. */
@@ -263,7 +265,7 @@ export class Replicator {
     this.mode = 'catchup';
     this.counts.started++;
     this.d.log.info({ standby: h.from, syncId: h.syncId, lastSeq: h.lastSeq }, 'sync started');
-    this.plan(s, h).catch((err: Error) => this.d.log.error({ err: err.message, syncId: s.id }, 'planning the sync failed; the standby will join again'));
+    this.plan(s, h).catch((err: Error) => this.planFailed(err, s));
   }
 
   /** Called every heartbeat interval while serving: a sync step that got no answer is sent again. */
@@ -378,7 +380,7 @@ export class Replicator {
     this.generation++;
     this.clearInflight();
     this.wakeUp();
-    this.planSnapshot(s, s.plan?.agreed ?? 0).catch((err: Error) => this.d.log.error({ err: err.message, syncId: s.id }, 'planning the sync failed; the standby will join again'));
+    this.planSnapshot(s, s.plan?.agreed ?? 0).catch((err: Error) => this.planFailed(err, s));
   }
 
   /** Whether record `seq` can be sent from the ring or the log (seq = lastSeq + 1: nothing to send). */
@@ -429,6 +431,10 @@ export class Replicator {
    * standby's ack, then goes live. One loop at a time: a restart while it waits (a
    * rewind, a resend) is picked up when it returns.
    */
+  private planFailed(err: Error, s: Sync): void {
+    this.d.onError('sync-plan-failed', err, 'planning the sync failed; the standby will join again', { syncId: s.id });
+  }
+
   private async pump(gen: number): Promise<void> {
     if (this.pumping) {
       this.pumpWanted = true;
@@ -438,7 +444,7 @@ export class Replicator {
     try {
       await this.pumpLoop(gen);
     } catch (err) {
-      this.d.log.error({ err: (err as Error).message }, 'the catch-up stream failed; the standby will ask again');
+      this.d.onError('sync-stream-failed', err instanceof Error ? err : new Error(String(err)), 'the catch-up stream failed; the standby will ask again', {});
     } finally {
       this.pumping = false;
       if (this.pumpWanted) {

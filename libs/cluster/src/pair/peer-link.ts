@@ -4,14 +4,11 @@
  * Malformed messages are logged and dropped, never thrown into the core.
  */
 import { decodeNodeMessage, encodeNodeMessage, type NodeKind, type NodeMessage, type Subjects } from '@txtest/protocol';
-import type { Logger, Subscription, Transport } from './transport';
+import type { Logger, Subscription, Transport } from '../transport';
 
 export class PeerLink {
   private sub: Subscription | null = null;
   private readonly peerSubject: string;
-  /** Counts for status and metrics. */
-  received = 0;
-  dropped = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -20,6 +17,8 @@ export class PeerLink {
     readonly peerId: string,
     private readonly onMessage: (m: NodeMessage) => void,
     private readonly log: Logger,
+    /** A handler threw (logged there, at error level): the message is dropped. */
+    private readonly onError: (err: Error, kind: NodeKind) => void,
   ) {
     this.peerSubject = subjects.node(peerId);
   }
@@ -28,21 +27,18 @@ export class PeerLink {
     this.sub = this.transport.subscribe(this.subjects.node(this.nodeId), (data) => {
       const m = decodeNodeMessage(data);
       if (typeof m === 'string') {
-        this.dropped++;
         this.log.warn({ problem: m }, 'dropped a malformed node message');
         return;
       }
       if (m.header.from !== this.peerId) {
-        this.dropped++;
         this.log.warn({ from: m.header.from }, 'dropped a node message from a node that is not the configured peer');
         return;
       }
-      this.received++;
       try {
         this.onMessage(m);
       } catch (err) {
         // A peer's message must never take this node down; the stream recovers by resend or rejoin.
-        this.log.error({ kind: m.kind, err: (err as Error).stack ?? String(err) }, 'handling a node message failed');
+        this.onError(err instanceof Error ? err : new Error(String(err)), m.kind);
       }
     });
   }

@@ -15,7 +15,7 @@ import {
   type ErrorReply,
 } from '@txtest/protocol';
 import { replyOf, writeReplyOf, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
-import type { Transport } from './transport';
+import type { Transport } from '../transport';
 
 type Item = DedupeEntry | ErrorReply;
 

@@ -30,14 +30,6 @@ export interface EpochStorage {
 
 export const EMPTY_EPOCH_RECORD: EpochRecord = Object.freeze({ epoch: 0, role: 'none', primary: '', history: [] }) as EpochRecord;
 
-/** A record for a node that opens `epoch` as primary, its first record being `firstSeq`. */
-export function openEpoch(prev: EpochRecord, epoch: number, nodeId: string, role: string, firstSeq: number): EpochRecord {
-  if (epoch <= prev.epoch) throw new Error(`epoch ${epoch} does not move past ${prev.epoch}`);
-  const history = prev.history.filter(([, first]) => first < firstSeq);
-  history.push([epoch, firstSeq]);
-  return { epoch, role, primary: nodeId, history };
-}
-
 /** Validates a decoded record; returns the problem or null. */
 export function epochRecordProblem(v: unknown): string | null {
   if (typeof v !== 'object' || v === null) return 'not an object';

@@ -5,7 +5,7 @@
  * knows nothing of either.
  */
 import type { RoleState } from '@txtest/actors';
-import type { SyncCounts } from './replicator';
+import type { SyncCounts } from '../pair/replicator';
 
 export interface NodeStats {
   role: RoleState;

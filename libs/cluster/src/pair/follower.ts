@@ -15,7 +15,7 @@
 import { frameEndAt, IncomingSnapshot, readEpoch, readSeq, SnapshotCorruptError, type LogStorage } from '@txtest/journal';
 import { NodeKind, type ReplicateHeader, type SnapshotHeader, type SyncHeader } from '@txtest/protocol';
 import type { PeerLink } from './peer-link';
-import type { Logger } from './transport';
+import type { Logger } from '../transport';
 
 export interface FollowerDeps {
   link: PeerLink;
@@ -63,8 +63,6 @@ export class Follower {
   caughtUp = false;
   /** Seq the local log has synced (for `--ack logged`). */
   syncedSeq = 0;
-  /** The primary's commit watermark, as last heard. */
-  primaryCommitted = 0;
   private readonly ackFn = () => this.sendAck();
   /** Frames taken in seq order and acknowledged (`received`), applied in the microtask after the ack's flush. */
   private pending: Uint8Array[] = [];
@@ -147,7 +145,6 @@ export class Follower {
     // Frames of another sync, or before this one dropped its divergent records or
     // installed its snapshot, are not for this log.
     if (this.busy || !this.planDone || h.syncId !== this.syncId || (this.plan!.snapshot !== null && this.installedSeq < 0)) return;
-    this.primaryCommitted = Math.max(this.primaryCommitted, h.committedSeq);
     let off = 0;
     let received = 0;
     let gapAt = 0;

@@ -1,0 +1,124 @@
+/**
+ * Opening a new epoch: persisted (and, with an arbiter, won by compare-and-set) before
+ * the node serves anything in it (docs/PAIR.md rule 1). Also what negotiation
+ * leaves for the promotion: the arbiter value it weighed, and an operator's force.
+ */
+import type { Processor, RoleEvent } from '@txtest/actors';
+import type { FaultBehaviours } from '../faults';
+import type { LogWiring } from '../log/log-wiring';
+import type { Admission } from '../serving/admission';
+import type { Arbiter, ArbiterValue } from './arbiter';
+import { noteEpoch } from './election';
+import type { EpochKeeper } from './epoch-keeper';
+import type { EpochRecord } from './epoch-store';
+
+export interface PromotionDeps {
+  nodeId: string;
+  arbiter: Arbiter | null;
+  processor: Processor;
+  admission: Admission;
+  epochs: EpochKeeper;
+  wiring: Pick<LogWiring, 'durable'>;
+  faults: FaultBehaviours;
+  /** The epoch the peer last said it was in (0 when none). */
+  peerEpoch(): number;
+  /** Why the node failed, or null. */
+  failed(): Error | null;
+  fail(err: unknown): void;
+  send(event: RoleEvent): void;
+}
+
+type Outcome = { epoch: number } | { refused: string };
+
+/** What negotiation leaves for the promotion that follows it. */
+export interface ElectionNotes {
+  /** The arbiter's value as last read (negotiation weighs it). */
+  arbiterView: ArbiterValue | null;
+  /** The arbiter value the election that made this node primary weighed. */
+  electedOver: ArbiterValue | null;
+  /** The operator's --force-primary decided this promotion. */
+  forcing: boolean;
+}
+
+export class Promotion implements ElectionNotes {
+  /** The arbiter's value as last read (negotiation weighs it). */
+  arbiterView: ArbiterValue | null = null;
+  /**
+   * The arbiter value the election that made this node primary weighed: the promotion
+   * may open an epoch over it (the election already judged that epoch), not over a newer one.
+   */
+  electedOver: ArbiterValue | null = null;
+  /** The operator's --force-primary decided this promotion: it overrides the arbiter's record, once. */
+  forcing = false;
+  /** Times this node took over as primary (for metrics). */
+  promotions = 0;
+
+  constructor(private readonly d: PromotionDeps) {}
+
+  /** The role machine's `openEpoch`: ends in EPOCH_OPENED or PROMOTION_FAILED. */
+  async open(): Promise<void> {
+    const { d } = this;
+    try {
+      d.admission.setAccepting(false, 'opening a new epoch');
+      // A node whose log failed holds state it could not write: serving a new epoch on it
+      // would make the peer follow (and, after a restart, lose) what only its memory had.
+      const failed = d.failed();
+      if (failed !== null) return d.send({ type: 'PROMOTION_FAILED', reason: `the log failed: ${failed.message}` });
+      // Let admitted updates take their turns in the old epoch before the new one begins.
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      // The new epoch builds on every record this node holds, some perhaps only received
+      // (a standby acks on receipt): they must be in its log, durably, before it claims the
+      // epoch at the arbiter, whose word outlives this process: a crash after the claim must
+      // not leave the named primary without updates already acked.
+      await d.wiring.durable();
+      const prev = d.epochs.record;
+      const outcome = await this.claim(prev, Math.max(prev.epoch, d.peerEpoch()) + 1);
+      if ('refused' in outcome) return d.send({ type: 'PROMOTION_FAILED', reason: outcome.refused });
+      await this.record(prev, outcome.epoch);
+      d.send({ type: 'EPOCH_OPENED', epoch: outcome.epoch });
+    } catch (err) {
+      d.send({ type: 'PROMOTION_FAILED', reason: `cannot open a new epoch: ${(err as Error).message}` });
+    }
+  }
+
+  /** With an arbiter, wins `epoch` (or a higher one) by compare-and-set; without, takes it. */
+  private async claim(prev: EpochRecord, epoch: number): Promise<Outcome> {
+    const { d } = this;
+    if (d.arbiter === null) return { epoch };
+    const r = await d.arbiter.read();
+    this.arbiterView = r.value;
+    // The operator's force overrides the arbiter's record of the lost peer (once: later
+    // promotions of this process obey the arbiter again).
+    const forced = this.forcing;
+    this.forcing = false;
+    const weighed = this.electedOver;
+    this.electedOver = null;
+    const judged = weighed !== null && r.value !== null && weighed.epoch === r.value.epoch && weighed.primary === r.value.primary;
+    if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== d.nodeId && !forced && !judged) {
+      return { refused: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` };
+    }
+    const won = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
+    // Where the epoch begins goes with it, so a node lacking it can name what it lacks.
+    const cas = await d.arbiter.compareAndSet(r.revision, { epoch: won, primary: d.nodeId, firstSeq: d.processor.lastSeq + 1 });
+    if (cas.ok) return { epoch: won };
+    const v = cas.current.value;
+    return { refused: `lost the arbiter's compare-and-set to ${v ? `${v.primary} in epoch ${v.epoch}` : 'another writer'}` };
+  }
+
+  /** The won epoch goes into the epoch record, then the processor stamps its turns with it. */
+  private async record(prev: EpochRecord, epoch: number): Promise<void> {
+    const { d } = this;
+    const firstSeq = d.processor.lastSeq + 1;
+    if (prev.primary !== d.nodeId) d.faults.onTakeOver(d.processor);
+    try {
+      await d.epochs.save({ ...prev, epoch, role: 'primary', primary: d.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+    } catch (err) {
+      // The arbiter (if any) names this node in the new epoch now: a node that cannot
+      // keep its epoch record must not go on to follow, and ack, the old primary.
+      d.fail(err);
+      throw err;
+    }
+    d.admission.setEpoch(epoch, 'opened a new epoch');
+    this.promotions++;
+  }
+}
