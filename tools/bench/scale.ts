@@ -258,125 +258,159 @@ function writeLogs(started: { id: string; proc: NodeProcess }[]): void {
   }
 }
 
+type Shape = { primary: string; standby: string };
+
+/** What every phase works with: the pair, a client and the balances it expects, a progress line. */
+interface Bench {
+  nc: NatsConnection;
+  pair: TestPair;
+  client: TxClient;
+  ledger: Ledger;
+  start: (id: string, timeoutMs?: number) => Promise<void>;
+  say: (msg: string) => void;
+}
+
+/** 1. Growth: one credit per account, the RSS of both nodes after each tenth; the roles as they are after it. */
+async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }> {
+  const { nc, pair, ledger, say } = b;
+  const t0 = Date.now();
+  const step = Math.max(1, Math.floor(ACCOUNTS / 10));
+  for (let from = 0; from < ACCOUNTS; from += step) {
+    const n = Math.min(step, ACCOUNTS - from);
+    await ledger.pump(n, (i) => from + i);
+    const reported = from + n;
+    const [a, c] = [await nodeRss(pair, 'n1'), await nodeRss(pair, 'n2')];
+    say(`grown to ${reported} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS n1 ${mib(a)} MiB, n2 ${mib(c)} MiB; failures ${ledger.failures}`);
+  }
+  const growthS = (Date.now() - t0) / 1000;
+  const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
+  const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
+  // A failover during the growth swapped the roles: take them as they are now.
+  const shape = await settledRoles(nc, 'the growth');
+  // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
+  await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
+  const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
+  results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, standbyDropped, failures: ledger.failures, primary: shape.primary, nodes: grown };
+  say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
+  return { shape, falseFailovers };
+}
+
+/** 2. Standby down, updates solo, standby back: how long until it is standby and caught up. */
+async function standbyDown(b: Bench, shape: Shape, random: () => number): Promise<Awaited<ReturnType<typeof untilCaughtUp>>> {
+  await b.pair.kill(shape.standby);
+  const soloT0 = Date.now();
+  await b.ledger.pump(SOLO_UPDATES, random);
+  const soloS = (Date.now() - soloT0) / 1000;
+  const restartAt = Date.now();
+  await b.start(shape.standby, REJOIN_TIMEOUT_MS);
+  const standbyRejoin = await untilCaughtUp(b.nc, shape.standby, shape.primary, restartAt);
+  results.standbyRejoin = { soloSeconds: Number(soloS.toFixed(1)), ...standbyRejoin };
+  b.say(`standby rejoin: ${JSON.stringify(results.standbyRejoin)}`);
+  return standbyRejoin;
+}
+
+/** 3. Primary down under load: the failover gap, then the old primary's rejoin. */
+async function primaryDown(b: Bench, shape: Shape, random: () => number): Promise<Record<string, unknown>> {
+  const { nc, pair, ledger } = b;
+  const st = await nodeStatus(nc, shape.primary);
+  let firstOkAt: number | null = null;
+  let newEpochOks = 0;
+  ledger.onReply = (r) => {
+    if (r.epoch > st.epoch) {
+      firstOkAt ??= Date.now();
+      newEpochOks++;
+    }
+  };
+  const load = ledger.pump(Number.MAX_SAFE_INTEGER, random, () => newEpochOks >= 2000);
+  // A second of steady load first, so the kill lands in a busy pair.
+  await new Promise((r) => setTimeout(r, 1000));
+  const killAt = Date.now();
+  process.kill(st.pid, 'SIGKILL');
+  await pair.node(shape.primary).exited;
+  await load;
+  ledger.onReply = null;
+  const gapMs = firstOkAt === null ? null : firstOkAt - killAt;
+  const restartedAt = Date.now();
+  await b.start(shape.primary, REJOIN_TIMEOUT_MS);
+  const rejoin = await untilCaughtUp(nc, shape.primary, shape.standby, restartedAt);
+  return { gapMs, oldPrimary: shape.primary, newPrimary: shape.standby, rejoin };
+}
+
+/** 4. The end state: digests, then sampled balances from the primary, exact against the ledger. */
+async function check(b: Bench): Promise<{ digestsEqual: boolean; wrong: number }> {
+  const { nc, client, ledger } = b;
+  const [d1, d2] = await Promise.all([nodeStatus(nc, 'n1', true, undefined, undefined, 120_000).catch(() => null), nodeStatus(nc, 'n2', true, undefined, undefined, 120_000).catch(() => null)]);
+  const digestsEqual = d1 !== null && d2 !== null && d1.digest === d2.digest && d1.appliedSeq === d2.appliedSeq;
+  let checked = 0;
+  let wrong = 0;
+  const firstWrong: string[] = [];
+  const sampler = rng(2);
+  for (let tries = 0; checked < SAMPLES && tries < SAMPLES * 10; tries++) {
+    const k = Math.floor(sampler() * ACCOUNTS);
+    if (ledger.uncertain[k] === 1) continue;
+    const q = await client.query(asset(k));
+    const balance = (q?.state as { balance?: number } | undefined)?.balance ?? 0;
+    checked++;
+    if (balance !== ledger.expected[k]) {
+      wrong++;
+      if (firstWrong.length < 5) firstWrong.push(`${asset(k)}: ${balance}, expected ${ledger.expected[k]}`);
+    }
+  }
+  results.check = { digestsEqual, digests: [d1?.digest ?? null, d2?.digest ?? null], appliedSeqs: [d1?.appliedSeq ?? null, d2?.appliedSeq ?? null], sampled: checked, wrong, firstWrong, uncertainAccounts: ledger.uncertain.reduce((n, x) => n + x, 0), lastError: ledger.lastError };
+  results.end = [await figures(nc, 'n1').catch(() => null), await figures(nc, 'n2').catch(() => null)];
+  return { digestsEqual, wrong };
+}
+
+function report(): void {
+  printTable();
+  if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
+}
+
 async function main(): Promise<number> {
   const nats: NatsServerHandle = await startNatsServer();
   const pair = new TestPair({ natsUrl: nats.url, args: ['--log-level', 'info', ...(flags['node-arg'] as string[])] });
   const nc = await connectNats({ url: nats.url }, 'txtest-scale');
   const client = new TxClient(nc, { batching: true, attemptTimeoutMs: 200, deadlineMs: 120_000 });
-  const ledger = new Ledger(client);
   // Every process started, for --log-dir.
   const started: { id: string; proc: NodeProcess }[] = [];
-  const start = async (id: string, timeoutMs?: number) => {
-    const proc = await pair.start(id, [], timeoutMs);
-    started.push({ id, proc });
+  const b: Bench = {
+    nc,
+    pair,
+    client,
+    ledger: new Ledger(client),
+    start: async (id, timeoutMs) => {
+      const proc = await pair.start(id, [], timeoutMs);
+      started.push({ id, proc });
+    },
+    say: (msg) => process.stderr.write(`scale: ${msg}\n`),
   };
-  const say = (msg: string) => process.stderr.write(`scale: ${msg}\n`);
   // Interrupted, it still stops the processes it started (by PID, through the testkit).
   const interrupted = (signal: string) => {
-    say(`${signal}: stopping the pair and the nats-server`);
+    b.say(`${signal}: stopping the pair and the nats-server`);
     writeLogs(started);
     void pair.close().finally(() => nats.stop().finally(() => process.exit(130)));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    await Promise.all([start('n1'), start('n2')]);
-    let shape = await settledRoles(nc, 'the start');
-
-    // 1. Growth.
-    const t0 = Date.now();
-    let reported = 0;
-    const step = Math.max(1, Math.floor(ACCOUNTS / 10));
-    for (let from = 0; from < ACCOUNTS; from += step) {
-      const n = Math.min(step, ACCOUNTS - from);
-      await ledger.pump(n, (i) => from + i);
-      reported = from + n;
-      const [a, b] = [await nodeRss(pair, 'n1'), await nodeRss(pair, 'n2')];
-      say(`grown to ${reported} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS n1 ${mib(a)} MiB, n2 ${mib(b)} MiB; failures ${ledger.failures}`);
-    }
-    const growthS = (Date.now() - t0) / 1000;
-    const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
-    const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
-    // A failover during the growth swapped the roles: take them as they are now.
-    shape = await settledRoles(nc, 'the growth');
-    // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
-    await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
-    const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
-    results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, standbyDropped, failures: ledger.failures, primary: shape.primary, nodes: grown };
-    say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
+    await Promise.all([b.start('n1'), b.start('n2')]);
+    await settledRoles(nc, 'the start');
+    const grown = await grow(b);
+    const { shape } = grown;
     if (flags['growth-only']) {
-      printTable();
-      if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
-      return falseFailovers === 0 ? 0 : 1;
+      report();
+      return grown.falseFailovers === 0 ? 0 : 1;
     }
-
-    // 2. Standby down, updates solo, standby back.
     const pick = rng(1);
     const random = () => Math.floor(pick() * ACCOUNTS);
-    await pair.kill(shape.standby);
-    const soloT0 = Date.now();
-    await ledger.pump(SOLO_UPDATES, random);
-    const soloS = (Date.now() - soloT0) / 1000;
-    const restartAt = Date.now();
-    await start(shape.standby, REJOIN_TIMEOUT_MS);
-    const standbyRejoin = await untilCaughtUp(nc, shape.standby, shape.primary, restartAt);
-    results.standbyRejoin = { soloSeconds: Number(soloS.toFixed(1)), ...standbyRejoin };
-    say(`standby rejoin: ${JSON.stringify(results.standbyRejoin)}`);
-
-    // 3. Primary down under load: the failover gap, then the old primary's rejoin.
+    const standbyRejoin = await standbyDown(b, shape, random);
     let failover: Record<string, unknown> = { skipped: 'the standby did not rejoin, so there was no standby to fail over to' };
-    if (standbyRejoin.error === undefined) {
-      const st = await nodeStatus(nc, shape.primary);
-      let firstOkAt: number | null = null;
-      let newEpochOks = 0;
-      ledger.onReply = (r) => {
-        if (r.epoch > st.epoch) {
-          firstOkAt ??= Date.now();
-          newEpochOks++;
-        }
-      };
-      let killAt = 0;
-      const load = ledger.pump(Number.MAX_SAFE_INTEGER, random, () => newEpochOks >= 2000);
-      // A second of steady load first, so the kill lands in a busy pair.
-      await new Promise((r) => setTimeout(r, 1000));
-      killAt = Date.now();
-      process.kill(st.pid, 'SIGKILL');
-      await pair.node(shape.primary).exited;
-      await load;
-      ledger.onReply = null;
-      const gapMs = firstOkAt === null ? null : firstOkAt - killAt;
-      const restartedAt = Date.now();
-      await start(shape.primary, REJOIN_TIMEOUT_MS);
-      const rejoin = await untilCaughtUp(nc, shape.primary, shape.standby, restartedAt);
-      failover = { gapMs, oldPrimary: shape.primary, newPrimary: shape.standby, rejoin };
-      if (rejoin.error === undefined) shape = { primary: shape.standby, standby: shape.primary };
-    }
+    if (standbyRejoin.error === undefined) failover = await primaryDown(b, shape, random);
     results.failover = failover;
-    say(`failover: ${JSON.stringify(failover)}`);
-
-    // 4. The end state: digests, then sampled balances from the primary.
-    const [d1, d2] = await Promise.all([nodeStatus(nc, 'n1', true, undefined, undefined, 120_000).catch(() => null), nodeStatus(nc, 'n2', true, undefined, undefined, 120_000).catch(() => null)]);
-    const digestsEqual = d1 !== null && d2 !== null && d1.digest === d2.digest && d1.appliedSeq === d2.appliedSeq;
-    let checked = 0;
-    let wrong = 0;
-    const firstWrong: string[] = [];
-    const sampler = rng(2);
-    for (let tries = 0; checked < SAMPLES && tries < SAMPLES * 10; tries++) {
-      const k = Math.floor(sampler() * ACCOUNTS);
-      if (ledger.uncertain[k] === 1) continue;
-      const q = await client.query(asset(k));
-      const balance = (q?.state as { balance?: number } | undefined)?.balance ?? 0;
-      checked++;
-      if (balance !== ledger.expected[k]) {
-        wrong++;
-        if (firstWrong.length < 5) firstWrong.push(`${asset(k)}: ${balance}, expected ${ledger.expected[k]}`);
-      }
-    }
-    results.check = { digestsEqual, digests: [d1?.digest ?? null, d2?.digest ?? null], appliedSeqs: [d1?.appliedSeq ?? null, d2?.appliedSeq ?? null], sampled: checked, wrong, firstWrong, uncertainAccounts: ledger.uncertain.reduce((n, x) => n + x, 0), lastError: ledger.lastError };
-    results.end = [await figures(nc, 'n1').catch(() => null), await figures(nc, 'n2').catch(() => null)];
-    printTable();
-    if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
-    return digestsEqual && wrong === 0 && falseFailovers === 0 ? 0 : 1;
+    b.say(`failover: ${JSON.stringify(failover)}`);
+    const { digestsEqual, wrong } = await check(b);
+    report();
+    return digestsEqual && wrong === 0 && grown.falseFailovers === 0 ? 0 : 1;
   } finally {
     writeLogs(started);
     client.close();

@@ -113,7 +113,6 @@ function checkAsset(workload: WorkloadName, asset: string, t: AssetTally, q: { v
 /** Waits until a standby has applied what the primary has, then compares their digests. */
 async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, nodes: readonly string[], timeoutMs: number): Promise<AuditResult['digest']> {
   const deadline = performance.now() + timeoutMs;
-  let last = '';
   for (;;) {
     // A digest over a million assets is taken a slice at a time and takes seconds: each
     // status request may use what is left of the deadline.
@@ -126,6 +125,7 @@ async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, 
     if (primary !== null && standby === null && primary.role === 'solo' && !joining) {
       return { checked: false, equal: null, note: `${primary.nodeId} serves without a standby: no digest to compare`, primary: primary.nodeId };
     }
+    let last: string; // what the nodes show this round, for the note if the deadline passes
     if (primary !== null && standby !== null) {
       last = `${primary.nodeId} applied seq ${primary.appliedSeq} (digest ${primary.digest?.slice(0, 12)}), ${standby.nodeId} applied seq ${standby.appliedSeq} (digest ${standby.digest?.slice(0, 12)})`;
       if (primary.appliedSeq === standby.appliedSeq) {

@@ -22,24 +22,29 @@ import { systemClock } from './system-clock';
 /** How often the node's stats are sampled: the resolution of the replication lag in time. */
 const SAMPLE_MS = 50;
 
-async function run(config: NodeConfig): Promise<void> {
-  // Every line carries {node, epoch, role}. `epoch` and `role` change with each role
-  // change; they come from a mixin rather than setBindings so that a line which names
-  // its own epoch or role (the transition line, "started") has that key once, not twice.
+/** Every line carries {node, epoch, role}; `bindings` is what the role changes update. */
+function nodeLogger(config: NodeConfig) {
+  // `epoch` and `role` change with each role change; they come from a mixin rather than
+  // setBindings so that a line which names its own epoch or role (the transition line,
+  // "started") has that key once, not twice.
   const bindings = { epoch: 0, role: 'starting' };
   const log = pino({ level: config.logLevel, base: { node: config.id }, mixin: () => ({ epoch: bindings.epoch, role: bindings.role }) });
-  log.info({ nats: describeNats(config.nats), dataDir: config.dataDir, cluster: config.cluster }, 'starting');
-  // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
-  const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
-  if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
+  return { log, bindings };
+}
+
+type NodeLog = ReturnType<typeof nodeLogger>['log'];
+type Wiring = Awaited<ReturnType<typeof connectWiring>>;
+type Web = Awaited<ReturnType<typeof serveHttp>>;
+
+/** NATS and what hangs off it (timed transport, metrics, peer watch, arbiter): what the node sends through and reports to. */
+async function connectWiring(config: NodeConfig, log: NodeLog, current: () => TxNode | null) {
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
   const subjects = subjectsOf(config.prefix, config.cluster);
   const natsTransport = new NatsTransport(nc);
-  let node: TxNode | null = null;
   const lag = new LagTracker();
   const stalls = new EventLoopStalls();
   stalls.start();
-  const metrics = new NodeMetrics(config.id, config.peer, () => node?.stats() ?? null, lag, stalls);
+  const metrics = new NodeMetrics(config.id, config.peer, () => current()?.stats() ?? null, lag, stalls);
   const transport = timedTransport(natsTransport, subjects, metrics);
   const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
@@ -49,23 +54,29 @@ async function run(config: NodeConfig): Promise<void> {
     log.info({ arbiter: kv === null ? 'off (no JetStream)' : kv.bucket }, 'arbiter');
     arbiter = kv;
   }
-  let httpAddress = '';
+  return { nc, subjects, transport, metrics, lag, peerWatch, arbiter };
+}
+
+/** The HTTP server and its live feed, listening before the node exists so that its status can name the address. */
+async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | null) {
+  let address = '';
   const feed = new LiveFeed({ nodeId: config.id, snapshot: () => liveSnapshot() });
   const liveSnapshot = () => {
+    const node = current();
     const s = node?.stats() ?? null;
     const st = node?.status(false) ?? null;
     const peer = st?.peer ?? null;
     return {
       t: Date.now(),
       nodeId: config.id,
-      http: httpAddress,
+      http: address,
       pid: process.pid,
       role: s?.role ?? 'starting',
       epoch: s?.epoch ?? 0,
       lastSeq: s?.lastSeq ?? 0,
       committedSeq: s?.committedSeq ?? 0,
-      peer: peer === null ? null : { ...peer, http: peerWatch?.last?.http ?? null, pid: peerWatch?.last?.pid ?? null },
-      lag: { seq: lag.lagSeq, ms: lag.lagMs },
+      peer: peer === null ? null : { ...peer, http: w.peerWatch?.last?.http ?? null, pid: w.peerWatch?.last?.pid ?? null },
+      lag: { seq: w.lag.lagSeq, ms: w.lag.lagMs },
       heartbeat: { silenceMs: s?.peerSilenceMs ?? null, intervalMs: config.heartbeatIntervalMs, missed: config.heartbeatMissed },
       inflight: s?.inflight ?? 0,
       mailboxDepthMax: s?.mailboxDepthMax ?? 0,
@@ -73,25 +84,40 @@ async function run(config: NodeConfig): Promise<void> {
     };
   };
   const http = new HttpServer({
-    status: (digest) => (node === null ? { nodeId: config.id, role: 'starting' } : digest ? node.statusWithDigest() : node.status(false)),
-    role: () => node?.role ?? 'starting',
-    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    status: (digest) => {
+      const node = current();
+      return node === null ? { nodeId: config.id, role: 'starting' } : digest ? node.statusWithDigest() : node.status(false);
+    },
+    role: () => current()?.role ?? 'starting',
+    metrics: async () => ({ contentType: w.metrics.contentType, body: await w.metrics.text() }),
     events: (req, res) => feed.attach(req, res),
   });
-  httpAddress = await http.listen(config.http.host, config.http.port);
-  node = new TxNode({
+  address = await http.listen(config.http.host, config.http.port);
+  return { http, feed, address };
+}
+
+/** The node over the real files, its role changes fed to the log, the metrics and the live feed. */
+function buildNode(
+  config: NodeConfig,
+  { log, bindings }: ReturnType<typeof nodeLogger>,
+  w: Wiring,
+  web: Web,
+  faults: ReturnType<typeof parseFaults>,
+  stop: (reason: string, exitCode: number) => Promise<void>,
+): TxNode {
+  return new TxNode({
     nodeId: config.id,
     peerId: config.peer,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatMissed: config.heartbeatMissed,
     ack: config.ack,
-    arbiter,
+    arbiter: w.arbiter,
     forcePrimary: config.forcePrimary,
-    subjects,
-    transport,
+    subjects: w.subjects,
+    transport: w.transport,
     clock: systemClock,
     defer: queueMicrotask,
-    logStorage: timedLogStorage(new FsLogStorage(join(config.dataDir, 'log')), metrics),
+    logStorage: timedLogStorage(new FsLogStorage(join(config.dataDir, 'log')), w.metrics),
     epochStorage: new FsEpochStorage(config.dataDir),
     log: log as Logger,
     getModel,
@@ -103,14 +129,14 @@ async function run(config: NodeConfig): Promise<void> {
     segmentBytesMax: config.segmentBytesMax,
     replicationRingBytes: config.replicationRingBytes,
     repairLog: config.repairLog,
-    statusExtras: () => ({ pid: process.pid, http: httpAddress }),
+    statusExtras: () => ({ pid: process.pid, http: web.address }),
     onRoleChange: (c) => {
       bindings.epoch = c.epoch;
       bindings.role = c.to;
-      metrics.roleChange(c);
+      w.metrics.roleChange(c);
       // Requests pending when the node stops serving are abandoned: stop timing them.
-      if (c.to === 'fenced' || c.to === 'syncing' || c.to === 'stopping') transport.forget();
-      feed.transition({ node: config.id, from: c.from, to: c.to, epoch: c.epoch, reason: c.reason, t: Date.now() });
+      if (c.to === 'fenced' || c.to === 'syncing' || c.to === 'stopping') w.transport.forget();
+      web.feed.transition({ node: config.id, from: c.from, to: c.to, epoch: c.epoch, reason: c.reason, t: Date.now() });
     },
     faults,
     // In a pair, a node that can no longer log is worth less than no node: it stops, so
@@ -123,27 +149,34 @@ async function run(config: NodeConfig): Promise<void> {
           void stop('node failed', 1);
         },
   });
+}
+
+/** Samples the node's stats every SAMPLE_MS: the replication lag in time and the gauges come from these samples. */
+function startSampling(node: TxNode, w: Wiring): NodeJS.Timeout {
   const sampleTimer = setInterval(() => {
-    const s = node!.stats();
-    lag.sampleStats(Date.now(), s);
-    metrics.sample(s);
+    const s = node.stats();
+    w.lag.sampleStats(Date.now(), s);
+    w.metrics.sample(s);
   }, SAMPLE_MS);
   sampleTimer.unref();
-  peerWatch?.start();
+  return sampleTimer;
+}
 
+/** The orderly stop on a signal or a failure: the node first (a primary hands over), then what it used, then exit. */
+function stopper(log: NodeLog, node: TxNode, sampleTimer: NodeJS.Timeout, w: Wiring, web: Web) {
   let stopping = false;
-  const stop = async (signal: string, exitCode = 0) => {
+  return async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
     try {
-      await node!.stop();
+      await node.stop();
       clearInterval(sampleTimer);
-      peerWatch?.stop();
-      await arbiter?.close();
-      await nc.drain();
-      feed.close();
-      await http.close();
+      w.peerWatch?.stop();
+      await w.arbiter?.close();
+      await w.nc.drain();
+      web.feed.close();
+      await web.http.close();
       log.info({}, 'stopped');
       process.exit(exitCode);
     } catch (err) {
@@ -151,11 +184,29 @@ async function run(config: NodeConfig): Promise<void> {
       process.exit(1);
     }
   };
+}
+
+async function run(config: NodeConfig): Promise<void> {
+  const logger = nodeLogger(config);
+  const { log } = logger;
+  log.info({ nats: describeNats(config.nats), dataDir: config.dataDir, cluster: config.cluster }, 'starting');
+  // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
+  const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
+  if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
+  // The metrics, the HTTP status and the live feed exist before the node and report "starting" until it does.
+  let node: TxNode | null = null;
+  const current = () => node;
+  const w = await connectWiring(config, log, current);
+  const web = await serveHttp(config, w, current);
+  // `stop` is defined below; the node only calls it after start, when it exists.
+  node = buildNode(config, logger, w, web, faults, (reason, exitCode) => stop(reason, exitCode));
+  const sampleTimer = startSampling(node, w);
+  w.peerWatch?.start();
+  const stop = stopper(log, node, sampleTimer, w, web);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-
   await node.start();
-  log.info({ role: node.role, epoch: node.processor.epoch, http: httpAddress, pid: process.pid }, 'started');
+  log.info({ role: node.role, epoch: node.processor.epoch, http: web.address, pid: process.pid }, 'started');
 }
 
 const config = commandLine(NODE_COMMAND, nodeConfig);

@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Packr, pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
+import type { BatchReply, ErrorBody, QueryReply, UpdateOk, UpdateRejected, UpdateReply } from '@txtest/protocol';
 import { startNatsServer, startNode, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 
 let nats: NatsServerHandle;
@@ -33,30 +34,38 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function tx(body: unknown): Promise<any> {
+// `R` is the reply the case expects (an UpdateOk, a BatchReply...): the decoded body is
+// taken as that type for reading, and the test's `toMatchObject` checks that it is one.
+async function tx<R = UpdateReply>(body: unknown): Promise<R> {
   const m = await nc.request('txtest.default.tx', pack(body), { timeout: 5000 });
-  return unpack(m.data);
+  return unpack(m.data) as R;
 }
 
-async function txRaw(bytes: Uint8Array): Promise<any> {
+async function txRaw(bytes: Uint8Array): Promise<UpdateReply> {
   const m = await nc.request('txtest.default.tx', bytes, { timeout: 5000 });
-  return unpack(m.data);
+  return unpack(m.data) as UpdateReply;
 }
 
-async function txJson(text: string, subject = 'txtest.default.tx'): Promise<{ body: any; contentType: string | undefined }> {
+async function txJson<R = UpdateReply>(text: string, subject = 'txtest.default.tx'): Promise<{ body: R; contentType: string | undefined }> {
   const h = headers();
   h.set('Content-Type', 'application/json');
   const m = await nc.request(subject, new TextEncoder().encode(text), { timeout: 5000, headers: h });
-  return { body: JSON.parse(new TextDecoder().decode(m.data)), contentType: m.headers?.get('Content-Type') };
+  return { body: JSON.parse(new TextDecoder().decode(m.data)) as R, contentType: m.headers?.get('Content-Type') };
+}
+
+/** The error of a refused reply; a reply that is not a refusal fails the test, naming it. */
+function refusal(r: UpdateReply | undefined): ErrorBody {
+  if (r === undefined || r.ok) throw new Error(`expected a refusal, got ${JSON.stringify(r)}`);
+  return r.error;
 }
 
 describe('client protocol against a real node', () => {
   it('applies an update and replies with version, seq, epoch and result', async () => {
-    const r = await tx({ id: 'p-1', asset: 'acc.1', op: 'credit', args: { amount: 50 }, model: 'account' });
+    const r = await tx<UpdateOk>({ id: 'p-1', asset: 'acc.1', op: 'credit', args: { amount: 50 }, model: 'account' });
     expect(r).toMatchObject({ id: 'p-1', ok: true, asset: 'acc.1', version: 1, result: { balance: 50 } });
     expect(r.seq).toBeGreaterThan(0);
     expect(r.epoch).toBeGreaterThan(0);
-    const r2 = await tx({ id: 'p-2', asset: 'acc.1', op: 'debit', args: { amount: 20 } });
+    const r2 = await tx<UpdateOk>({ id: 'p-2', asset: 'acc.1', op: 'debit', args: { amount: 20 } });
     expect(r2).toMatchObject({ ok: true, version: 2, result: { balance: 30 }, seq: r.seq + 1 });
   });
 
@@ -64,15 +73,15 @@ describe('client protocol against a real node', () => {
     const { body, contentType } = await txJson(JSON.stringify({ id: 'j-1', asset: 'acc.j', op: 'credit', args: { amount: 7 }, model: 'account' }));
     expect(body).toMatchObject({ id: 'j-1', ok: true, version: 1, result: { balance: 7 } });
     expect(contentType).toBe('application/json');
-    const q = await txJson(JSON.stringify({ asset: 'acc.j' }), 'txtest.default.query');
+    const q = await txJson<QueryReply>(JSON.stringify({ asset: 'acc.j' }), 'txtest.default.query');
     expect(q.body).toMatchObject({ ok: true, asset: 'acc.j', model: 'account', version: 1, state: { balance: 7 } });
     const bad = await txJson('{"id": "j-2", "asset": ');
-    expect(bad.body.error.code).toBe('BAD_REQUEST');
-    expect(bad.body.error.message).toMatch(/JSON/);
+    expect(refusal(bad.body).code).toBe('BAD_REQUEST');
+    expect(refusal(bad.body).message).toMatch(/JSON/);
   });
 
   it('a business refusal is REJECTED, logged, deduplicated, with the version unchanged', async () => {
-    const r = await tx({ id: 'rej-1', asset: 'acc.1', op: 'debit', args: { amount: 1_000_000 } });
+    const r = await tx<UpdateRejected>({ id: 'rej-1', asset: 'acc.1', op: 'debit', args: { amount: 1_000_000 } });
     expect(r).toMatchObject({ id: 'rej-1', ok: false, error: { code: 'REJECTED' }, asset: 'acc.1', version: 2 });
     expect(r.seq).toBeGreaterThan(0);
     expect(await tx({ id: 'rej-1', asset: 'acc.1', op: 'debit', args: { amount: 1_000_000 } })).toEqual(r);
@@ -89,7 +98,7 @@ describe('client protocol against a real node', () => {
   });
 
   it('batches: each entry is processed as if alone, replies in order, an invalid entry gets its own error', async () => {
-    const r = await tx({
+    const r = await tx<BatchReply>({
       batch: [
         { id: 'b-1', asset: 'acc.b', op: 'credit', args: { amount: 10 }, model: 'account' },
         { id: 'b-2', asset: 'acc.b', op: 'debit', args: { amount: 3 } },
@@ -98,9 +107,9 @@ describe('client protocol against a real node', () => {
         { id: 'b-5', asset: 'acc.b', op: 'debit', args: { amount: 100 } },
       ],
     });
-    expect(r.batch.map((x: any) => (x.ok ? 'ok' : x.error.code))).toEqual(['ok', 'ok', 'BAD_ARGS', 'BAD_REQUEST', 'REJECTED']);
+    expect(r.batch.map((x) => (x.ok ? 'ok' : x.error.code))).toEqual(['ok', 'ok', 'BAD_ARGS', 'BAD_REQUEST', 'REJECTED']);
     expect(r.batch[1]).toMatchObject({ version: 2, result: { balance: 7 } });
-    expect(r.batch[2].error.message).toMatch(/args\.amount/);
+    expect(refusal(r.batch[2]).message).toMatch(/args\.amount/);
     expect(r.batch[4]).toMatchObject({ version: 2 });
   });
 
@@ -124,17 +133,17 @@ describe('client protocol against a real node', () => {
     for (const [body, code, message] of cases) {
       const r = await tx(body);
       expect(r.ok, JSON.stringify(body).slice(0, 80)).toBe(false);
-      expect(r.error.code, JSON.stringify(body).slice(0, 80)).toBe(code);
-      expect(r.error.message).toMatch(message);
+      expect(refusal(r).code, JSON.stringify(body).slice(0, 80)).toBe(code);
+      expect(refusal(r).message).toMatch(message);
     }
     // Undecodable MessagePack, an extension (timestamp), a record and an oversize body.
-    expect((await txRaw(new Uint8Array([0xc1]))).error.code).toBe('BAD_REQUEST');
-    expect((await txRaw(new Uint8Array([0x92, 0x01]))).error.code).toBe('BAD_REQUEST');
-    expect((await tx({ id: 't-1', asset: 'acc.1', op: 'credit', args: { at: new Date(0) } })).error).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
+    expect(refusal(await txRaw(new Uint8Array([0xc1]))).code).toBe('BAD_REQUEST');
+    expect(refusal(await txRaw(new Uint8Array([0x92, 0x01]))).code).toBe('BAD_REQUEST');
+    expect(refusal(await tx({ id: 't-1', asset: 'acc.1', op: 'credit', args: { at: new Date(0) } }))).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
     const records = new Packr({ useRecords: true }).pack({ id: 'r-1', asset: 'acc.1', op: 'credit', args: { amount: 1 } });
-    expect((await txRaw(records)).error).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
+    expect(refusal(await txRaw(records))).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
     const big = await tx({ id: 'big-1', asset: 'reg.1', op: 'set', args: { value: 'x'.repeat(70_000) }, model: 'register' });
-    expect(big.error).toMatchObject({ code: 'TOO_LARGE', message: /65536/ });
+    expect(refusal(big)).toMatchObject({ code: 'TOO_LARGE', message: /65536/ });
     // Nothing refused was applied, and the node still serves.
     const q = unpack((await nc.request('txtest.default.query', pack({ asset: 'acc.1' }), { timeout: 5000 })).data);
     expect(q).toMatchObject({ ok: true, version: 2 });

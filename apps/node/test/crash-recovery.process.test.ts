@@ -113,13 +113,13 @@ describe('standalone node: crash and recovery', () => {
 
   it('with the load stopped, the digest after SIGKILL and restart equals the digest before', async () => {
     const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-    let node = started.at(-1)!;
+    const node = started.at(-1)!;
     const before = await nodeStatus(nc, 'n1', true);
     expect(before.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(before.role).toBe('solo');
     node.kill('SIGKILL');
     await node.exited;
-    node = await boot();
+    await boot(); // afterAll kills it with the others
     const after = await nodeStatus(nc, 'n1', true);
     expect(after.digest).toBe(before.digest);
     expect(after.appliedSeq).toBe(before.appliedSeq);

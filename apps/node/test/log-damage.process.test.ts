@@ -48,7 +48,8 @@ function segmentOf(dataDir: string): string {
   return join(logDir, seg);
 }
 
-async function balance(id: string): Promise<{ balance: number; version: number }> {
+/** The balance of the account `logWith` credits, as the node serving the log reports it. */
+async function balance(): Promise<{ balance: number; version: number }> {
   const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   const client = new TxClient(nc);
   const q = await client.query('a1');
@@ -64,7 +65,7 @@ describe('a damaged log at start', () => {
     const node = await startNode(args(dataDir, 'torn1'));
     const warning = await node.waitForLog((l) => typeof l.msg === 'string' && /torn tail/.test(l.msg));
     expect(warning.level).toBe(40);
-    expect(await balance('torn1')).toEqual({ balance: 20, version: 20 });
+    expect(await balance()).toEqual({ balance: 20, version: 20 });
     node.kill('SIGKILL');
     await node.exited;
   });
@@ -85,7 +86,7 @@ describe('a damaged log at start', () => {
 
     // The operator's explicit repair truncates at the damage and starts.
     const repaired = await startNode(args(dataDir, 'mid1', ['--repair-log']));
-    const state = await balance('mid1');
+    const state = await balance();
     expect(state.version).toBeLessThan(20);
     expect(state.balance).toBe(state.version);
     repaired.kill('SIGKILL');

@@ -55,8 +55,11 @@ function textWidth(text: string): number {
   return Math.ceil(text.length * CHAR_PX);
 }
 
-export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise<RoleDiagram> {
-  const meta = new Map<string, { s: DiagramState | null; depth: number }>();
+type StateMeta = Map<string, { s: DiagramState | null; depth: number }>;
+type MergedEdge = { id: string; source: string; target: string; lines: string[] };
+
+/** The ELK nodes of the states (compound ones sized to their title), plus the pseudo nodes the edges use. */
+function elkNodes(graph: RoleGraph, meta: StateMeta): ElkNode[] {
   const toElk = (s: DiagramState, depth: number): ElkNode => {
     meta.set(s.id, { s, depth });
     const minWidth = textWidth(s.key) + 32;
@@ -75,9 +78,12 @@ export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise
   const used = new Set(graph.edges.flatMap((e) => [e.source, e.target]));
   if (used.has(INITIAL)) children.unshift({ id: INITIAL, width: 14, height: 14 });
   if (used.has(ANY)) children.push({ id: ANY, width: textWidth('any state') + 24, height: STATE_HEIGHT_PX - 6 });
+  return children;
+}
 
-  // Transitions between the same two states share one arrow with one line per event.
-  const merged = new Map<string, { id: string; source: string; target: string; lines: string[] }>();
+/** Transitions between the same two states share one arrow with one line per event. */
+function mergeEdges(graph: RoleGraph): Map<string, MergedEdge> {
+  const merged = new Map<string, MergedEdge>();
   for (const e of graph.edges) {
     const key = `${e.source}->${e.target}`;
     const m = merged.get(key) ?? { id: key, source: e.source, target: e.target, lines: [] };
@@ -85,7 +91,12 @@ export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise
     if (line !== '') m.lines.push(line);
     merged.set(key, m);
   }
-  const edges: ElkExtendedEdge[] = [...merged.values()].map((m) => ({
+  return merged;
+}
+
+/** The arrows as ELK edges, each label box sized to its longest line. */
+function elkEdges(merged: Map<string, MergedEdge>): ElkExtendedEdge[] {
+  return [...merged.values()].map((m) => ({
     id: m.id,
     sources: [m.source],
     targets: [m.target],
@@ -94,30 +105,29 @@ export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise
         ? []
         : [{ id: `${m.id}:label`, text: m.lines.join('\n'), width: Math.max(...m.lines.map(textWidth)) + 6, height: m.lines.length * LINE_PX }],
   }));
+}
 
-  const root: ElkNode = {
-    id: 'root',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'DOWN',
-      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.edgeRouting': 'ORTHOGONAL',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '46',
-      'elk.spacing.nodeNode': '34',
-      'elk.spacing.edgeNode': '16',
-      'elk.spacing.edgeEdge': '12',
-      'elk.spacing.edgeLabel': '4',
-      'elk.edgeLabels.placement': 'CENTER',
-      'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
-      'elk.padding': '[top=16,left=16,bottom=16,right=16]',
-    },
-    children,
-    edges,
-  };
-  const out = await new ELK().layout(root);
+/** Top to bottom in layers, nested states laid out with the rest, right-angled arrows. */
+const ROOT_LAYOUT = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'DOWN',
+  'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+  'elk.edgeRouting': 'ORTHOGONAL',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '46',
+  'elk.spacing.nodeNode': '34',
+  'elk.spacing.edgeNode': '16',
+  'elk.spacing.edgeEdge': '12',
+  'elk.spacing.edgeLabel': '4',
+  'elk.edgeLabels.placement': 'CENTER',
+  'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+  'elk.padding': '[top=16,left=16,bottom=16,right=16]',
+};
 
-  // ELK gives child coordinates relative to their parent and edge coordinates relative
-  // to the edge's container: turn both into absolute ones.
+// ELK gives child coordinates relative to their parent and edge coordinates relative
+// to the edge's container: placeStates and placeEdges turn both into absolute ones.
+
+/** The states at absolute coordinates, and each node's offset for the edges it contains. */
+function placeStates(out: ElkNode, meta: StateMeta): { states: PlacedState[]; offsets: Map<string, { x: number; y: number }> } {
   const offsets = new Map<string, { x: number; y: number }>([['root', { x: 0, y: 0 }]]);
   const states: PlacedState[] = [];
   const place = (n: ElkNode, ox: number, oy: number) => {
@@ -142,7 +152,11 @@ export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise
     for (const c of n.children ?? []) place(c, x, y);
   };
   for (const c of out.children ?? []) place(c, 0, 0);
+  return { states, offsets };
+}
 
+/** The arrows at absolute coordinates, with the transition lines each stands for. */
+function placeEdges(out: ElkNode, offsets: Map<string, { x: number; y: number }>, merged: Map<string, MergedEdge>): PlacedEdge[] {
   const placedEdges: PlacedEdge[] = [];
   const collect = (n: ElkNode) => {
     for (const e of n.edges ?? []) {
@@ -163,5 +177,15 @@ export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise
     for (const c of n.children ?? []) collect(c);
   };
   collect(out);
-  return { machineId: graph.machineId, width: out.width ?? 0, height: out.height ?? 0, states, edges: placedEdges };
+  return placedEdges;
+}
+
+export async function layoutRoleDiagram(graph: RoleGraph = roleGraph()): Promise<RoleDiagram> {
+  const meta: StateMeta = new Map();
+  const children = elkNodes(graph, meta);
+  const merged = mergeEdges(graph);
+  const root: ElkNode = { id: 'root', layoutOptions: ROOT_LAYOUT, children, edges: elkEdges(merged) };
+  const out = await new ELK().layout(root);
+  const { states, offsets } = placeStates(out, meta);
+  return { machineId: graph.machineId, width: out.width ?? 0, height: out.height ?? 0, states, edges: placeEdges(out, offsets, merged) };
 }

@@ -101,12 +101,12 @@ export function parsePromText(text: string): Map<string, Family> {
       if (m === null) return; // a plain comment
       const [, kind, name, rest] = m as unknown as [string, string, string, string];
       if (!NAME.test(name)) fail(lineNo, line, `bad metric name "${name}"`);
-      let f = families.get(name);
+      const f = families.get(name);
       if (kind === 'TYPE') {
         if (!TYPES.has(rest)) fail(lineNo, line, `unknown type "${rest}"`);
         if (f !== undefined && f.samples.length > 0) fail(lineNo, line, 'TYPE after samples');
         if (f !== undefined && f.type !== 'untyped') fail(lineNo, line, 'second TYPE');
-        if (f === undefined) families.set(name, (f = { name, type: rest as Family['type'], help: null, samples: [] }));
+        if (f === undefined) families.set(name, { name, type: rest as Family['type'], help: null, samples: [] });
         else f.type = rest as Family['type'];
       } else {
         if (f?.help != null) fail(lineNo, line, 'second HELP');
