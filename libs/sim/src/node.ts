@@ -90,6 +90,18 @@ export class SimNode {
     return this.node === null ? 'down' : this.node.role;
   }
 
+  /** Simulated time for one incarnation: its timers die with it. */
+  private clockOf(inc: Incarnation): Clock {
+    const sched = this.sched;
+    return {
+      now: () => sched.now,
+      setTimeout: (fn: () => void, ms: number): TimerHandle => sched.after(ms, fn, inc, `timer ${inc.ep.name} ${ms}`),
+      clearTimeout: (h: TimerHandle) => {
+        if (h !== null && h !== undefined) sched.cancel(h as Parameters<Scheduler['cancel']>[0]);
+      },
+    };
+  }
+
   /** Starts a new incarnation; false when one is running already. */
   start(onIncarnation: () => void = () => undefined): boolean {
     if (this.inc !== null) return false;
@@ -98,13 +110,7 @@ export class SimNode {
     const inc: Incarnation = Object.assign(owner, { n, ep: { name: `${this.id}#${n}`, host: this.id, owner } });
     this.inc = inc;
     const sched = this.sched;
-    const clock: Clock = {
-      now: () => sched.now,
-      setTimeout: (fn: () => void, ms: number): TimerHandle => sched.after(ms, fn, inc, `timer ${inc.ep.name} ${ms}`),
-      clearTimeout: (h: TimerHandle) => {
-        if (h !== null && h !== undefined) sched.cancel(h as Parameters<Scheduler['cancel']>[0]);
-      },
-    };
+    const clock = this.clockOf(inc);
     const log = this.logger(inc);
     /** How the start failed, as the core reported it (the start promise rejects after). */
     let startFailure: 'journal-corrupt' | 'start-failed' = 'start-failed';

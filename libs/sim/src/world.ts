@@ -353,7 +353,7 @@ class World {
   }
 
   /** Media damage on a node that is down, only while its peer holds every acknowledged update. */
-  private corrupt(p: Rng): void {
+  private corrupt(_rng: Rng): void {
     const down = this.nodes.filter((n) => !n.up);
     if (down.length !== 1) return;
     const n = down[0]!;
