@@ -46,7 +46,10 @@ async function main(): Promise<void> {
     process.stdout.write(`serve: started a private nats-server (pid ${nats.pid}) on ${url}, JetStream store ${storeDir}\n`);
   }
   const ports: Record<string, number> = { n1: 7071, n2: 7072 };
-  for (const [id, peer] of [['n1', 'n2'], ['n2', 'n1']] as const) {
+  for (const [id, peer] of [
+    ['n1', 'n2'],
+    ['n2', 'n1'],
+  ] as const) {
     const node = spawn(
       process.execPath,
       [NODE_BIN, '--id', id, '--peer', peer, '--nats', url, '--http', `127.0.0.1:${ports[id]}`, '--data-dir', join(REPO_ROOT, 'data', id)],

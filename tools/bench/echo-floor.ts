@@ -15,7 +15,9 @@ nc.subscribe('txtest.default.tx', {
     const body = unpackMsgpack(m.data) as { batch?: { id: string; asset: string; op: string }[] };
     const entries = body.batch ?? [body as { id: string; asset: string; op: string }];
     const replies = entries.map((e) => ({ id: e.id, ok: true, asset: e.asset, version: 1, seq: ++seq, epoch: 1, result: { balance: seq } }));
-    if (events) for (const r of replies) nc.publish(`txtest.default.events.${r.asset}`, packMsgpack({ asset: r.asset, version: 1, seq: r.seq, epoch: 1, op: 'credit', result: r.result }));
+    if (events)
+      for (const r of replies)
+        nc.publish(`txtest.default.events.${r.asset}`, packMsgpack({ asset: r.asset, version: 1, seq: r.seq, epoch: 1, op: 'credit', result: r.result }));
     m.respond(packMsgpack(body.batch ? { batch: replies } : replies[0]));
   },
 });

@@ -31,12 +31,23 @@ const transport: Transport = {
   flush: () => Promise.resolve(),
 };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const node = new TxNode({ ...(process.env.SMALL_DEDUPE ? { dedupe: { countMin: 10000, retainMs: 0, countMax: 10000 } } : {}),
-  nodeId: 'b1', peerId: null, subjects: subjects(), transport,
+const node = new TxNode({
+  ...(process.env.SMALL_DEDUPE ? { dedupe: { countMin: 10000, retainMs: 0, countMax: 10000 } } : {}),
+  nodeId: 'b1',
+  peerId: null,
+  subjects: subjects(),
+  transport,
   clock: { now: () => Date.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
   defer: (fn) => void setImmediate(fn),
-  logStorage: new FsLogStorage(join(dir, 'log')), epochStorage: new FsEpochStorage(dir), log: quiet, getModel,
-  fsync: { kind: 'interval', ms: 5 }, bodyBytesMax: 65536, snapshotEveryRecords: 0, segmentBytesMax: 64 << 20, repairLog: false,
+  logStorage: new FsLogStorage(join(dir, 'log')),
+  epochStorage: new FsEpochStorage(dir),
+  log: quiet,
+  getModel,
+  fsync: { kind: 'interval', ms: 5 },
+  bodyBytesMax: 65536,
+  snapshotEveryRecords: 0,
+  segmentBytesMax: 64 << 20,
+  repairLog: false,
   statusExtras: () => ({ pid: process.pid, http: '' }),
 });
 await node.start();
@@ -47,7 +58,8 @@ let id = 0;
 const bodies: Uint8Array[] = [];
 for (let m = 0; m < 200; m++) {
   const batch = [];
-  for (let i = 0; i < batchSize; i++) batch.push({ id: `bench-${m}-${i}`, asset: `acct-${(m * batchSize + i) % 10000}`, op: 'credit', args: { amount: 1 }, model: 'account' });
+  for (let i = 0; i < batchSize; i++)
+    batch.push({ id: `bench-${m}-${i}`, asset: `acct-${(m * batchSize + i) % 10000}`, op: 'credit', args: { amount: 1 }, model: 'account' });
   bodies.push(packMsgpack({ batch }));
 }
 // Fresh ids each run: rebuild the body each message would be unfair; instead vary ids with a prefix per round.
@@ -64,7 +76,9 @@ async function round(n: number): Promise<number> {
   const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
   const updates = n * batchSize;
-  console.log(`${updates} updates in ${ms.toFixed(0)} ms: ${(updates / ms * 1000).toFixed(0)}/s wall, cpu ${((cpu.user + cpu.system) / updates).toFixed(2)} us/update (user ${(cpu.user / updates).toFixed(2)}), publishes ${published}`);
+  console.log(
+    `${updates} updates in ${ms.toFixed(0)} ms: ${((updates / ms) * 1000).toFixed(0)}/s wall, cpu ${((cpu.user + cpu.system) / updates).toFixed(2)} us/update (user ${(cpu.user / updates).toFixed(2)}), publishes ${published}`,
+  );
   replies = 0;
   published = 0;
   return ms;

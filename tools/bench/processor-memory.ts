@@ -12,7 +12,9 @@ import { Processor, type ReplySink } from '@txtest/actors';
 import { getModel } from '@txtest/models';
 import { packMsgpack, unpackMsgpack, type UpdateRequest } from '@txtest/protocol';
 
-const { values } = parseArgs({ options: { assets: { type: 'string', default: '1000000' }, model: { type: 'string', default: 'account' }, help: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { assets: { type: 'string', default: '1000000' }, model: { type: 'string', default: 'account' }, help: { type: 'boolean', default: false } },
+});
 if (values.help) {
   console.log('usage: node --expose-gc --import tsx tools/bench/processor-memory.ts [--assets N] [--model account|orderbook]');
   process.exit(0);
@@ -31,7 +33,12 @@ function mem(): { rss: number; heap: number; external: number } {
   return { rss: m.rss, heap: getHeapStatistics().used_heap_size, external: m.external };
 }
 
-const sink: ReplySink = { done() {}, refused(_i, r) { throw new Error(`refused: ${r.error.message}`); } };
+const sink: ReplySink = {
+  done() {},
+  refused(_i, r) {
+    throw new Error(`refused: ${r.error.message}`);
+  },
+};
 const p = new Processor({
   clock: { now: () => Date.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
   // Synchronous: each submit takes its turn at once, so the script needs no event loop.
@@ -50,7 +57,14 @@ for (let from = 0; from < n; from += BATCH) {
     // Ids shaped like TxClient's (a random prefix and a counter), names like the scale tool's.
     const id = `Xq3vR9sLk2Pw-${i.toString(36)}`;
     if (values.model === 'account') batch.push({ id, asset: `acct-${i}`, op: 'credit', args: { amount: 1 + (i % 100) }, model: 'account' });
-    else batch.push({ id, asset: `book-${i}`, op: 'place', args: { orderId: `o-${i}`, side: i % 2 ? 'buy' : 'sell', price: 100 + (i % 50), qty: 1 + (i % 9) }, model: 'orderbook' });
+    else
+      batch.push({
+        id,
+        asset: `book-${i}`,
+        op: 'place',
+        args: { orderId: `o-${i}`, side: i % 2 ? 'buy' : 'sell', price: 100 + (i % 50), qty: 1 + (i % 9) },
+        model: 'orderbook',
+      });
   }
   for (const req of unpackMsgpack(packMsgpack(batch)) as UpdateRequest[]) p.submit(req, sink, 0);
   p.release(p.lastSeq);

@@ -26,7 +26,16 @@ const nats = await startNatsServer();
 const nc = await connect({ servers: nats.url, noAsyncTraces: true });
 const pair = new TestPair({
   natsUrl: nats.url,
-  args: ['--cluster', cluster, '--snapshot-every', String(Math.max(10_000, N / 4)), '--segment-bytes', String(8 << 20), '--replication-ring-bytes', String(1 << 20)],
+  args: [
+    '--cluster',
+    cluster,
+    '--snapshot-every',
+    String(Math.max(10_000, N / 4)),
+    '--segment-bytes',
+    String(8 << 20),
+    '--replication-ring-bytes',
+    String(1 << 20),
+  ],
 });
 try {
   await Promise.all([pair.start('n1'), pair.start('n2')]);
@@ -34,7 +43,11 @@ try {
   const client = new TxClient(nc, { cluster, attemptTimeoutMs: 2000, deadlineMs: 120_000 });
   const t0 = Date.now();
   for (let i = 0; i < N; i += 1024) {
-    await Promise.all(Array.from({ length: Math.min(1024, N - i) }, (_, k) => client.update({ id: client.newId(), asset: `a-${i + k}`, op: 'credit', args: { amount: 1 }, model: 'account' })));
+    await Promise.all(
+      Array.from({ length: Math.min(1024, N - i) }, (_, k) =>
+        client.update({ id: client.newId(), asset: `a-${i + k}`, op: 'credit', args: { amount: 1 }, model: 'account' }),
+      ),
+    );
   }
   const loadMs = Date.now() - t0;
   // Failovers under the load leave a rejoin running: wait until it is done.
@@ -46,12 +59,20 @@ try {
     st = await statuses();
   }
   const during = [...pair.node('n1').lines, ...pair.node('n2').lines];
-  console.log(JSON.stringify({
-    accounts: N, loadMs, settleMs: Date.now() - tSettle,
-    failovers: during.filter((l) => l.to === 'promoting' && (l.from === 'primary' || l.from === 'standby')).length, syncsStarted: count(during, 'sync started'), repeatedJoins: count(during, 'standby repeated'),
-    syncingTimeouts: during.filter((l) => l.from === 'syncing' && l.to === 'negotiating').length, syncsContinued: count(during, 'syncing again'),
-    truncations: count(during, 'dropped records never confirmed'), snapshotsStreamed: count(during, 'streaming the newest'),
-  }));
+  console.log(
+    JSON.stringify({
+      accounts: N,
+      loadMs,
+      settleMs: Date.now() - tSettle,
+      failovers: during.filter((l) => l.to === 'promoting' && (l.from === 'primary' || l.from === 'standby')).length,
+      syncsStarted: count(during, 'sync started'),
+      repeatedJoins: count(during, 'standby repeated'),
+      syncingTimeouts: during.filter((l) => l.from === 'syncing' && l.to === 'negotiating').length,
+      syncsContinued: count(during, 'syncing again'),
+      truncations: count(during, 'dropped records never confirmed'),
+      snapshotsStreamed: count(during, 'streaming the newest'),
+    }),
+  );
 
   const p = st.find((x) => x.role === 'primary')!.nodeId;
   const j = p === 'n1' ? 'n2' : 'n1';
@@ -76,12 +97,19 @@ try {
   const tookMs = Date.now() - t1;
   const lines = pair.node(p).lines.filter((l) => (l.time as number) >= t1);
   const [a, b] = await statuses(true);
-  console.log(JSON.stringify({
-    stormRejoinMs: tookMs, joinReplays: storm.replays, syncsStarted: count(lines, 'sync started'), repeatedJoins: count(lines, 'standby repeated'), snapshotsStreamed: count(lines, 'streaming the newest'),
-    snapshotBytes: lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('streaming the newest'))?.bytes ?? 0,
-    joinerSyncingTimeouts: pair.node(j).lines.filter((l) => l.from === 'syncing' && l.to === 'negotiating').length,
-    primaryRssMb: { before: Math.round(before), peak: Math.round(peak) }, digestsEqual: a!.digest === b!.digest && a!.appliedSeq === b!.appliedSeq,
-  }));
+  console.log(
+    JSON.stringify({
+      stormRejoinMs: tookMs,
+      joinReplays: storm.replays,
+      syncsStarted: count(lines, 'sync started'),
+      repeatedJoins: count(lines, 'standby repeated'),
+      snapshotsStreamed: count(lines, 'streaming the newest'),
+      snapshotBytes: lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('streaming the newest'))?.bytes ?? 0,
+      joinerSyncingTimeouts: pair.node(j).lines.filter((l) => l.from === 'syncing' && l.to === 'negotiating').length,
+      primaryRssMb: { before: Math.round(before), peak: Math.round(peak) },
+      digestsEqual: a!.digest === b!.digest && a!.appliedSeq === b!.appliedSeq,
+    }),
+  );
   client.close();
 } finally {
   await nc.close();

@@ -89,7 +89,10 @@ async function nodeRss(pair: TestPair, id: string): Promise<number> {
   const p = pair.node(id);
   if (p.child.exitCode !== null || p.child.signalCode !== null) {
     const { code, signal } = await p.exited;
-    const last = p.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n  ');
+    const last = p.lines
+      .slice(-5)
+      .map((l) => JSON.stringify(l))
+      .join('\n  ');
     throw new Error(`node ${id} (pid ${p.pid}) exited (code ${code}, signal ${signal}); stderr: ${p.stderr().slice(-3000)}\n  last log lines:\n  ${last}`);
   }
   return rssOf(p.pid);
@@ -179,7 +182,14 @@ async function figures(nc: NatsConnection, id: string): Promise<NodeFigures> {
   const s = await nodeStatus(nc, id);
   const read = (name: string) => gauge(s.http, name);
   const [assets, dedupe, stall, used, total, external] = await Promise.all(
-    ['txtest_assets', 'txtest_dedupe_ids', 'txtest_event_loop_stall_peak_seconds', 'txtest_process_nodejs_heap_size_used_bytes', 'txtest_process_nodejs_heap_size_total_bytes', 'txtest_process_nodejs_external_memory_bytes'].map(read),
+    [
+      'txtest_assets',
+      'txtest_dedupe_ids',
+      'txtest_event_loop_stall_peak_seconds',
+      'txtest_process_nodejs_heap_size_used_bytes',
+      'txtest_process_nodejs_heap_size_total_bytes',
+      'txtest_process_nodejs_external_memory_bytes',
+    ].map(read),
   );
   const rss = rssOf(s.pid);
   const spaces = heapSpaces(await (await fetch(`http://${s.http}/metrics`)).text());
@@ -218,7 +228,12 @@ async function settledRoles(nc: NatsConnection, after: string): Promise<{ primar
 }
 
 /** Polls (100 ms) until `id` is standby holding all the primary has; samples the primary's RSS meanwhile. */
-async function untilCaughtUp(nc: NatsConnection, id: string, primary: string, since: number): Promise<{ standbyMs: number | null; caughtUpMs: number | null; primaryPeakRssMiB: number; error?: string }> {
+async function untilCaughtUp(
+  nc: NatsConnection,
+  id: string,
+  primary: string,
+  since: number,
+): Promise<{ standbyMs: number | null; caughtUpMs: number | null; primaryPeakRssMiB: number; error?: string }> {
   const primaryPid = (await nodeStatus(nc, primary)).pid;
   let peak = rssOf(primaryPid);
   let standbyMs: number | null = null;
@@ -229,7 +244,12 @@ async function untilCaughtUp(nc: NatsConnection, id: string, primary: string, si
     if (s?.role === 'standby' && standbyMs === null) standbyMs = now - since;
     if (s?.role === 'standby' && p !== null && s.lastSeq === p.lastSeq) return { standbyMs, caughtUpMs: now - since, primaryPeakRssMiB: mib(peak) };
     if (now - since > REJOIN_TIMEOUT_MS) {
-      return { standbyMs, caughtUpMs: null, primaryPeakRssMiB: mib(peak), error: `not standby and caught up within ${REJOIN_TIMEOUT_MS / 1000} s (role ${s?.role ?? 'no answer'}, lastSeq ${s?.lastSeq} of ${p?.lastSeq})` };
+      return {
+        standbyMs,
+        caughtUpMs: null,
+        primaryPeakRssMiB: mib(peak),
+        error: `not standby and caught up within ${REJOIN_TIMEOUT_MS / 1000} s (role ${s?.role ?? 'no answer'}, lastSeq ${s?.lastSeq} of ${p?.lastSeq})`,
+      };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -290,7 +310,15 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
   // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
   await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
   const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
-  results.growth = { seconds: Number(growthS.toFixed(1)), rate: Math.round(ACCOUNTS / growthS), falseFailovers, standbyDropped, failures: ledger.failures, primary: shape.primary, nodes: grown };
+  results.growth = {
+    seconds: Number(growthS.toFixed(1)),
+    rate: Math.round(ACCOUNTS / growthS),
+    falseFailovers,
+    standbyDropped,
+    failures: ledger.failures,
+    primary: shape.primary,
+    nodes: grown,
+  };
   say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
   return { shape, falseFailovers };
 }
@@ -339,7 +367,10 @@ async function primaryDown(b: Bench, shape: Shape, random: () => number): Promis
 /** 4. The end state: digests, then sampled balances from the primary, exact against the ledger. */
 async function check(b: Bench): Promise<{ digestsEqual: boolean; wrong: number }> {
   const { nc, client, ledger } = b;
-  const [d1, d2] = await Promise.all([nodeStatus(nc, 'n1', true, undefined, undefined, 120_000).catch(() => null), nodeStatus(nc, 'n2', true, undefined, undefined, 120_000).catch(() => null)]);
+  const [d1, d2] = await Promise.all([
+    nodeStatus(nc, 'n1', true, undefined, undefined, 120_000).catch(() => null),
+    nodeStatus(nc, 'n2', true, undefined, undefined, 120_000).catch(() => null),
+  ]);
   const digestsEqual = d1 !== null && d2 !== null && d1.digest === d2.digest && d1.appliedSeq === d2.appliedSeq;
   let checked = 0;
   let wrong = 0;
@@ -356,7 +387,16 @@ async function check(b: Bench): Promise<{ digestsEqual: boolean; wrong: number }
       if (firstWrong.length < 5) firstWrong.push(`${asset(k)}: ${balance}, expected ${ledger.expected[k]}`);
     }
   }
-  results.check = { digestsEqual, digests: [d1?.digest ?? null, d2?.digest ?? null], appliedSeqs: [d1?.appliedSeq ?? null, d2?.appliedSeq ?? null], sampled: checked, wrong, firstWrong, uncertainAccounts: ledger.uncertain.reduce((n, x) => n + x, 0), lastError: ledger.lastError };
+  results.check = {
+    digestsEqual,
+    digests: [d1?.digest ?? null, d2?.digest ?? null],
+    appliedSeqs: [d1?.appliedSeq ?? null, d2?.appliedSeq ?? null],
+    sampled: checked,
+    wrong,
+    firstWrong,
+    uncertainAccounts: ledger.uncertain.reduce((n, x) => n + x, 0),
+    lastError: ledger.lastError,
+  };
   results.end = [await figures(nc, 'n1').catch(() => null), await figures(nc, 'n2').catch(() => null)];
   return { digestsEqual, wrong };
 }
@@ -424,17 +464,29 @@ function printTable(): void {
   const g = results.growth as { seconds: number; rate: number; falseFailovers: number; standbyDropped: number; failures: number; nodes: NodeFigures[] };
   const rows: [string, string][] = [
     ['accounts', String(ACCOUNTS)],
-    ['growth', `${g.seconds} s (${g.rate} updates/s), false failovers ${g.falseFailovers}, standby dropped by the primary ${g.standbyDropped}, failed updates ${g.failures}`],
+    [
+      'growth',
+      `${g.seconds} s (${g.rate} updates/s), false failovers ${g.falseFailovers}, standby dropped by the primary ${g.standbyDropped}, failed updates ${g.failures}`,
+    ],
   ];
   for (const n of g.nodes) {
-    rows.push([`${n.id} after growth`, `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`]);
-    rows.push([`${n.id} heap spaces`, Object.entries(n.heapSpaces).map(([k, v]) => `${k.replace('_space', '')} ${v}`).join(', ')]);
+    rows.push([
+      `${n.id} after growth`,
+      `RSS ${n.rssMiB} MiB, ${n.assets} assets, ${n.dedupeIds} ids, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`,
+    ]);
+    rows.push([
+      `${n.id} heap spaces`,
+      Object.entries(n.heapSpaces)
+        .map(([k, v]) => `${k.replace('_space', '')} ${v}`)
+        .join(', '),
+    ]);
   }
   if (results.standbyRejoin === undefined) return print(rows);
   rows.push(['standby rejoin', JSON.stringify(results.standbyRejoin)]);
   rows.push(['primary failover', JSON.stringify(results.failover)]);
   rows.push(['check', JSON.stringify(results.check)]);
-  for (const n of (results.end as (NodeFigures | null)[]).filter((x) => x !== null)) rows.push([`${n.id} at the end`, `RSS ${n.rssMiB} MiB, ${n.bytesPerAsset} B/asset, stall peak ${n.stallPeakMs} ms`]);
+  for (const n of (results.end as (NodeFigures | null)[]).filter((x) => x !== null))
+    rows.push([`${n.id} at the end`, `RSS ${n.rssMiB} MiB, ${n.bytesPerAsset} B/asset, stall peak ${n.stallPeakMs} ms`]);
   print(rows);
 }
 

@@ -67,7 +67,8 @@ export class Aggregate {
   add(snap: IntervalSnapshot): void {
     let s = this.slots[snap.index];
     if (s === undefined) {
-      for (let i = this.slots.length; i <= snap.index; i++) this.slots[i] ??= { ok: 0, rejected: 0, issued: 0, errors: {}, retries: {}, hist: newHistogram(), engines: 0 };
+      for (let i = this.slots.length; i <= snap.index; i++)
+        this.slots[i] ??= { ok: 0, rejected: 0, issued: 0, errors: {}, retries: {}, hist: newHistogram(), engines: 0 };
       s = this.slots[snap.index]!;
     }
     s.ok += snap.ok;
@@ -143,7 +144,15 @@ export class Aggregate {
   }
 
   /** Totals over the measured intervals. */
-  totals(): { ok: number; rejected: number; issued: number; errors: Record<string, number>; retries: Record<string, number>; hist: Histogram; seconds: number } {
+  totals(): {
+    ok: number;
+    rejected: number;
+    issued: number;
+    errors: Record<string, number>;
+    retries: Record<string, number>;
+    hist: Histogram;
+    seconds: number;
+  } {
     const hist = newHistogram();
     const errors: Record<string, number> = {};
     const retries: Record<string, number> = {};

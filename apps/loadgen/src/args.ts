@@ -57,7 +57,15 @@ export interface LoadDefaults {
   readonly backoffMax: string;
 }
 
-const RUN_DEFAULTS: LoadDefaults = { inFlight: '64', batch: true, assets: '10000', interval: '1000', attemptTimeout: '250', backoffInitial: '5', backoffMax: '100' };
+const RUN_DEFAULTS: LoadDefaults = {
+  inFlight: '64',
+  batch: true,
+  assets: '10000',
+  interval: '1000',
+  attemptTimeout: '250',
+  backoffInitial: '5',
+  backoffMax: '100',
+};
 
 function nodeIds(raw: string): string[] {
   const ids = raw.split(',').filter((x) => x !== '');
@@ -80,9 +88,23 @@ export function loadFlags(d: LoadDefaults) {
   return [
     { name: 'workload', type: 'enum', values: WORKLOADS, default: 'account', help: 'what the updates do' },
     { name: 'clients', type: 'int', min: 1, max: 1024, default: '1', help: 'client connections; more than 1 run in worker threads' },
-    { name: 'workers', type: 'int', min: 0, max: 1024, defaultHelp: 'min(clients, cores) when clients > 1, else 0', help: 'worker threads for the clients (0: all in the main thread)' },
+    {
+      name: 'workers',
+      type: 'int',
+      min: 0,
+      max: 1024,
+      defaultHelp: 'min(clients, cores) when clients > 1, else 0',
+      help: 'worker threads for the clients (0: all in the main thread)',
+    },
     { name: 'in-flight', type: 'int', min: 1, max: 1_000_000, defaultHelp: d.inFlight, help: 'closed loop: updates in flight over all clients' },
-    { name: 'rate', type: 'number', above: 0, max: 10_000_000, value: 'n/s', help: 'open loop: intended updates per second (latency from the intended send time)' },
+    {
+      name: 'rate',
+      type: 'number',
+      above: 0,
+      max: 10_000_000,
+      value: 'n/s',
+      help: 'open loop: intended updates per second (latency from the intended send time)',
+    },
     { name: 'warmup', type: 'duration', unit: 's', min: 0, max: 86_400_000, default: '1', help: 'load before measuring (rounded up to whole intervals)' },
     { name: 'batch', type: 'bool', onOff: true, default: d.batch, help: 'client batching (updates of one event-loop turn in one message)' },
     { name: 'assets', type: 'int', min: 1, max: 10_000_000, default: d.assets, help: 'account: accounts; register: registers' },
@@ -91,8 +113,26 @@ export function loadFlags(d: LoadDefaults) {
     { name: 'json', type: 'string', value: 'file', help: 'write every figure and the settings as JSON ("-": stdout, instead of the table)' },
     { name: 'html', type: 'string', value: 'file', parse: reportFile, help: 'write a self-contained HTML report with plots' },
     { name: 'interval', type: 'duration', unit: 'ms', min: 50, max: 60_000, whole: true, default: d.interval, help: 'length of one time-series interval' },
-    { name: 'attempt-timeout', type: 'duration', unit: 'ms', min: 1, max: 600_000, whole: true, default: d.attemptTimeout, help: 'how long one attempt waits before a retry (same id)' },
-    { name: 'deadline', type: 'duration', unit: 'ms', min: 1, max: 3_600_000, whole: true, default: '30000', help: 'how long an update keeps retrying before it counts as a timeout' },
+    {
+      name: 'attempt-timeout',
+      type: 'duration',
+      unit: 'ms',
+      min: 1,
+      max: 600_000,
+      whole: true,
+      default: d.attemptTimeout,
+      help: 'how long one attempt waits before a retry (same id)',
+    },
+    {
+      name: 'deadline',
+      type: 'duration',
+      unit: 'ms',
+      min: 1,
+      max: 3_600_000,
+      whole: true,
+      default: '30000',
+      help: 'how long an update keeps retrying before it counts as a timeout',
+    },
     { name: 'backoff-initial', type: 'duration', unit: 'ms', min: 0, max: 60_000, default: d.backoffInitial, help: 'first retry back-off (doubles, jittered)' },
     { name: 'backoff-max', type: 'duration', unit: 'ms', min: 0, max: 60_000, default: d.backoffMax, help: 'longest retry back-off' },
     { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, defaultHelp: 'random', help: "seed of the workload's random choices" },
@@ -149,13 +189,35 @@ export function loadArgs(v: Values<ReturnType<typeof loadFlags>>, t: Target, d: 
   if (v['in-flight'] !== undefined && v.rate !== undefined) throw new CliError('--in-flight (closed loop) and --rate (open loop) exclude each other: give one');
   const ratePerS = v.rate ?? null;
   const inFlight = ratePerS !== null ? null : (v['in-flight'] ?? Number(d.inFlight));
-  if (inFlight !== null && inFlight < clients) throw new CliError(`--in-flight (${inFlight}) must be at least --clients (${clients}): every client needs one update in flight`);
+  if (inFlight !== null && inFlight < clients)
+    throw new CliError(`--in-flight (${inFlight}) must be at least --clients (${clients}): every client needs one update in flight`);
   return Object.freeze({
-    nats: Object.freeze({ ...t.nats }), prefix: t.prefix, cluster: t.cluster, nodes: Object.freeze([...t.nodes]), workload: v.workload, clients, workers, inFlight, ratePerS,
-    durationS: t.durationS, warmupS: v.warmup / 1000, batch: v.batch, assets: v.assets, instruments: v.instruments, zipfS: v.zipf, audit: t.audit,
-    jsonFile: v.json ?? null, htmlFile: v.html ?? null, intervalMs: v.interval, attemptTimeoutMs: v['attempt-timeout'], deadlineMs: v.deadline,
-    backoffInitialMs: v['backoff-initial'], backoffMaxMs: v['backoff-max'], seed: v.seed ?? Math.floor(Math.random() * 2 ** 31),
-    assetPrefix: v['asset-prefix'] ?? (t.audit ? `${tag}-` : ''), progress: v.progress,
+    nats: Object.freeze({ ...t.nats }),
+    prefix: t.prefix,
+    cluster: t.cluster,
+    nodes: Object.freeze([...t.nodes]),
+    workload: v.workload,
+    clients,
+    workers,
+    inFlight,
+    ratePerS,
+    durationS: t.durationS,
+    warmupS: v.warmup / 1000,
+    batch: v.batch,
+    assets: v.assets,
+    instruments: v.instruments,
+    zipfS: v.zipf,
+    audit: t.audit,
+    jsonFile: v.json ?? null,
+    htmlFile: v.html ?? null,
+    intervalMs: v.interval,
+    attemptTimeoutMs: v['attempt-timeout'],
+    deadlineMs: v.deadline,
+    backoffInitialMs: v['backoff-initial'],
+    backoffMaxMs: v['backoff-max'],
+    seed: v.seed ?? Math.floor(Math.random() * 2 ** 31),
+    assetPrefix: v['asset-prefix'] ?? (t.audit ? `${tag}-` : ''),
+    progress: v.progress,
   });
 }
 

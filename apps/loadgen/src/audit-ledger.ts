@@ -158,7 +158,8 @@ export class AuditLedger {
       this.replayed++;
       try {
         const again = await client.update(u);
-        if (JSON.stringify(again) !== JSON.stringify(r)) this.violations.push(`a retry of ${u.id} answered ${JSON.stringify(again)}, not the original ${JSON.stringify(r)}`);
+        if (JSON.stringify(again) !== JSON.stringify(r))
+          this.violations.push(`a retry of ${u.id} answered ${JSON.stringify(again)}, not the original ${JSON.stringify(r)}`);
       } catch (err) {
         this.violations.push(`a retry of acked update ${u.id} failed: ${(err as Error).message}`);
       }

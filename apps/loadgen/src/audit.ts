@@ -70,13 +70,24 @@ function merge(parts: LedgerPartial[]): { tallies: Map<string, AssetTally>; orde
 
 type Book = { bids: { price: number; orders: { orderId: string; qty: number }[] }[]; asks: { price: number; orders: { orderId: string; qty: number }[] }[] };
 
-function checkAsset(workload: WorkloadName, asset: string, t: AssetTally, q: { version: number; state: unknown } | null, expectedOrders: Map<string, number> | undefined): string[] {
+function checkAsset(
+  workload: WorkloadName,
+  asset: string,
+  t: AssetTally,
+  q: { version: number; state: unknown } | null,
+  expectedOrders: Map<string, number> | undefined,
+): string[] {
   const out: string[] = [];
   const version = q?.version ?? 0;
   if (workload === 'account') {
     const balance = q === null ? 0 : (q.state as { balance: number }).balance;
     if (balance !== t.delta || version !== t.ok) {
-      const what = version < t.ok ? `${t.ok - version} acked update(s) lost` : version > t.ok ? `${version - t.ok} update(s) applied that no ack accounts for (double apply?)` : 'balance differs';
+      const what =
+        version < t.ok
+          ? `${t.ok - version} acked update(s) lost`
+          : version > t.ok
+            ? `${version - t.ok} update(s) applied that no ack accounts for (double apply?)`
+            : 'balance differs';
       out.push(`account ${asset}: expected balance ${t.delta} version ${t.ok} from the acks, the primary has balance ${balance} version ${version} (${what})`);
     } else if (version > 0 && t.maxVersion === version && t.atMax !== balance) {
       out.push(`account ${asset}: the ack of version ${version} reported balance ${String(t.atMax)}, the primary has ${balance}`);
@@ -84,7 +95,9 @@ function checkAsset(workload: WorkloadName, asset: string, t: AssetTally, q: { v
     return out;
   }
   if (version !== t.ok) {
-    out.push(`${workload} ${asset}: expected version ${t.ok} from ${t.ok} acked update(s), the primary has version ${version} (${version < t.ok ? `${t.ok - version} lost` : `${version - t.ok} unaccounted for`})`);
+    out.push(
+      `${workload} ${asset}: expected version ${t.ok} from ${t.ok} acked update(s), the primary has version ${version} (${version < t.ok ? `${t.ok - version} lost` : `${version - t.ok} unaccounted for`})`,
+    );
     return out;
   }
   if (workload === 'register') {
@@ -101,12 +114,14 @@ function checkAsset(workload: WorkloadName, asset: string, t: AssetTally, q: { v
   const want = expectedOrders ?? new Map<string, number>();
   for (const [id, qty] of want) {
     const g = got.get(id);
-    if (g !== qty) out.push(`orderbook ${asset}: order ${id} should rest with qty ${qty} by the acks, the primary has ${g === undefined ? 'no such order' : `qty ${g}`}`);
+    if (g !== qty)
+      out.push(`orderbook ${asset}: order ${id} should rest with qty ${qty} by the acks, the primary has ${g === undefined ? 'no such order' : `qty ${g}`}`);
   }
   for (const [id, qty] of got) if (!want.has(id)) out.push(`orderbook ${asset}: order ${id} rests with qty ${qty}, but the acks leave nothing of it`);
   const bestBid = book.bids[0]?.price;
   const bestAsk = book.asks[0]?.price;
-  if (bestBid !== undefined && bestAsk !== undefined && bestBid >= bestAsk) out.push(`orderbook ${asset}: the book is crossed (best bid ${bestBid} >= best ask ${bestAsk})`);
+  if (bestBid !== undefined && bestAsk !== undefined && bestBid >= bestAsk)
+    out.push(`orderbook ${asset}: the book is crossed (best bid ${bestBid} >= best ask ${bestAsk})`);
   return out;
 }
 
@@ -120,7 +135,8 @@ async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, 
     const st = await Promise.all(nodes.map((n) => fetchStatus(nc, prefix, cluster, n, true, wait)));
     const primary = st.find((s) => s !== null && (s.role === 'primary' || s.role === 'solo')) ?? null;
     const standby = st.find((s) => s !== null && s.role === 'standby') ?? null;
-    if (primary === null && st.every((s) => s === null)) return { checked: false, equal: null, note: `no node of ${nodes.join(', ')} answers status: digest check skipped (pass --nodes)` };
+    if (primary === null && st.every((s) => s === null))
+      return { checked: false, equal: null, note: `no node of ${nodes.join(', ')} answers status: digest check skipped (pass --nodes)` };
     const joining = st.some((s) => s !== null && ['starting', 'recovering', 'negotiating', 'syncing'].includes(s.role));
     if (primary !== null && standby === null && primary.role === 'solo' && !joining) {
       return { checked: false, equal: null, note: `${primary.nodeId} serves without a standby: no digest to compare`, primary: primary.nodeId };
@@ -130,12 +146,22 @@ async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, 
       last = `${primary.nodeId} applied seq ${primary.appliedSeq} (digest ${primary.digest?.slice(0, 12)}), ${standby.nodeId} applied seq ${standby.appliedSeq} (digest ${standby.digest?.slice(0, 12)})`;
       if (primary.appliedSeq === standby.appliedSeq) {
         const equal = primary.digest === standby.digest;
-        return { checked: true, equal, note: equal ? `standby ${standby.nodeId} equals primary ${primary.nodeId} at seq ${primary.appliedSeq}` : `digests differ at seq ${primary.appliedSeq}: ${last}`, primary: primary.nodeId, standby: standby.nodeId, appliedSeq: primary.appliedSeq! };
+        return {
+          checked: true,
+          equal,
+          note: equal
+            ? `standby ${standby.nodeId} equals primary ${primary.nodeId} at seq ${primary.appliedSeq}`
+            : `digests differ at seq ${primary.appliedSeq}: ${last}`,
+          primary: primary.nodeId,
+          standby: standby.nodeId,
+          appliedSeq: primary.appliedSeq!,
+        };
       }
     } else {
       last = st.map((s, i) => `${nodes[i]}: ${s === null ? 'no answer' : s.role}`).join(', ');
     }
-    if (performance.now() > deadline) return { checked: true, equal: false, note: `the standby did not reach the primary's seq within ${timeoutMs} ms (${last})` };
+    if (performance.now() > deadline)
+      return { checked: true, equal: false, note: `the standby did not reach the primary's seq within ${timeoutMs} ms (${last})` };
     await new Promise((r) => setTimeout(r, 50));
   }
 }

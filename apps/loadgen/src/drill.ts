@@ -7,9 +7,12 @@
  * the standby again. Then stops the load and audits (states exact, digests equal).
  * Reports each gap and the throughput dip around each kill.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { refused, type Command, type Flag, type Values } from '@txtest/cli';
 import { connectNats } from '@txtest/transport-nats';
-import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
+import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 import { loadArgs, loadFlags, TARGET_FLAGS, type LoadDefaults, type LoadgenArgs } from './args';
 import { emitReport } from './output';
 import { pregrow } from './pregrow';
@@ -18,17 +21,43 @@ import type { DrillKill, RunReport } from './report';
 import { LoadRun } from './run';
 
 /** Short intervals and quick retries, so each failover gap is resolved to a few ms. */
-const DRILL_DEFAULTS: LoadDefaults = { inFlight: '16', batch: false, assets: '101', interval: '250', attemptTimeout: '100', backoffInitial: '1', backoffMax: '10' };
+const DRILL_DEFAULTS: LoadDefaults = {
+  inFlight: '16',
+  batch: false,
+  assets: '101',
+  interval: '250',
+  attemptTimeout: '100',
+  backoffInitial: '1',
+  backoffMax: '10',
+};
 
 const DRILL_FLAGS = [
   { name: 'kills', type: 'int', min: 1, max: 10_000, default: '20', help: 'primary kills' },
-  { name: 'pregrow', type: 'int', min: 0, max: 100_000_000, default: '0', help: 'accounts created before the load (pregrow-acct-*, one credit each), so the kills happen with a large state and dedupe window' },
-  { name: 'rejoin-timeout-s', type: 'duration', min: 1000, max: 86_400_000, default: '20', help: 'how long a restarted node may take to recover, and to be standby again' },
+  {
+    name: 'pregrow',
+    type: 'int',
+    min: 0,
+    max: 100_000_000,
+    default: '0',
+    help: 'accounts created before the load (pregrow-acct-*, one credit each), so the kills happen with a large state and dedupe window',
+  },
+  {
+    name: 'rejoin-timeout-s',
+    type: 'duration',
+    min: 1000,
+    max: 86_400_000,
+    default: '20',
+    help: 'how long a restarted node may take to recover, and to be standby again',
+  },
   { name: 'heartbeat-interval-ms', type: 'duration', min: 5, max: 100, whole: true, default: '50', help: "the nodes' heartbeat interval" },
   { name: 'heartbeat-missed', type: 'int', min: 2, max: 100, default: '4', help: 'missed heartbeats before failover' },
   { name: 'node-arg', type: 'string', multiple: true, value: 'flag', help: 'an extra flag for both nodes, e.g. --node-arg=--fsync=always' },
+  { name: 'log-dir', type: 'string', value: 'dir', help: "keep every node process's log lines there (n1-1.log, n2-1.log, n1-2.log, ...)" },
   ...loadFlags(DRILL_DEFAULTS),
-  ...refused('set by the drill itself (it runs its own nats-server and pair)', TARGET_FLAGS.map((f) => f.name)),
+  ...refused(
+    'set by the drill itself (it runs its own nats-server and pair)',
+    TARGET_FLAGS.map((f) => f.name),
+  ),
 ] as const satisfies readonly Flag[];
 
 export const DRILL_COMMAND: Command<typeof DRILL_FLAGS> = {
@@ -38,7 +67,7 @@ export const DRILL_COMMAND: Command<typeof DRILL_FLAGS> = {
     'Starts a private nats-server and a pair n1 + n2 (testkit), loads it with the audit on,',
     'SIGKILLs the primary N times (restarting it each time), and reports each failover gap',
     '(kill to the first ok from the new primary), the throughput dip and the audit. The load',
-    'flags are those of a load run (txtest-loadgen --help), with the drill\'s defaults below.',
+    "flags are those of a load run (txtest-loadgen --help), with the drill's defaults below.",
   ],
   flags: DRILL_FLAGS,
 };
@@ -58,71 +87,129 @@ export function drillPlan(values: Values<typeof DRILL_FLAGS>): DrillPlan {
   return { values };
 }
 
+type KillRow = Omit<DrillKill, 'rateBefore' | 'rateMinAfter' | 'dipPct'>;
+type Agg = NonNullable<LoadRun['agg']>;
+
 export async function drill({ values: v }: DrillPlan): Promise<number> {
-  const kills = v.kills;
-  const rejoinTimeoutMs = v['rejoin-timeout-s'];
   const nats: NatsServerHandle = await startNatsServer();
-  const pair = new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: v['heartbeat-interval-ms'], heartbeatMissed: v['heartbeat-missed'], args: [...v['node-arg']] });
+  const pair = new TestPair({
+    natsUrl: nats.url,
+    heartbeatIntervalMs: v['heartbeat-interval-ms'],
+    heartbeatMissed: v['heartbeat-missed'],
+    args: [...v['node-arg']],
+  });
   const nc = await connectNats({ url: nats.url }, 'txtest-loadgen-drill');
+  const started: { id: string; proc: NodeProcess }[] = [];
+  const start = async (id: string, timeoutMs?: number) => void started.push({ id, proc: await pair.start(id, [], timeoutMs) });
   try {
-    await Promise.all([pair.start('n1'), pair.start('n2')]);
+    await Promise.all([start('n1'), start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
     const a = drillLoad(v, nats.url, `drill${Date.now().toString(36)}`);
     if (v.pregrow > 0) await pregrow(nc, v.pregrow, { prefix: a.prefix, cluster: a.cluster }, (msg) => process.stderr.write(`drill: ${msg}\n`));
     const run = new LoadRun(a, { untilStopped: true });
     await run.start();
     const agg = run.agg!;
-    const done: Omit<DrillKill, 'rateBefore' | 'rateMinAfter' | 'dipPct'>[] = [];
+    const done: KillRow[] = [];
     const intervalsPerS = Math.max(1, Math.round(1000 / a.intervalMs));
     await agg.whenComplete(agg.measureFrom + intervalsPerS);
-    for (let k = 1; k <= kills; k++) {
-      // Only a primary with its standby attached is killed: a node still syncing may not take over, by design.
-      let primaryId: string | null = null;
-      for (let polls = 0; primaryId === null; polls++) {
-        const [s1, s2] = await Promise.all([nodeStatus(nc, 'n1'), nodeStatus(nc, 'n2')]);
-        if (s1.role === 'primary' && s2.role === 'standby') primaryId = 'n1';
-        else if (s2.role === 'primary' && s1.role === 'standby') primaryId = 'n2';
-        else if (polls > 400) throw new Error(`no primary with an attached standby after ${polls} polls (n1 ${s1.role}, n2 ${s2.role})`);
-        else await agg.whenComplete(agg.lastComplete() + 1);
-      }
-      const standbyId = primaryId === 'n1' ? 'n2' : 'n1';
-      const st = await nodeStatus(nc, primaryId);
-      const firstOk = agg.whenEpochAbove(st.epoch);
-      const killAt = absNowMs();
-      process.kill(st.pid, 'SIGKILL');
-      const gapAt = await Promise.race([firstOk, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
-      await pair.node(primaryId).exited;
-      const restartedAt = Date.now();
-      await pair.start(primaryId, [], rejoinTimeoutMs);
-      await Promise.all([pair.waitRole(primaryId, 'standby', restartedAt, rejoinTimeoutMs), pair.waitRole(standbyId, 'primary', restartedAt, rejoinTimeoutMs)]);
-      const gapMs = gapAt === null ? null : gapAt - killAt;
-      done.push({ n: k, killed: primaryId, pid: st.pid, epoch: st.epoch, killAtS: (killAt - agg.startMs) / 1000, gapMs: gapMs === null ? null : Number(gapMs.toFixed(1)), newPrimary: standbyId });
-      process.stderr.write(`drill: kill ${k}/${kills}: ${primaryId} (pid ${st.pid}, epoch ${st.epoch}) -> first ok from ${standbyId} after ${gapMs === null ? 'NONE within 30 s' : `${gapMs.toFixed(1)} ms`}\n`);
+    for (let k = 1; k <= v.kills; k++) {
+      done.push(await killOnce(k, { nc, pair, agg, start, rejoinTimeoutMs: v['rejoin-timeout-s'], kills: v.kills }));
       // A steady second between kills gives the next dip its baseline.
       await agg.whenComplete(agg.lastComplete() + intervalsPerS);
     }
     const report = await run.stop();
     report.drill = drillSummary(report, done, a.intervalMs);
     emitReport(a, report);
-    const missing = done.filter((d) => d.gapMs === null).length;
-    if (report.audit !== null && !report.audit.clean) {
-      process.stderr.write(`txtest-loadgen drill: audit FAILED with ${report.audit.violations.length} violation(s); the first: ${report.audit.violations[0]}\n`);
-      return 1;
-    }
-    if (missing > 0) {
-      process.stderr.write(`txtest-loadgen drill: ${missing} kill(s) saw no ok from a new primary within 30 s\n`);
-      return 1;
-    }
-    return 0;
+    return verdict(report, done);
   } finally {
+    if (v['log-dir'] !== undefined) writeNodeLogs(v['log-dir'], started);
     await nc.close();
     await pair.close();
     await nats.stop();
   }
 }
 
+interface KillContext {
+  nc: NatsConnection;
+  pair: TestPair;
+  agg: Agg;
+  start: (id: string, timeoutMs?: number) => Promise<void>;
+  rejoinTimeoutMs: number;
+  kills: number;
+}
+
+/** One kill: the primary (with its standby attached) SIGKILLed, the gap to the first ok in a higher epoch, the restart until it is standby. */
+async function killOnce(k: number, c: KillContext): Promise<KillRow> {
+  const { primaryId, standbyId } = await attachedPair(c.nc, c.agg);
+  const st = await nodeStatus(c.nc, primaryId);
+  const firstOk = c.agg.whenEpochAbove(st.epoch);
+  const killAt = absNowMs();
+  process.kill(st.pid, 'SIGKILL');
+  const gapAt = await Promise.race([firstOk, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
+  await c.pair.node(primaryId).exited;
+  const restartedAt = Date.now();
+  await c.start(primaryId, c.rejoinTimeoutMs);
+  await Promise.all([
+    c.pair.waitRole(primaryId, 'standby', restartedAt, c.rejoinTimeoutMs),
+    c.pair.waitRole(standbyId, 'primary', restartedAt, c.rejoinTimeoutMs),
+  ]);
+  const gapMs = gapAt === null ? null : gapAt - killAt;
+  process.stderr.write(
+    `drill: kill ${k}/${c.kills}: ${primaryId} (pid ${st.pid}, epoch ${st.epoch}) -> first ok from ${standbyId} after ${gapMs === null ? 'NONE within 30 s' : `${gapMs.toFixed(1)} ms`}\n`,
+  );
+  return {
+    n: k,
+    killed: primaryId,
+    pid: st.pid,
+    epoch: st.epoch,
+    killAtS: (killAt - c.agg.startMs) / 1000,
+    gapMs: gapMs === null ? null : Number(gapMs.toFixed(1)),
+    newPrimary: standbyId,
+  };
+}
+
+/** Waits for a primary with its standby attached: a node still syncing may not take over, by design. */
+async function attachedPair(nc: NatsConnection, agg: Agg): Promise<{ primaryId: string; standbyId: string }> {
+  for (let polls = 0; ; polls++) {
+    const [s1, s2] = await Promise.all([nodeStatus(nc, 'n1'), nodeStatus(nc, 'n2')]);
+    if (s1.role === 'primary' && s2.role === 'standby') return { primaryId: 'n1', standbyId: 'n2' };
+    if (s2.role === 'primary' && s1.role === 'standby') return { primaryId: 'n2', standbyId: 'n1' };
+    if (polls > 400) throw new Error(`no primary with an attached standby after ${polls} polls (n1 ${s1.role}, n2 ${s2.role})`);
+    await agg.whenComplete(agg.lastComplete() + 1);
+  }
+}
+
+/** The drill's exit code: 1 when the audit failed or a kill saw no new primary. */
+function verdict(report: RunReport, done: readonly KillRow[]): number {
+  if (report.audit !== null && !report.audit.clean) {
+    process.stderr.write(`txtest-loadgen drill: audit FAILED with ${report.audit.violations.length} violation(s); the first: ${report.audit.violations[0]}\n`);
+    return 1;
+  }
+  const missing = done.filter((d) => d.gapMs === null).length;
+  if (missing > 0) {
+    process.stderr.write(`txtest-loadgen drill: ${missing} kill(s) saw no ok from a new primary within 30 s\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Every node process's log lines, one file per process (n1-1.log, n2-1.log, n1-2.log, ...), to attribute each gap. */
+function writeNodeLogs(dir: string, started: readonly { id: string; proc: NodeProcess }[]): void {
+  mkdirSync(dir, { recursive: true });
+  const seen = new Map<string, number>();
+  for (const { id, proc } of started) {
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  }
+}
+
 /** Gaps, and each kill's dip: the mean rate of the second before it against the lowest interval until it recovered. */
-export function drillSummary(r: RunReport, kills: Omit<DrillKill, 'rateBefore' | 'rateMinAfter' | 'dipPct'>[], intervalMs: number): NonNullable<RunReport['drill']> {
+export function drillSummary(
+  r: RunReport,
+  kills: Omit<DrillKill, 'rateBefore' | 'rateMinAfter' | 'dipPct'>[],
+  intervalMs: number,
+): NonNullable<RunReport['drill']> {
   const rows = r.intervals;
   const out: DrillKill[] = kills.map((k) => {
     const before = rows.filter((x) => x.tS + x.lengthS <= k.killAtS && x.tS + x.lengthS > k.killAtS - 1);
@@ -131,8 +218,17 @@ export function drillSummary(r: RunReport, kills: Omit<DrillKill, 'rateBefore' |
     const after = rows.filter((x) => x.tS + x.lengthS > k.killAtS && x.tS < windowEnd);
     const rateMinAfter = after.length === 0 ? 0 : Math.min(...after.map((x) => x.rate));
     const dipPct = rateBefore > 0 ? Math.max(0, 100 * (1 - rateMinAfter / rateBefore)) : 0;
-    return { ...k, killAtS: Number(k.killAtS.toFixed(3)), rateBefore: Math.round(rateBefore), rateMinAfter: Math.round(rateMinAfter), dipPct: Number(dipPct.toFixed(1)) };
+    return {
+      ...k,
+      killAtS: Number(k.killAtS.toFixed(3)),
+      rateBefore: Math.round(rateBefore),
+      rateMinAfter: Math.round(rateMinAfter),
+      dipPct: Number(dipPct.toFixed(1)),
+    };
   });
-  const gaps = out.map((k) => k.gapMs).filter((g): g is number => g !== null).sort((x, y) => x - y);
+  const gaps = out
+    .map((k) => k.gapMs)
+    .filter((g): g is number => g !== null)
+    .sort((x, y) => x - y);
   return { kills: out, worstGapMs: gaps.length === 0 ? null : gaps.at(-1)!, medianGapMs: gaps.length === 0 ? null : gaps[Math.floor(gaps.length / 2)]! };
 }

@@ -90,8 +90,13 @@ export class Engine {
     const c = this.cfg;
     this.drivers = this.clients.map((client, i) => {
       const workload = makeWorkload({
-        name: c.workload, assets: c.assets, instruments: c.instruments, zipfS: c.zipfS, assetPrefix: c.assetPrefix,
-        seed: (c.seed + 7919 * (c.engineIndex * 1024 + i)) >>> 0, tag: `${c.engineIndex}.${i}.${c.seed.toString(36)}`,
+        name: c.workload,
+        assets: c.assets,
+        instruments: c.instruments,
+        zipfS: c.zipfS,
+        assetPrefix: c.assetPrefix,
+        seed: (c.seed + 7919 * (c.engineIndex * 1024 + i)) >>> 0,
+        tag: `${c.engineIndex}.${i}.${c.seed.toString(36)}`,
       });
       return c.windows !== null
         ? new ClosedLoopDriver(client, workload, this.recorder, this.ledger, c.windows[i]!)
@@ -103,11 +108,14 @@ export class Engine {
 
   private schedule(): void {
     const at = this.startMs + (this.nextIndex + 1) * this.cfg.intervalMs;
-    this.timer = setTimeout(() => {
-      this.nextIndex++;
-      this.emit({ kind: 'interval', engineIndex: this.cfg.engineIndex, snap: this.recorder.cut() });
-      this.schedule();
-    }, Math.max(0, at - absNowMs()));
+    this.timer = setTimeout(
+      () => {
+        this.nextIndex++;
+        this.emit({ kind: 'interval', engineIndex: this.cfg.engineIndex, snap: this.recorder.cut() });
+        this.schedule();
+      },
+      Math.max(0, at - absNowMs()),
+    );
   }
 
   /**

@@ -30,10 +30,25 @@ export function engineConfigs(a: LoadgenArgs): EngineConfig[] {
     const mine = perClient.slice(next, next + n);
     next += n;
     return {
-      engineIndex, nats: { ...a.nats }, prefix: a.prefix, cluster: a.cluster,
-      windows: a.inFlight !== null ? mine : null, rates: a.ratePerS !== null ? mine : null,
-      batch: a.batch, workload: a.workload, assets: a.assets, instruments: a.instruments, zipfS: a.zipfS, assetPrefix: a.assetPrefix,
-      seed: a.seed, attemptTimeoutMs: a.attemptTimeoutMs, deadlineMs: a.deadlineMs, backoffInitialMs: a.backoffInitialMs, backoffMaxMs: a.backoffMaxMs, intervalMs: a.intervalMs, audit: a.audit,
+      engineIndex,
+      nats: { ...a.nats },
+      prefix: a.prefix,
+      cluster: a.cluster,
+      windows: a.inFlight !== null ? mine : null,
+      rates: a.ratePerS !== null ? mine : null,
+      batch: a.batch,
+      workload: a.workload,
+      assets: a.assets,
+      instruments: a.instruments,
+      zipfS: a.zipfS,
+      assetPrefix: a.assetPrefix,
+      seed: a.seed,
+      attemptTimeoutMs: a.attemptTimeoutMs,
+      deadlineMs: a.deadlineMs,
+      backoffInitialMs: a.backoffInitialMs,
+      backoffMaxMs: a.backoffMaxMs,
+      intervalMs: a.intervalMs,
+      audit: a.audit,
     };
   });
 }

@@ -12,7 +12,13 @@ export type Histogram = hdr.Histogram;
 export const LATENCY_US_MAX = 3_600_000_000;
 
 export function newHistogram(): Histogram {
-  return hdr.build({ bitBucketSize: 32, autoResize: false, lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_US_MAX, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    bitBucketSize: 32,
+    autoResize: false,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: LATENCY_US_MAX,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 export function encodeHistogram(h: Histogram): string {

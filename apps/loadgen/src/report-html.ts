@@ -37,7 +37,14 @@ export function reportHtml(r: RunReport): string {
   const audit =
     r.audit === null
       ? ''
-      : `<h2>Audit</h2><p class="${r.audit.clean ? 'good' : 'bad'}">${r.audit.clean ? `clean: ${fmtInt(r.audit.acked)} acked updates over ${fmtInt(r.audit.assetsChecked)} assets exact` : `FAILED: ${r.audit.violations.length} violation(s)`}</p><p>${esc(r.audit.digest.note)}</p>${r.audit.violations.length > 0 ? `<ul class="v">${r.audit.violations.slice(0, 20).map((v) => `<li>${esc(v)}</li>`).join('')}</ul>` : ''}`;
+      : `<h2>Audit</h2><p class="${r.audit.clean ? 'good' : 'bad'}">${r.audit.clean ? `clean: ${fmtInt(r.audit.acked)} acked updates over ${fmtInt(r.audit.assetsChecked)} assets exact` : `FAILED: ${r.audit.violations.length} violation(s)`}</p><p>${esc(r.audit.digest.note)}</p>${
+          r.audit.violations.length > 0
+            ? `<ul class="v">${r.audit.violations
+                .slice(0, 20)
+                .map((v) => `<li>${esc(v)}</li>`)
+                .join('')}</ul>`
+            : ''
+        }`;
   const drill =
     r.drill === null
       ? ''

@@ -15,7 +15,10 @@ const REQ_FLAGS = [...NATS_FLAGS, ...SUBJECT_FLAGS] as const;
 export const REQ_COMMAND: Command<typeof REQ_FLAGS> = {
   prog: 'txtest-loadgen req',
   usage: ["[flags] <tx|query|status.<node>> ['<json body>']"],
-  about: ['Sends one JSON request to <prefix>.<cluster>.<subject> (or to a full subject that starts with', 'the prefix) and prints the JSON reply; the body defaults to {}.'],
+  about: [
+    'Sends one JSON request to <prefix>.<cluster>.<subject> (or to a full subject that starts with',
+    'the prefix) and prints the JSON reply; the body defaults to {}.',
+  ],
   flags: REQ_FLAGS,
   positionals: { max: 2, names: 'a subject and a JSON body' },
 };

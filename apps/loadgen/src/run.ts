@@ -81,9 +81,22 @@ export class LoadRun {
     }
     let audit: AuditResult | null = null;
     if (a.audit) {
-      const client = new TxClient(this.nc!, { prefix: a.prefix, cluster: a.cluster, attemptTimeoutMs: a.attemptTimeoutMs, deadlineMs: a.deadlineMs, backoffInitialMs: a.backoffInitialMs, backoffMaxMs: a.backoffMaxMs });
+      const client = new TxClient(this.nc!, {
+        prefix: a.prefix,
+        cluster: a.cluster,
+        attemptTimeoutMs: a.attemptTimeoutMs,
+        deadlineMs: a.deadlineMs,
+        backoffInitialMs: a.backoffInitialMs,
+        backoffMaxMs: a.backoffMaxMs,
+      });
       try {
-        audit = await runAudit(finals.map((f) => f.ledger as LedgerPartial), a.workload, client, this.nc!, { prefix: a.prefix, cluster: a.cluster, nodes: a.nodes });
+        audit = await runAudit(
+          finals.map((f) => f.ledger as LedgerPartial),
+          a.workload,
+          client,
+          this.nc!,
+          { prefix: a.prefix, cluster: a.cluster, nodes: a.nodes },
+        );
       } finally {
         client.close();
       }

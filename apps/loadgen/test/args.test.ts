@@ -33,7 +33,13 @@ describe('loadgen arguments', () => {
   });
 
   it('reads the cluster and NATS settings from the same environment variables as the node', () => {
-    const a = parseArgs([], { TXTEST_NATS_URL: 'nats://10.0.0.1:4222', TXTEST_CLUSTER: 'c2', TXTEST_PREFIX: 'p2', TXTEST_NATS_USER: 'u', TXTEST_NATS_PASSWORD: 'pw' });
+    const a = parseArgs([], {
+      TXTEST_NATS_URL: 'nats://10.0.0.1:4222',
+      TXTEST_CLUSTER: 'c2',
+      TXTEST_PREFIX: 'p2',
+      TXTEST_NATS_USER: 'u',
+      TXTEST_NATS_PASSWORD: 'pw',
+    });
     expect(a.nats).toEqual({ url: 'nats://10.0.0.1:4222', user: 'u', password: 'pw' });
     expect([a.cluster, a.prefix]).toEqual(['c2', 'p2']);
   });
@@ -70,13 +76,31 @@ describe('loadgen arguments', () => {
 
   it('--help lists every flag with its default', () => {
     const h = helpText(LOAD_COMMAND);
-    for (const flag of ['--nats', '--clients', '--in-flight', '--rate', '--duration', '--warmup', '--batch', '--workload', '--assets', '--zipf', '--instruments', '--audit', '--json', '--html']) expect(h).toContain(flag);
+    for (const flag of [
+      '--nats',
+      '--clients',
+      '--in-flight',
+      '--rate',
+      '--duration',
+      '--warmup',
+      '--batch',
+      '--workload',
+      '--assets',
+      '--zipf',
+      '--instruments',
+      '--audit',
+      '--json',
+      '--html',
+    ])
+      expect(h).toContain(flag);
     expect(h).toContain('coordinated omission');
   });
 
   it('the drill refuses the flags it sets itself, before starting anything', () => {
     const drillArgs = (argv: string[]) => drillPlan(valuesOf(DRILL_COMMAND, argv, {}));
-    expect(() => drillArgs(['--nats', 'nats://127.0.0.1:4222'])).toThrow(new CliError('--nats: set by the drill itself (it runs its own nats-server and pair)'));
+    expect(() => drillArgs(['--nats', 'nats://127.0.0.1:4222'])).toThrow(
+      new CliError('--nats: set by the drill itself (it runs its own nats-server and pair)'),
+    );
     expect(() => drillArgs(['--kills', '0'])).toThrow('--kills: expected an integer between 1 and 10000, got "0"');
     expect(() => drillArgs(['--in-flight', '8', '--rate', '100'])).toThrow('--in-flight (closed loop) and --rate (open loop) exclude each other');
   });

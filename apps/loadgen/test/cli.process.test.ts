@@ -49,7 +49,22 @@ describe('txtest-loadgen CLI', () => {
 
   it('audit passes on the real path: account workload, two clients in worker threads, JSON report', async () => {
     const json = join(dir, 'good.json');
-    const r = await runCli(['--nats', nats.url, '--cluster', 'good', '--nodes', 'good', '--clients', '2', '--in-flight', '32', '--audit', '--json', json, ...short]);
+    const r = await runCli([
+      '--nats',
+      nats.url,
+      '--cluster',
+      'good',
+      '--nodes',
+      'good',
+      '--clients',
+      '2',
+      '--in-flight',
+      '32',
+      '--audit',
+      '--json',
+      json,
+      ...short,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('audit                     clean');
@@ -63,7 +78,26 @@ describe('txtest-loadgen CLI', () => {
   });
 
   it.each(['orderbook', 'register'])('audit passes on the real path: %s workload in open loop', async (workload) => {
-    const r = await runCli(['--nats', nats.url, '--cluster', 'good', '--nodes', 'good', '--workload', workload, '--rate', '3000', '--instruments', '4', '--assets', '50', '--audit', '--json', '-', ...short]);
+    const r = await runCli([
+      '--nats',
+      nats.url,
+      '--cluster',
+      'good',
+      '--nodes',
+      'good',
+      '--workload',
+      workload,
+      '--rate',
+      '3000',
+      '--instruments',
+      '4',
+      '--assets',
+      '50',
+      '--audit',
+      '--json',
+      '-',
+      ...short,
+    ]);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as RunReport;
     expect(rep.mode).toBe('open loop');
@@ -75,6 +109,8 @@ describe('txtest-loadgen CLI', () => {
     const r = await runCli(['--nats', nats.url, '--cluster', 'bad', '--nodes', 'bad', '--in-flight', '32', '--assets', '200', '--audit', ...short]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('audit                     FAILED');
-    expect(r.stderr).toMatch(/^txtest-loadgen: audit FAILED with \d+ violation\(s\); the first: account \S+-acct-\d+: expected balance -?\d+ version \d+ from the acks, the primary has balance -?\d+ version \d+ \(\d+ acked update\(s\) lost\)\n$/);
+    expect(r.stderr).toMatch(
+      /^txtest-loadgen: audit FAILED with \d+ violation\(s\); the first: account \S+-acct-\d+: expected balance -?\d+ version \d+ from the acks, the primary has balance -?\d+ version \d+ \(\d+ acked update\(s\) lost\)\n$/,
+    );
   });
 });

@@ -23,7 +23,10 @@ describe('txtest-loadgen command lines', () => {
   });
 
   it.each([
-    [['--duration', '--audit'], 'txtest-loadgen: --duration: missing value (the next argument "--audit" is a flag; write --duration=--audit if it is the value)\n'],
+    [
+      ['--duration', '--audit'],
+      'txtest-loadgen: --duration: missing value (the next argument "--audit" is a flag; write --duration=--audit if it is the value)\n',
+    ],
     [['--batch', 'maybe'], 'txtest-loadgen: --batch: expected on or off, got "maybe"\n'],
     [['drill', '--kills', 'x'], 'txtest-loadgen drill: --kills: expected an integer between 1 and 10000, got "x"\n'],
     [['drill', '--nats', 'nats://127.0.0.1:4222'], 'txtest-loadgen drill: --nats: set by the drill itself (it runs its own nats-server and pair)\n'],

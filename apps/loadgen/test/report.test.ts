@@ -72,7 +72,20 @@ describe('reports', () => {
 
   it('the table gives rate, the five percentiles, errors, retries, CPU and the failover', () => {
     const t = reportTable(r);
-    for (const s of ['committed updates/s', 'p50', 'p90', 'p99 ', 'p99.9', 'max', 'errors', 'timeouts', 'retries', 'client CPU per update', 'n1 -> n2 at 6.20 s']) expect(t).toContain(s);
+    for (const s of [
+      'committed updates/s',
+      'p50',
+      'p90',
+      'p99 ',
+      'p99.9',
+      'max',
+      'errors',
+      'timeouts',
+      'retries',
+      'client CPU per update',
+      'n1 -> n2 at 6.20 s',
+    ])
+      expect(t).toContain(s);
   });
 
   it('the JSON holds every figure and the settings', () => {
@@ -89,7 +102,15 @@ describe('reports', () => {
     beforeAll(async () => {
       browser = await chromium.launch({
         executablePath: '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
       });
     });
     afterAll(async () => {

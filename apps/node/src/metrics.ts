@@ -112,10 +112,24 @@ export class NodeMetrics {
     // Both series exist from the start, so rates work before the first request.
     this.requestSeconds.zero({ kind: 'tx' });
     this.requestSeconds.zero({ kind: 'query' });
-    this.fsyncSeconds = new Histogram({ name: 'txtest_log_fsync_duration_seconds', help: 'Duration of each fdatasync of the transaction log.', buckets: LATENCY_BUCKETS_S, registers });
+    this.fsyncSeconds = new Histogram({
+      name: 'txtest_log_fsync_duration_seconds',
+      help: 'Duration of each fdatasync of the transaction log.',
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
     this.logBytes = new Counter({ name: 'txtest_log_bytes_written_total', help: 'Bytes appended to the transaction log segments.', registers });
-    this.roleChanges = new Counter({ name: 'txtest_role_changes_total', help: 'Role transitions of this node, by from and to.', labelNames: ['from', 'to'], registers });
-    this.failovers = new Counter({ name: 'txtest_failovers_total', help: 'Takeovers by this node: standby to promoting after the primary went silent or handed over.', registers });
+    this.roleChanges = new Counter({
+      name: 'txtest_role_changes_total',
+      help: 'Role transitions of this node, by from and to.',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'txtest_failovers_total',
+      help: 'Takeovers by this node: standby to promoting after the primary went silent or handed over.',
+      registers,
+    });
 
     stateGauges(registers, stats);
     replicationGauges(registers, stats, lag, peerId);
@@ -169,10 +183,12 @@ const TIMED_REQUESTS_MAX = 10_000;
  */
 export function timedTransport(inner: Transport, subjects: { tx: string; query: string }, metrics: NodeMetrics): Transport & { forget(): void } {
   const started = new Map<string, { kind: 'tx' | 'query'; at: number }>();
-  const wrap = (kind: 'tx' | 'query', handler: MessageHandler): MessageHandler => (data, reply, json, subject) => {
-    if (reply !== '' && started.size < TIMED_REQUESTS_MAX) started.set(reply, { kind, at: performance.now() });
-    handler(data, reply, json, subject);
-  };
+  const wrap =
+    (kind: 'tx' | 'query', handler: MessageHandler): MessageHandler =>
+    (data, reply, json, subject) => {
+      if (reply !== '' && started.size < TIMED_REQUESTS_MAX) started.set(reply, { kind, at: performance.now() });
+      handler(data, reply, json, subject);
+    };
   return {
     subscribe(subject, handler, opts) {
       const kind = subject === subjects.tx ? 'tx' : subject === subjects.query ? 'query' : null;
@@ -264,7 +280,9 @@ function stateGauges(registers: Registers, stats: () => NodeStats | null): void 
   gauge('txtest_committed_seq', 'Committed watermark (primary: the reply gate; standby: held contiguously).', (s) => s.committedSeq);
   gauge('txtest_log_written_seq', 'Highest seq written to the local log file.', (s) => s.writtenSeq);
   gauge('txtest_log_synced_seq', 'Highest seq made durable by fdatasync.', (s) => s.syncedSeq);
-  gauge('txtest_peer_connected', '1 while the peer has been heard within heartbeat-missed x interval.', (s) => (s.peerSilenceMs !== null && s.peerSilenceMs < s.heartbeatIntervalMs * s.heartbeatMissed ? 1 : 0));
+  gauge('txtest_peer_connected', '1 while the peer has been heard within heartbeat-missed x interval.', (s) =>
+    s.peerSilenceMs !== null && s.peerSilenceMs < s.heartbeatIntervalMs * s.heartbeatMissed ? 1 : 0,
+  );
   gauge('txtest_inflight_updates', 'Updates admitted and not yet replied to.', (s) => s.inflight);
   gauge('txtest_mailbox_depth_max', 'The deepest asset mailbox.', (s) => s.mailboxDepthMax);
   gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
@@ -290,7 +308,7 @@ function replicationGauges(registers: Registers, stats: () => NodeStats | null, 
   // that come and go, rather than NaN (which prom-client writes as "Nan").
   new Gauge({
     name: 'txtest_replication_lag_seq',
-    help: 'Records the follower lacks, reported by side: the primary (its lastSeq minus the standby\'s ack) or the standby (the primary\'s lastSeq minus its own). Absent without a replication stream.',
+    help: "Records the follower lacks, reported by side: the primary (its lastSeq minus the standby's ack) or the standby (the primary's lastSeq minus its own). Absent without a replication stream.",
     labelNames: ['side'],
     registers,
     collect() {

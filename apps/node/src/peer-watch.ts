@@ -36,7 +36,8 @@ export class PeerWatch {
     this.asking = true;
     try {
       const reply = unpackMsgpack(await this.transport.request(this.statusSubject, new Uint8Array(0), Math.min(500, this.intervalMs))) as Partial<PeerAddress>;
-      if (typeof reply.http === 'string' && reply.http !== '') this.last = { nodeId: this.peerId, http: reply.http, pid: typeof reply.pid === 'number' ? reply.pid : 0 };
+      if (typeof reply.http === 'string' && reply.http !== '')
+        this.last = { nodeId: this.peerId, http: reply.http, pid: typeof reply.pid === 'number' ? reply.pid : 0 };
     } catch {
       // The peer is down or not yet up: keep the last address.
     } finally {

@@ -19,7 +19,13 @@ describe('txtest-node command line', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: txtest-node /);
-    for (const [flag, env] of [['--id', 'TXTEST_NODE_ID'], ['--[no-]standalone', 'TXTEST_STANDALONE'], ['--[no-]force-primary', 'TXTEST_FORCE_PRIMARY'], ['--fsync', 'TXTEST_FSYNC'], ['--nats', 'TXTEST_NATS_URL']]) {
+    for (const [flag, env] of [
+      ['--id', 'TXTEST_NODE_ID'],
+      ['--[no-]standalone', 'TXTEST_STANDALONE'],
+      ['--[no-]force-primary', 'TXTEST_FORCE_PRIMARY'],
+      ['--fsync', 'TXTEST_FSYNC'],
+      ['--nats', 'TXTEST_NATS_URL'],
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`${flag!.replace(/[[\]]/g, '\\$&')} .*\\(env ${env}\\)`));
     }
   });
@@ -32,7 +38,11 @@ describe('txtest-node command line', () => {
     [['--id', 'n1', '--standalone', '--heartbeat-missed', 'x'], {}, 'txtest-node: --heartbeat-missed: expected an integer between 2 and 100, got "x"\n'],
     [['--id', '--peer', 'n2'], {}, 'txtest-node: --id: missing value (the next argument "--peer" is a flag; write --id=--peer if it is the value)\n'],
     [['--id', 'n1', '--standalone', '--frobnicate'], {}, 'txtest-node: --frobnicate: unknown flag (see --help)\n'],
-    [['--id', 'n1'], { TXTEST_STANDALONE: 'maybe' }, 'txtest-node: TXTEST_STANDALONE (--standalone): expected 1 or 0 (or true/false, yes/no, on/off), got "maybe"\n'],
+    [
+      ['--id', 'n1'],
+      { TXTEST_STANDALONE: 'maybe' },
+      'txtest-node: TXTEST_STANDALONE (--standalone): expected 1 or 0 (or true/false, yes/no, on/off), got "maybe"\n',
+    ],
   ])('%j (env %j) exits 2 naming the flag', async (args, env, stderr) => {
     expect(run(args, env)).toEqual({ code: 2, stdout: '', stderr });
   });

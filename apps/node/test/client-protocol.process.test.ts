@@ -139,7 +139,10 @@ describe('client protocol against a real node', () => {
     // Undecodable MessagePack, an extension (timestamp), a record and an oversize body.
     expect(refusal(await txRaw(new Uint8Array([0xc1]))).code).toBe('BAD_REQUEST');
     expect(refusal(await txRaw(new Uint8Array([0x92, 0x01]))).code).toBe('BAD_REQUEST');
-    expect(refusal(await tx({ id: 't-1', asset: 'acc.1', op: 'credit', args: { at: new Date(0) } }))).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
+    expect(refusal(await tx({ id: 't-1', asset: 'acc.1', op: 'credit', args: { at: new Date(0) } }))).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: /extension/,
+    });
     const records = new Packr({ useRecords: true }).pack({ id: 'r-1', asset: 'acc.1', op: 'credit', args: { amount: 1 } });
     expect(refusal(await txRaw(records))).toMatchObject({ code: 'BAD_REQUEST', message: /extension/ });
     const big = await tx({ id: 'big-1', asset: 'reg.1', op: 'set', args: { value: 'x'.repeat(70_000) }, model: 'register' });
@@ -147,7 +150,10 @@ describe('client protocol against a real node', () => {
     // Nothing refused was applied, and the node still serves.
     const q = unpack((await nc.request('txtest.default.query', pack({ asset: 'acc.1' }), { timeout: 5000 })).data);
     expect(q).toMatchObject({ ok: true, version: 2 });
-    expect(unpack((await nc.request('txtest.default.query', pack({ asset: 'n.1' }), { timeout: 5000 })).data)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(unpack((await nc.request('txtest.default.query', pack({ asset: 'n.1' }), { timeout: 5000 })).data)).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
     expect(await tx({ id: 'after-bad', asset: 'acc.1', op: 'credit', args: { amount: 1 } })).toMatchObject({ ok: true, version: 3 });
   });
 

@@ -28,9 +28,23 @@ describe('node settings', () => {
   it('defaults: a pair member with fsync every 5 ms, events on, the arbiter decided at start', () => {
     const c = config(['--id', 'n1', '--peer', 'n2']);
     expect(c).toMatchObject({
-      id: 'n1', peer: 'n2', standalone: false, cluster: 'default', prefix: 'txtest', nats: { url: 'nats://127.0.0.1:4222' }, dataDir: './data/n1',
-      http: { host: '127.0.0.1', port: 7070 }, heartbeatIntervalMs: 50, heartbeatMissed: 4, arbiter: 'auto', forcePrimary: false,
-      fsync: { kind: 'interval', ms: 5 }, ack: 'received', events: true, repairLog: false, logLevel: 'info',
+      id: 'n1',
+      peer: 'n2',
+      standalone: false,
+      cluster: 'default',
+      prefix: 'txtest',
+      nats: { url: 'nats://127.0.0.1:4222' },
+      dataDir: './data/n1',
+      http: { host: '127.0.0.1', port: 7070 },
+      heartbeatIntervalMs: 50,
+      heartbeatMissed: 4,
+      arbiter: 'auto',
+      forcePrimary: false,
+      fsync: { kind: 'interval', ms: 5 },
+      ack: 'received',
+      events: true,
+      repairLog: false,
+      logLevel: 'info',
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -50,18 +64,48 @@ describe('node settings', () => {
     expect(config(['--id', 'n1', '--peer', 'n2', '--arbiter', 'off']).arbiter).toBe('off');
     expect(config(['--id', 'n1', '--standalone', '--http', '0']).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config(['--id', 'n1', '--standalone', '--http', '0.0.0.0:8080']).http).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(config(['--id', 'n1', '--peer', 'n2', '--heartbeat-interval-ms', '20', '--heartbeat-missed', '5'])).toMatchObject({ heartbeatIntervalMs: 20, heartbeatMissed: 5 });
+    expect(config(['--id', 'n1', '--peer', 'n2', '--heartbeat-interval-ms', '20', '--heartbeat-missed', '5'])).toMatchObject({
+      heartbeatIntervalMs: 20,
+      heartbeatMissed: 5,
+    });
   });
 
   it('every documented env form works, and a flag beats its variable', () => {
     const env = {
-      TXTEST_NODE_ID: 'e1', TXTEST_PEER_ID: 'e2', TXTEST_CLUSTER: 'c1', TXTEST_PREFIX: 'p1', TXTEST_NATS_URL: 'nats://10.0.0.1:4222', TXTEST_DATA_DIR: '/d',
-      TXTEST_HTTP: '9090', TXTEST_HEARTBEAT_INTERVAL_MS: '25', TXTEST_HEARTBEAT_MISSED: '3', TXTEST_ARBITER: 'off', TXTEST_FORCE_PRIMARY: '1', TXTEST_FSYNC: 'always',
-      TXTEST_ACK: 'logged', TXTEST_EVENTS: 'off', TXTEST_REPAIR_LOG: '1', TXTEST_NATS_USER: 'u', TXTEST_NATS_PASSWORD: 'pw',
+      TXTEST_NODE_ID: 'e1',
+      TXTEST_PEER_ID: 'e2',
+      TXTEST_CLUSTER: 'c1',
+      TXTEST_PREFIX: 'p1',
+      TXTEST_NATS_URL: 'nats://10.0.0.1:4222',
+      TXTEST_DATA_DIR: '/d',
+      TXTEST_HTTP: '9090',
+      TXTEST_HEARTBEAT_INTERVAL_MS: '25',
+      TXTEST_HEARTBEAT_MISSED: '3',
+      TXTEST_ARBITER: 'off',
+      TXTEST_FORCE_PRIMARY: '1',
+      TXTEST_FSYNC: 'always',
+      TXTEST_ACK: 'logged',
+      TXTEST_EVENTS: 'off',
+      TXTEST_REPAIR_LOG: '1',
+      TXTEST_NATS_USER: 'u',
+      TXTEST_NATS_PASSWORD: 'pw',
     };
     expect(config([], env)).toMatchObject({
-      id: 'e1', peer: 'e2', cluster: 'c1', prefix: 'p1', nats: { url: 'nats://10.0.0.1:4222', user: 'u', password: 'pw' }, dataDir: '/d', http: { port: 9090 },
-      heartbeatIntervalMs: 25, heartbeatMissed: 3, arbiter: 'off', forcePrimary: true, fsync: { kind: 'always' }, ack: 'logged', events: false, repairLog: true,
+      id: 'e1',
+      peer: 'e2',
+      cluster: 'c1',
+      prefix: 'p1',
+      nats: { url: 'nats://10.0.0.1:4222', user: 'u', password: 'pw' },
+      dataDir: '/d',
+      http: { port: 9090 },
+      heartbeatIntervalMs: 25,
+      heartbeatMissed: 3,
+      arbiter: 'off',
+      forcePrimary: true,
+      fsync: { kind: 'always' },
+      ack: 'logged',
+      events: false,
+      repairLog: true,
     });
     expect(config([], { TXTEST_NODE_ID: 'e1', TXTEST_STANDALONE: '1' })).toMatchObject({ standalone: true, peer: null });
     expect(config(['--id', 'f1', '--fsync', '5ms', '--ack', 'received'], env)).toMatchObject({ id: 'f1', fsync: { kind: 'interval', ms: 5 }, ack: 'received' });

@@ -27,7 +27,22 @@ describe('LagTracker', () => {
 
   it('reads a primary with a live standby, and a standby following its primary', () => {
     const lag = new LagTracker();
-    const base = { epoch: 1, writtenSeq: 0, syncedSeq: 0, peerSilenceMs: 5, heartbeatIntervalMs: 50, heartbeatMissed: 4, inflight: 0, mailboxDepthMax: 0, assets: 0, dedupeIds: 0, promotions: 0, syncs: null, failed: false, beatLateMaxMs: 0 };
+    const base = {
+      epoch: 1,
+      writtenSeq: 0,
+      syncedSeq: 0,
+      peerSilenceMs: 5,
+      heartbeatIntervalMs: 50,
+      heartbeatMissed: 4,
+      inflight: 0,
+      mailboxDepthMax: 0,
+      assets: 0,
+      dedupeIds: 0,
+      promotions: 0,
+      syncs: null,
+      failed: false,
+      beatLateMaxMs: 0,
+    };
     lag.sampleStats(0, { ...base, role: 'primary', lastSeq: 20, committedSeq: 18, standbyAckSeq: 18, peerLastSeq: 18 });
     expect([lag.side, lag.lagSeq]).toEqual(['primary', 2]);
     lag.sampleStats(10, { ...base, role: 'standby', lastSeq: 18, committedSeq: 18, standbyAckSeq: null, peerLastSeq: 21 });

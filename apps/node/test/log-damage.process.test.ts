@@ -44,7 +44,10 @@ async function logWith(id: string, n: number): Promise<string> {
 
 function segmentOf(dataDir: string): string {
   const logDir = join(dataDir, 'log');
-  const seg = readdirSync(logDir).filter((f) => f.endsWith('.log')).sort().at(-1)!;
+  const seg = readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+    .at(-1)!;
   return join(logDir, seg);
 }
 

@@ -94,7 +94,9 @@ describe('observability: metrics, live stream, page and logs of a real node', ()
 
     const client = new TxClient(nc, { attemptTimeoutMs: 2000, deadlineMs: 20_000 });
     const n = 300;
-    const replies = await Promise.all(Array.from({ length: n }, (_, i) => client.update({ asset: `acct-${i % 17}`, op: 'credit', args: { amount: 1 }, model: 'account' })));
+    const replies = await Promise.all(
+      Array.from({ length: n }, (_, i) => client.update({ asset: `acct-${i % 17}`, op: 'credit', args: { amount: 1 }, model: 'account' })),
+    );
     expect(replies.every((r) => r.ok)).toBe(true);
     const lastSeq = Math.max(...replies.map((r) => r.seq));
 

@@ -52,7 +52,9 @@ describe('a pair whose primary runs out of disk', () => {
     const load = (async () => {
       for (; i < 1500; i++) await credit(i);
     })();
-    expect((await pair.node('n1').waitForLog((l) => l.msg === 'the log failed: no further updates are taken (replies already sent stay valid)')).err).toMatch(/ENOSPC|no space/i);
+    expect((await pair.node('n1').waitForLog((l) => l.msg === 'the log failed: no further updates are taken (replies already sent stay valid)')).err).toMatch(
+      /ENOSPC|no space/i,
+    );
     expect((await pair.node('n1').exited).code).toBe(1);
     await pair.waitRole('n2', 'solo');
     await load;

@@ -51,7 +51,11 @@ async function scenario(arbiter: 'kv' | 'off'): Promise<Scenario> {
   const cluster = `diskloss${++clusterNo}`;
   // A second of silence before a node gives up on its peer: the scenarios need n1 to stay
   // primary until it is killed, on a machine busy with all of them at once.
-  const p = new TestPair({ natsUrl: nats.url, heartbeatMissed: 20, args: ['--cluster', cluster, '--arbiter', arbiter, '--ack', 'logged', '--fsync', 'always'] });
+  const p = new TestPair({
+    natsUrl: nats.url,
+    heartbeatMissed: 20,
+    args: ['--cluster', cluster, '--arbiter', arbiter, '--ack', 'logged', '--fsync', 'always'],
+  });
   await Promise.all([p.start('n1'), p.start('n2')]);
   await Promise.all([p.waitRole('n1', 'primary'), p.waitRole('n2', 'standby')]);
   const c = new TxClient(nc, { cluster, attemptTimeoutMs: 500, deadlineMs: 30_000 });
@@ -107,7 +111,11 @@ async function converged(s: Scenario, primary: string, standby: string): Promise
 
 /** Waits until node `id` reports that it waits, with `pred` true of what it says. */
 async function waiting(s: Scenario, id: string, pred: (w: NonNullable<NodeStatus['waiting']>) => boolean): Promise<NonNullable<NodeStatus['waiting']>> {
-  const st = await until(`${id} waiting`, () => s.status(id), (x) => x?.role === 'negotiating' && x.waiting !== undefined && pred(x.waiting));
+  const st = await until(
+    `${id} waiting`,
+    () => s.status(id),
+    (x) => x?.role === 'negotiating' && x.waiting !== undefined && pred(x.waiting),
+  );
   return st!.waiting!;
 }
 
@@ -165,32 +173,41 @@ describe.concurrent('disk loss: both nodes killed, one data dir replaced by an e
     }
   });
 
-  it.each(['n1', 'n2'])('last primary wiped, without the arbiter, %s started first: the pair refuses (the empty n1 may have gone on alone); --force-primary on n2 serves everything', async (first) => {
-    const s = await scenario('off');
-    try {
-      const audit = new CreditAudit();
-      const epoch = await loadedThenKilled(s, audit);
-      const acked = Math.max(...audit.acked.map((a) => a.reply.seq));
-      wipe(s.p, 'n1');
-      await s.p.start(first);
-      await s.p.start(first === 'n1' ? 'n2' : 'n1');
-      for (const id of ['n1', 'n2']) {
-        const w = await waiting(s, id, (x) => x.force !== undefined);
-        expect(w).toMatchObject({ force: 'n2', missing: [{ epoch: epoch + 1, primary: 'n1', fromSeq: acked + 1 }], reason: expect.stringMatching(/no arbiter/) });
-        await s.p.node(id).waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('neither node serves') && /pass --force-primary to n2/.test(l.msg));
+  it.each(['n1', 'n2'])(
+    'last primary wiped, without the arbiter, %s started first: the pair refuses (the empty n1 may have gone on alone); --force-primary on n2 serves everything',
+    async (first) => {
+      const s = await scenario('off');
+      try {
+        const audit = new CreditAudit();
+        const epoch = await loadedThenKilled(s, audit);
+        const acked = Math.max(...audit.acked.map((a) => a.reply.seq));
+        wipe(s.p, 'n1');
+        await s.p.start(first);
+        await s.p.start(first === 'n1' ? 'n2' : 'n1');
+        for (const id of ['n1', 'n2']) {
+          const w = await waiting(s, id, (x) => x.force !== undefined);
+          expect(w).toMatchObject({
+            force: 'n2',
+            missing: [{ epoch: epoch + 1, primary: 'n1', fromSeq: acked + 1 }],
+            reason: expect.stringMatching(/no arbiter/),
+          });
+          await s.p
+            .node(id)
+            .waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('neither node serves') && /pass --force-primary to n2/.test(l.msg));
+        }
+        expect(await readyz(s, 'n2')).toBe(503);
+        await s.p.kill('n2');
+        await s.p.start('n2', ['--force-primary']);
+        expect((await s.p.waitRole('n2', 'promoting')).reason).toMatch(/forced by the operator/);
+        await s.p.node('n2').waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('FORCED PRIMARY'));
+        await converged(s, 'n2', 'n1');
+        expect(await audit.check(s.c)).toEqual([]);
+      } finally {
+        s.c.close();
+        await s.p.close();
       }
-      expect(await readyz(s, 'n2')).toBe(503);
-      await s.p.kill('n2');
-      await s.p.start('n2', ['--force-primary']);
-      expect((await s.p.waitRole('n2', 'promoting')).reason).toMatch(/forced by the operator/);
-      await s.p.node('n2').waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('FORCED PRIMARY'));
-      await converged(s, 'n2', 'n1');
-      expect(await audit.check(s.c)).toEqual([]);
-    } finally {
-      s.c.close();
-      await s.p.close();
-    }
-  });
+    },
+  );
 
   it.each([
     ['kv', 'n1'],
@@ -280,7 +297,10 @@ describe.concurrent('disk loss: both nodes killed, one data dir replaced by an e
       expect(alone.reason).toMatch(/log does not reach that epoch/);
       expect(alone.missing).toEqual([{ epoch: solo!.epoch, primary: 'n1', fromSeq: 1 }]);
       await s.p.start('n2');
-      expect(await waiting(s, 'n2', (x) => x.force !== undefined)).toMatchObject({ force: 'n2', missing: [{ epoch: solo!.epoch, primary: 'n1', fromSeq: 201 }] });
+      expect(await waiting(s, 'n2', (x) => x.force !== undefined)).toMatchObject({
+        force: 'n2',
+        missing: [{ epoch: solo!.epoch, primary: 'n1', fromSeq: 201 }],
+      });
       await s.p.kill('n2');
       await s.p.start('n2', ['--force-primary']);
       await converged(s, 'n2', 'n1');

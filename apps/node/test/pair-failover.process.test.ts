@@ -32,7 +32,14 @@ async function client(opts: ConstructorParameters<typeof TxClient>[1] = {}): Pro
 }
 
 /** Runs `total` credits from `clients` x `perClient` workers; calls `atAck(n)` after each ack. */
-async function creditLoad(prefix: string, clients: TxClient[], perClient: number, total: number, audit: CreditAudit, atAck: (n: number) => void): Promise<void> {
+async function creditLoad(
+  prefix: string,
+  clients: TxClient[],
+  perClient: number,
+  total: number,
+  audit: CreditAudit,
+  atAck: (n: number) => void,
+): Promise<void> {
   let issued = 0;
   const worker = async (c: TxClient, w: number) => {
     while (issued < total) {

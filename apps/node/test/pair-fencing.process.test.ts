@@ -30,7 +30,10 @@ describe('fencing a paused primary', () => {
   it('SIGSTOP the primary under load, the standby takes over; after SIGCONT the old primary is fenced and rejoins; no split brain', async () => {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
-    const clients = [new TxClient(nc, { cluster: 'fencing', attemptTimeoutMs: 300, deadlineMs: 60_000 }), new TxClient(nc, { cluster: 'fencing', batching: false, attemptTimeoutMs: 300, deadlineMs: 60_000 })];
+    const clients = [
+      new TxClient(nc, { cluster: 'fencing', attemptTimeoutMs: 300, deadlineMs: 60_000 }),
+      new TxClient(nc, { cluster: 'fencing', batching: false, attemptTimeoutMs: 300, deadlineMs: 60_000 }),
+    ];
     const audit = new CreditAudit();
     let stop = false;
     const load = Promise.all(

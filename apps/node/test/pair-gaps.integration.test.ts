@@ -67,7 +67,7 @@ describe('replication gaps', () => {
     await gapScenario('gapmem');
   });
 
-  it('with a tiny in-memory ring the resend comes from the primary\'s log, with no loss', async () => {
+  it("with a tiny in-memory ring the resend comes from the primary's log, with no loss", async () => {
     // 2 KiB keeps only a few frames in memory: resends have to read the log.
     const { lines1 } = await gapScenario('gaplog', 2048);
     expect(lines1.some((l) => l.startsWith('resending from the log'))).toBe(true);

@@ -39,7 +39,12 @@ afterAll(async () => {
 });
 
 function newPair(cluster: string, extra: string[], heartbeatMissed = 4): { pair: TestPair; client: TxClient } {
-  const pair = new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: 25, heartbeatMissed, args: ['--cluster', cluster, '--snapshot-every', '4000', '--segment-bytes', '262144', ...extra] });
+  const pair = new TestPair({
+    natsUrl: nats.url,
+    heartbeatIntervalMs: 25,
+    heartbeatMissed,
+    args: ['--cluster', cluster, '--snapshot-every', '4000', '--segment-bytes', '262144', ...extra],
+  });
   pairs.push(pair);
   const client = new TxClient(nc, { cluster, attemptTimeoutMs: 1000, deadlineMs: 60_000 });
   clients.push(client);
@@ -50,7 +55,11 @@ function newPair(cluster: string, extra: string[], heartbeatMissed = 4): { pair:
 async function load(client: TxClient, prefix: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1000) {
     const n = Math.min(1000, count - i);
-    await Promise.all(Array.from({ length: n }, (_, k) => client.update({ id: client.newId(), asset: `${prefix}-${i + k}`, op: 'credit', args: { amount: 3 }, model: 'account' })));
+    await Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        client.update({ id: client.newId(), asset: `${prefix}-${i + k}`, op: 'credit', args: { amount: 3 }, model: 'account' }),
+      ),
+    );
   }
 }
 

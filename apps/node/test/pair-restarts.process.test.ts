@@ -57,7 +57,7 @@ async function freshPair(extra: string[] = []): Promise<{ p: TestPair; c: TxClie
 }
 
 async function readyz(p: TestPair, id: string): Promise<number> {
-  const s = await nodeStatus(nc, id, false, 'txtest', (p.args(id).at(p.args(id).indexOf('--cluster') + 1))!);
+  const s = await nodeStatus(nc, id, false, 'txtest', p.args(id).at(p.args(id).indexOf('--cluster') + 1)!);
   return (await fetch(`http://${s.http}/readyz`)).status;
 }
 

@@ -73,7 +73,11 @@ async function syncScenario(tag: string, onPiece: (h: SnapshotHeader, wire: Wire
   try {
     await solo;
     for (let i = 0; i < ACCOUNTS; i += 1000) {
-      await Promise.all(Array.from({ length: 1000 }, (_, k) => client.update({ id: client.newId(), asset: `acct-${i + k}`, op: 'credit', args: { amount: 5 }, model: 'account' })));
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, k) =>
+          client.update({ id: client.newId(), asset: `acct-${i + k}`, op: 'credit', args: { amount: 5 }, model: 'account' }),
+        ),
+      );
     }
     // The snapshots (and the compaction after them) run in the background: wait for the third.
     const deadline = Date.now() + 20_000;
@@ -91,7 +95,9 @@ async function syncScenario(tag: string, onPiece: (h: SnapshotHeader, wire: Wire
     expect(lines1.filter((l) => l.startsWith('sync started'))).toHaveLength(1);
     expect(lines1.some((l) => l.startsWith('streaming the newest snapshot file'))).toBe(true);
     expect(lines2.some((l) => l.startsWith("installed the primary's snapshot"))).toBe(true);
-    const streamed = lines1.filter((l) => l.startsWith('streaming the newest snapshot file')).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { bytes: number });
+    const streamed = lines1
+      .filter((l) => l.startsWith('streaming the newest snapshot file'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { bytes: number });
     return { wire, lines1, lines2, fileBytes: streamed[streamed.length - 1]!.bytes };
   } finally {
     client.close();

@@ -63,7 +63,9 @@ describe('TxClient', () => {
     const spy = nc.subscribe('txtest.default.tx', { callback: (_e, m) => void seen.push(unpackMsgpack(m.data)) });
     await nc.flush();
     const batched = new TxClient(nc);
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => batched.update({ asset: 'b1', op: 'credit', args: { amount: i + 1 }, model: 'account' })));
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => batched.update({ asset: 'b1', op: 'credit', args: { amount: i + 1 }, model: 'account' })),
+    );
     expect(replies.map((r) => r.ok && r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(seen).toHaveLength(1);
     expect((seen[0] as { batch: unknown[] }).batch).toHaveLength(10);
@@ -84,7 +86,9 @@ describe('TxClient', () => {
     await nc.flush();
     const client = new TxClient(nc);
     const big = 'é'.repeat(1000); // 2,000 bytes of UTF-8 each
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => client.update({ asset: `reg.${i}`, op: 'set', args: { value: big }, model: 'register' })));
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => client.update({ asset: `reg.${i}`, op: 'set', args: { value: big }, model: 'register' })),
+    );
     expect(replies.every((r) => r.ok)).toBe(true);
     expect(sizes.length).toBeGreaterThan(2);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);

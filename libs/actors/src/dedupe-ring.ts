@@ -79,7 +79,22 @@ export class DedupeRing {
   private grow(): void {
     const oldCapacity = this.mask + 1;
     if (this.tail - this.head !== oldCapacity) throw new Error('DedupeRing.grow: the ring is not full');
-    for (const c of [this.assets, this.ops, this.slabs, this.loose, this.hashes, this.seqs, this.tss, this.versions, this.epochs, this.oks, this.packedAt, this.packedArgs, this.packedMid, this.packedEnd]) {
+    for (const c of [
+      this.assets,
+      this.ops,
+      this.slabs,
+      this.loose,
+      this.hashes,
+      this.seqs,
+      this.tss,
+      this.versions,
+      this.epochs,
+      this.oks,
+      this.packedAt,
+      this.packedArgs,
+      this.packedMid,
+      this.packedEnd,
+    ]) {
       c?.grow(this.head, oldCapacity);
     }
     this.mask = oldCapacity * 2 - 1;

@@ -133,7 +133,25 @@ export interface DedupeLimits {
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
 function blankEntry(id: string, hash: number, asset: string, op: string, args: Args | undefined): DedupeEntry {
-  return { id, hash, asset, op, args, seq: 0, ts: 0, epoch: 0, version: 0, ok: false, outcome: undefined, waiters: undefined, packed: null, packedAt: 0, packedArgs: 0, packedMid: 0, packedEnd: 0 };
+  return {
+    id,
+    hash,
+    asset,
+    op,
+    args,
+    seq: 0,
+    ts: 0,
+    epoch: 0,
+    version: 0,
+    ok: false,
+    outcome: undefined,
+    waiters: undefined,
+    packed: null,
+    packedAt: 0,
+    packedArgs: 0,
+    packedMid: 0,
+    packedEnd: 0,
+  };
 }
 
 export class DedupeTable {

@@ -16,14 +16,7 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import {
-  decodeRecord,
-  errorReply,
-  type ErrorReply,
-  type QueryReply,
-  type UpdateRecord,
-  type UpdateRequest,
-} from '@txtest/protocol';
+import { decodeRecord, errorReply, type ErrorReply, type QueryReply, type UpdateRecord, type UpdateRequest } from '@txtest/protocol';
 import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import { AssetTable } from './asset-table';
@@ -152,10 +145,16 @@ export class Processor {
     const problem = model.validate(req.op, req.args);
     if (problem !== null) return sink.refused(index, errorReply(problem.code, problem.message, req.id));
     if (this.inflight >= this.limits.inflightMax) {
-      return sink.refused(index, errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id));
+      return sink.refused(
+        index,
+        errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id),
+      );
     }
     if (actor !== undefined && actor.queued >= this.limits.mailboxMax) {
-      return sink.refused(index, errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.queued} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id));
+      return sink.refused(
+        index,
+        errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.queued} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id),
+      );
     }
     if (actor === undefined) {
       actor = AssetActor.create(req.asset, model);
@@ -378,7 +377,8 @@ export class Processor {
       this.dedupe.rowsUpTo(seq),
       (w) => (this.walks = this.walks.filter((x) => x !== w)),
       () => {
-        if (this.generation !== generation) throw new RecordApplyError(`the snapshot at seq ${seq} was abandoned: the node's state was replaced while it was taken`, seq);
+        if (this.generation !== generation)
+          throw new RecordApplyError(`the snapshot at seq ${seq} was abandoned: the node's state was replaced while it was taken`, seq);
       },
     );
     this.walks.push(walk);

@@ -92,7 +92,9 @@ function columnClass<T>(make: (n: number) => Page<T>, blank: T): new (capacity: 
   };
 }
 
-export const RefColumn = columnClass<unknown>((n) => new Array<unknown>(n).fill(undefined), undefined) as new <T>(capacity: number) => RingColumn<T | undefined>;
+export const RefColumn = columnClass<unknown>((n) => new Array<unknown>(n).fill(undefined), undefined) as new <T>(
+  capacity: number,
+) => RingColumn<T | undefined>;
 export const F64Column = columnClass<number>((n) => new Float64Array(n), 0);
 export const I32Column = columnClass<number>((n) => new Int32Array(n), 0);
 export const U32Column = columnClass<number>((n) => new Uint32Array(n), 0);

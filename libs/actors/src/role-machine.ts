@@ -117,14 +117,14 @@ const WAITS_FOR: Record<RoleState, string> = {
   solo: 'Serves clients alone and waits for a standby to catch up and attach.',
   syncing: 'Waits for the catch-up from the primary: truncation of an unconfirmed suffix, snapshot and tail.',
   standby: "Receives replication and waits for the primary's heartbeats.",
-  fenced: 'Waits for the node to stop serving and streaming; what the higher epoch did not confirm is dropped later, in syncing, at the point the new primary names.',
+  fenced:
+    'Waits for the node to stop serving and streaming; what the higher epoch did not confirm is dropped later, in syncing, at the point the new primary names.',
   stopping: 'Waits for a clean shutdown: handover and log flush.',
   stopped: 'Waits for nothing: the process may exit.',
 };
 
 /** The peer-watching child of primary, syncing and standby (see `watching` below). */
-const WATCHING =
-  'Waits for the next PEER_ALIVE; each one re-enters this child so that its peerTimeout timer starts over while the parent stays put.';
+const WATCHING = 'Waits for the next PEER_ALIVE; each one re-enters this child so that its peerTimeout timer starts over while the parent stays put.';
 
 const roleSetup = setup({
   types: {

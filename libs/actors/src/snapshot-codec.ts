@@ -154,7 +154,11 @@ const VALUES_PER_SLICE = 1;
  * acks flowing: decoding resumes at the byte offset where the previous slice stopped.
  * Returns the header's seq and epoch; the processor is left as after loadSnapshot.
  */
-export async function loadSnapshotSliced(processor: Processor, body: Uint8Array, pause: () => Promise<void>): Promise<{ seq: number; epoch: number; assets: number }> {
+export async function loadSnapshotSliced(
+  processor: Processor,
+  body: Uint8Array,
+  pause: () => Promise<void>,
+): Promise<{ seq: number; epoch: number; assets: number }> {
   let header: BodyHeader | null = null;
   let assets = 0;
   let dedupe = 0;

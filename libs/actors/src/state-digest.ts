@@ -16,7 +16,9 @@ export class StateDigest {
   add(assets: readonly SnapshotAsset[]): void {
     const acc = this.acc;
     for (const [id, model, version, , state] of assets) {
-      const h = createHash('sha256').update(`${id}\u0000${model}\u0000${version}\u0000${canonicalJson(state)}\n`).digest();
+      const h = createHash('sha256')
+        .update(`${id}\u0000${model}\u0000${version}\u0000${canonicalJson(state)}\n`)
+        .digest();
       for (let i = 0; i < 8; i++) acc[i]! ^= h.readInt32LE(4 * i);
       this.count++;
     }

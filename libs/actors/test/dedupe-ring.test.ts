@@ -36,7 +36,15 @@ function firstWrongRow(ring: DedupeRing): number | null {
     const slot = ring.slot(pos);
     const loose = ring.loose?.get(slot);
     const looseOk = pos % 3 === 0 ? loose !== undefined && loose[2] === pos : loose === undefined;
-    if (ring.idAt(slot) !== `id-${pos}` || !ring.idIs(slot, `id-${pos}`) || ring.idIs(slot, `id-${pos + 1}`) || ring.seqs.get(slot) !== pos * 2 || ring.oks.get(slot) !== pos % 2 || !looseOk) return pos;
+    if (
+      ring.idAt(slot) !== `id-${pos}` ||
+      !ring.idIs(slot, `id-${pos}`) ||
+      ring.idIs(slot, `id-${pos + 1}`) ||
+      ring.seqs.get(slot) !== pos * 2 ||
+      ring.oks.get(slot) !== pos % 2 ||
+      !looseOk
+    )
+      return pos;
   }
   return null;
 }

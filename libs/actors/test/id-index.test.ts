@@ -18,27 +18,24 @@ function harness() {
 describe('IdIndex', () => {
   it('behaves like a Map under random inserts, moves and deletes (growth and backward-shift deletion included)', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.constantFrom('set', 'delete'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 4000 }),
-        (ops) => {
-          const h = harness();
-          const model = new Map<string, number>();
-          for (const [op, k] of ops) {
-            const id = `id-${k}`;
-            if (op === 'set') model.set(id, h.put(id));
-            else {
-              const cur = model.get(id);
-              if (cur !== undefined) {
-                expect(h.idx.delete(hashId(id), cur)).toBe(true);
-                model.delete(id);
-              } else expect(h.idx.delete(hashId(id), 1e9)).toBe(false);
-            }
+      fc.property(fc.array(fc.tuple(fc.constantFrom('set', 'delete'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 4000 }), (ops) => {
+        const h = harness();
+        const model = new Map<string, number>();
+        for (const [op, k] of ops) {
+          const id = `id-${k}`;
+          if (op === 'set') model.set(id, h.put(id));
+          else {
+            const cur = model.get(id);
+            if (cur !== undefined) {
+              expect(h.idx.delete(hashId(id), cur)).toBe(true);
+              model.delete(id);
+            } else expect(h.idx.delete(hashId(id), 1e9)).toBe(false);
           }
-          expect(h.idx.size).toBe(model.size);
-          for (const [id, pos] of model) expect(h.find(id)).toBe(pos);
-          for (let k = 0; k <= 3000; k += 7) if (!model.has(`id-${k}`)) expect(h.find(`id-${k}`)).toBe(-1);
-        },
-      ),
+        }
+        expect(h.idx.size).toBe(model.size);
+        for (const [id, pos] of model) expect(h.find(id)).toBe(pos);
+        for (let k = 0; k <= 3000; k += 7) if (!model.has(`id-${k}`)) expect(h.find(`id-${k}`)).toBe(-1);
+      }),
       { numRuns: 60 },
     );
   });

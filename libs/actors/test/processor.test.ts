@@ -5,7 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
 import { encodeRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
-import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, loadSnapshotSliced, replyOf, type DedupeEntry, type ProcessorOptions, type ReplySink } from '../src/index';
+import {
+  DedupeTable,
+  Processor,
+  decodeSnapshot,
+  encodeSnapshot,
+  loadSnapshotSliced,
+  replyOf,
+  type DedupeEntry,
+  type ProcessorOptions,
+  type ReplySink,
+} from '../src/index';
 
 /** A sink that hands each reply, rebuilt as the client would decode it, to `fn`. */
 function sinkOf(fn: (r: UpdateReply) => void): ReplySink {
@@ -21,7 +31,8 @@ function harness(over: Partial<ProcessorOptions> = {}) {
     clock: { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined },
     defer: (fn) => deferred.push(fn),
     getModel,
-    onRecord: (epoch, seq, ts, req, model) => records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
+    onRecord: (epoch, seq, ts, req, model) =>
+      records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
     onEvent: (e) => events.push(e),
     ...over,
   });
@@ -36,7 +47,13 @@ function harness(over: Partial<ProcessorOptions> = {}) {
   return { p, records, events, replies, run, submit, tick: (ms: number) => (now += ms) };
 }
 
-const credit = (id: string, asset: string, amount: number, model?: string): UpdateRequest => ({ id, asset, op: 'credit', args: { amount }, ...(model ? { model } : {}) });
+const credit = (id: string, asset: string, amount: number, model?: string): UpdateRequest => ({
+  id,
+  asset,
+  op: 'credit',
+  args: { amount },
+  ...(model ? { model } : {}),
+});
 
 describe('processor', () => {
   it('assigns consecutive seqs at the turn and holds replies until the gate releases them', () => {
@@ -46,7 +63,11 @@ describe('processor', () => {
     h.submit(credit('c', 'x', 1));
     expect(h.replies.size).toBe(0);
     h.run();
-    expect(h.records.map((r) => [r.epoch, r.seq])).toEqual([[3, 1], [3, 2], [3, 3]]);
+    expect(h.records.map((r) => [r.epoch, r.seq])).toEqual([
+      [3, 1],
+      [3, 2],
+      [3, 3],
+    ]);
     expect(h.replies.size).toBe(0);
     // Nothing leaves before the watermark covers it; the query sees only committed state.
     expect(h.p.query('x')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
@@ -57,7 +78,11 @@ describe('processor', () => {
     // x's two updates took their turns before y's: seqs follow the actors' turns.
     expect(h.replies.get('c')).toMatchObject({ ok: true, version: 2, seq: 2, result: { balance: 6 }, epoch: 3 });
     expect(h.replies.get('b')).toMatchObject({ ok: true, version: 1, seq: 3 });
-    expect(h.events.map((e) => [e.asset, e.version, e.seq])).toEqual([['x', 1, 1], ['x', 2, 2], ['y', 1, 3]]);
+    expect(h.events.map((e) => [e.asset, e.version, e.seq])).toEqual([
+      ['x', 1, 1],
+      ['x', 2, 2],
+      ['y', 1, 3],
+    ]);
   });
 
   it('one asset runs strictly in order, even across many interleaved assets', () => {
@@ -76,17 +101,33 @@ describe('processor', () => {
     const h = harness();
     const got: UpdateReply[] = [];
     h.submit(credit('same', 'x', 5, 'account'));
-    h.p.submit(credit('same', 'x', 5, 'account'), sinkOf((r) => void got.push(r)), 0);
+    h.p.submit(
+      credit('same', 'x', 5, 'account'),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     h.run();
     expect(h.records).toHaveLength(1);
     h.p.release(1);
-    h.p.submit(credit('same', 'x', 5), sinkOf((r) => void got.push(r)), 0);
+    h.p.submit(
+      credit('same', 'x', 5),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got).toHaveLength(2);
     expect(got[0]).toEqual(h.replies.get('same'));
     expect(got[1]).toEqual(h.replies.get('same'));
-    h.p.submit(credit('same', 'x', 6), sinkOf((r) => void got.push(r)), 0);
+    h.p.submit(
+      credit('same', 'x', 6),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got[2]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
-    h.p.submit({ ...credit('same', 'x', 5), model: 'register' }, sinkOf((r) => void got.push(r)), 0);
+    h.p.submit(
+      { ...credit('same', 'x', 5), model: 'register' },
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got[3]).toMatchObject({ ok: false, error: { code: 'ID_CONFLICT' } });
   });
 
@@ -135,7 +176,10 @@ describe('processor', () => {
 
   it('a follower applying the records reaches the same state, digest and replies (also via a snapshot)', async () => {
     const h = harness();
-    for (let i = 0; i < 200; i++) h.submit(i % 5 === 4 ? { id: `r${i}`, asset: `a${i % 9}`, op: 'debit', args: { amount: 3 }, model: 'account' } : credit(`r${i}`, `a${i % 9}`, i + 1, 'account'));
+    for (let i = 0; i < 200; i++)
+      h.submit(
+        i % 5 === 4 ? { id: `r${i}`, asset: `a${i % 9}`, op: 'debit', args: { amount: 3 }, model: 'account' } : credit(`r${i}`, `a${i % 9}`, i + 1, 'account'),
+      );
     h.run();
     h.p.release(200);
     const f = harness();
@@ -146,7 +190,11 @@ describe('processor', () => {
     // The follower's dedupe memory answers a retry with the primary's reply.
     f.p.accepting = true;
     const got: UpdateReply[] = [];
-    f.p.submit(credit('r7', 'a7', 8), sinkOf((r) => void got.push(r)), 0);
+    f.p.submit(
+      credit('r7', 'a7', 8),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got[0]).toEqual(h.replies.get('r7'));
 
     const chunks = await encodeSnapshot(h.p.beginSnapshot(), async () => undefined);
@@ -160,10 +208,12 @@ describe('processor', () => {
     s.p.loadSnapshot(decodeSnapshot(body));
     expect(s.p.digest()).toEqual(h.p.digest());
     s.p.accepting = true;
-    s.p.submit(credit('r8', 'a8', 9), sinkOf((r) => void got.push(r)), 0);
+    s.p.submit(
+      credit('r8', 'a8', 9),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got[1]).toEqual(h.replies.get('r8'));
-
-
   });
 
   it('a snapshot loaded in slices, with a pause between them, reaches the same state and replies', async () => {
@@ -181,7 +231,11 @@ describe('processor', () => {
     expect(s.p.digest()).toEqual(h.p.digest());
     s.p.accepting = true;
     const got: UpdateReply[] = [];
-    s.p.submit(credit('r77', 'a77', 78), sinkOf((r) => void got.push(r)), 0);
+    s.p.submit(
+      credit('r77', 'a77', 78),
+      sinkOf((r) => void got.push(r)),
+      0,
+    );
     expect(got[0]).toEqual(h.replies.get('r77'));
   });
 
@@ -220,7 +274,12 @@ describe('packing remembered entries', () => {
   it('a recovery leaves entries unpacked; packSome packs them in slices, and replies are the same either way', () => {
     const { p } = harness();
     p.packLater = true;
-    p.loadSnapshot({ seq: 50, epoch: 1, assets: [['a', 'account', 50, 50, { balance: 500 }]], dedupe: Array.from({ length: 50 }, (_, i) => [...row(i + 1)]) as never });
+    p.loadSnapshot({
+      seq: 50,
+      epoch: 1,
+      assets: [['a', 'account', 50, 50, { balance: 500 }]],
+      dedupe: Array.from({ length: 50 }, (_, i) => [...row(i + 1)]) as never,
+    });
     p.packLater = false;
     const table = (p as unknown as { dedupe: DedupeTable }).dedupe;
     const entries = () => Array.from({ length: 50 }, (_, i) => table.get(`r${i + 1}`)!);

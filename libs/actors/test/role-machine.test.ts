@@ -59,11 +59,22 @@ const PATHS: Record<Exclude<RoleState, 'stopped'>, RoleEvent[]> = {
   recovering: [{ type: 'START' }],
   negotiating: [{ type: 'START' }, { type: 'RECOVERED' }],
   promoting: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }],
-  primary: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5 }, { type: 'STANDBY_ATTACHED' }],
+  primary: [
+    { type: 'START' },
+    { type: 'RECOVERED' },
+    { type: 'DECIDED_PRIMARY', reason: 'peer silent' },
+    { type: 'EPOCH_OPENED', epoch: 5 },
+    { type: 'STANDBY_ATTACHED' },
+  ],
   solo: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'EPOCH_OPENED', epoch: 5 }],
   syncing: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_STANDBY', reason: 'peer n2 was primary in epoch 4' }],
   standby: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_STANDBY', reason: 'peer n2 was primary in epoch 4' }, { type: 'SYNCED' }],
-  fenced: [{ type: 'START' }, { type: 'RECOVERED' }, { type: 'DECIDED_PRIMARY', reason: 'peer silent' }, { type: 'PROMOTION_FAILED', reason: 'arbiter holds epoch 9' }],
+  fenced: [
+    { type: 'START' },
+    { type: 'RECOVERED' },
+    { type: 'DECIDED_PRIMARY', reason: 'peer silent' },
+    { type: 'PROMOTION_FAILED', reason: 'arbiter holds epoch 9' },
+  ],
   stopping: [{ type: 'STOP', reason: 'SIGTERM' }],
 };
 
@@ -93,7 +104,15 @@ describe('role machine: the definition', () => {
   it('starts in starting with the input in its context and epoch 0 by default', () => {
     const h = harness();
     expect(h.role()).toBe('starting');
-    expect(h.ctx()).toEqual({ nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED, epoch: 0, reason: 'created' });
+    expect(h.ctx()).toEqual({
+      nodeId: 'n1',
+      peerId: 'n2',
+      standalone: false,
+      heartbeatIntervalMs: INTERVAL,
+      heartbeatMissed: MISSED,
+      epoch: 0,
+      reason: 'created',
+    });
     expect(h.calls).toEqual([]);
   });
 
@@ -167,7 +186,9 @@ describe('role machine: negotiating', () => {
     for (let i = 0; i < 3; i++) clock.increment(INTERVAL);
     expect(h.count('sendHello')).toBe(5);
     // Resending hello is not a change of role: nothing more to log after recovering -> negotiating.
-    expect(h.changes.filter((c) => c.to === 'negotiating')).toEqual([{ from: 'recovering', to: 'negotiating', epoch: 0, reason: 'log replayed; negotiating with peer n2' }]);
+    expect(h.changes.filter((c) => c.to === 'negotiating')).toEqual([
+      { from: 'recovering', to: 'negotiating', epoch: 0, reason: 'log replayed; negotiating with peer n2' },
+    ]);
     h.send({ type: 'DECIDED_STANDBY', reason: 'peer n2 was primary in epoch 7' });
     // Stay below syncing's own peer timeout, which would go back to negotiating.
     for (let i = 0; i < 3; i++) clock.increment(INTERVAL);
@@ -384,17 +405,20 @@ describe('role machine: fencing and higher epochs', () => {
 });
 
 describe('role machine: stopping', () => {
-  it.each(['starting', 'negotiating', 'promoting', 'primary', 'solo', 'syncing', 'standby', 'fenced'] as const)('STOP from %s -> stopping -> stopped', (state) => {
-    const h = at(state);
-    h.send({ type: 'STOP', reason: 'SIGTERM' });
-    expect(h.role()).toBe('stopping');
-    expect(h.ctx().reason).toBe('SIGTERM');
-    expect(h.calls.at(-1)).toBe('enterStopping');
-    h.send({ type: 'STOPPED' });
-    expect(h.role()).toBe('stopped');
-    expect(h.actor.getSnapshot().status).toBe('done');
-    expect(h.ctx().reason).toBe('clean shutdown finished');
-  });
+  it.each(['starting', 'negotiating', 'promoting', 'primary', 'solo', 'syncing', 'standby', 'fenced'] as const)(
+    'STOP from %s -> stopping -> stopped',
+    (state) => {
+      const h = at(state);
+      h.send({ type: 'STOP', reason: 'SIGTERM' });
+      expect(h.role()).toBe('stopping');
+      expect(h.ctx().reason).toBe('SIGTERM');
+      expect(h.calls.at(-1)).toBe('enterStopping');
+      h.send({ type: 'STOPPED' });
+      expect(h.role()).toBe('stopped');
+      expect(h.actor.getSnapshot().status).toBe('done');
+      expect(h.ctx().reason).toBe('clean shutdown finished');
+    },
+  );
 
   it('STOP runs the exit action of a serving role and cancels its peer timer', () => {
     const h = at('primary');

@@ -7,9 +7,24 @@
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
 import { encodeRecord, type UpdateRequest } from '@txtest/protocol';
-import { DedupeTable, Processor, decodeSnapshot, encodeSnapshot, imageSource, replyOf, type AssetActor, type ReplySink, type SnapshotImage } from '../src/index';
+import {
+  DedupeTable,
+  Processor,
+  decodeSnapshot,
+  encodeSnapshot,
+  imageSource,
+  replyOf,
+  type AssetActor,
+  type ReplySink,
+  type SnapshotImage,
+} from '../src/index';
 
-const sink: ReplySink = { done: () => undefined, refused: (_i, r) => { throw new Error(r.error.message); } };
+const sink: ReplySink = {
+  done: () => undefined,
+  refused: (_i, r) => {
+    throw new Error(r.error.message);
+  },
+};
 
 function harness() {
   const deferred: (() => void)[] = [];
@@ -19,7 +34,8 @@ function harness() {
     clock: { now: () => (now += 1), setTimeout: () => 0, clearTimeout: () => undefined },
     defer: (fn) => deferred.push(fn),
     getModel,
-    onRecord: (epoch, seq, ts, req, model) => records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
+    onRecord: (epoch, seq, ts, req, model) =>
+      records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
     onEvent: () => undefined,
   });
   p.epoch = 1;
@@ -107,7 +123,7 @@ describe('memory layout and stall-free whole-state passes', () => {
     expect(rest.dedupe).toHaveLength(4000);
   });
 
-  it('a follower\'s walk is exact too, and a replaced state abandons it with a clear error', () => {
+  it("a follower's walk is exact too, and a replaced state abandons it with a clear error", () => {
     const h = harness();
     for (let i = 0; i < 300; i++) h.submit(`acct${i % 50}`, 1);
     h.run();

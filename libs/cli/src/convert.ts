@@ -87,6 +87,9 @@ export function convert(f: Exclude<Flag, { type: 'bool' | 'refused' }>, raw: str
       if (!f.values.includes(raw)) throw expected(f.values.length === 2 ? `${f.values[0]} or ${f.values[1]}` : `one of ${f.values.join(', ')}`, raw);
       return raw;
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
   }
 }

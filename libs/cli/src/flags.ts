@@ -93,7 +93,9 @@ export type Flag = StringFlag | IntFlag | NumberFlag | DurationFlag | BoolFlag |
 type ValueOf<F> = F extends { type: 'bool' }
   ? boolean
   : F extends { parse: (raw: string) => infer R }
-    ? F extends { multiple: true } ? R[] : R
+    ? F extends { multiple: true }
+      ? R[]
+      : R
     : F extends { type: 'int' | 'number' | 'duration' }
       ? number
       : F extends { type: 'enum'; values: readonly (infer V)[] }

@@ -42,7 +42,10 @@ function describe(f: Exclude<Flag, RefusedFlag>): string {
 function legend(flags: readonly Exclude<Flag, RefusedFlag>[]): string[] {
   const out: string[] = [];
   if (flags.some((f) => f.env !== undefined)) out.push('A flag beats its environment variable, which beats the default.');
-  if (flags.some((f) => f.type === 'bool')) out.push(`Booleans: --flag or --no-flag${flags.some((f) => f.type === 'bool' && f.onOff === true) ? ' (those shown with on|off also take on or off)' : ''}.`);
+  if (flags.some((f) => f.type === 'bool'))
+    out.push(
+      `Booleans: --flag or --no-flag${flags.some((f) => f.type === 'bool' && f.onOff === true) ? ' (those shown with on|off also take on or off)' : ''}.`,
+    );
   if (flags.some((f) => f.type === 'duration')) out.push('Durations: 250ms, 5s, 2m; a plain number is in the unit shown (<ms>, <s>).');
   return out;
 }
@@ -56,7 +59,12 @@ export function helpText(cmd: Command<readonly Flag[]>): string {
   lines.push('', 'Flags:', ...rows.map(([l, r]) => `${l.padEnd(width)}  ${r}`));
   const refused = cmd.flags.filter((f): f is RefusedFlag => f.type === 'refused');
   for (const reason of new Set(refused.map((f) => f.reason))) {
-    lines.push(`  ${refused.filter((f) => f.reason === reason).map((f) => `--${f.name}`).join(', ')}: ${reason}`);
+    lines.push(
+      `  ${refused
+        .filter((f) => f.reason === reason)
+        .map((f) => `--${f.name}`)
+        .join(', ')}: ${reason}`,
+    );
   }
   lines.push(`  ${'-h, --help'.padEnd(width - 2)}  this text`, `  ${'--version'.padEnd(width - 2)}  the version`, '', ...legend(shown));
   return lines.join('\n');

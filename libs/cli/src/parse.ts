@@ -24,8 +24,7 @@ export interface Command<F extends readonly Flag[]> {
 }
 
 export type Parsed<F extends readonly Flag[]> =
-  | { readonly kind: 'run'; readonly values: Values<F>; readonly positionals: readonly string[] }
-  | { readonly kind: 'help' | 'version'; readonly text: string };
+  { readonly kind: 'run'; readonly values: Values<F>; readonly positionals: readonly string[] } | { readonly kind: 'help' | 'version'; readonly text: string };
 
 type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
 type Option = Extract<Token, { kind: 'option' }>;
@@ -85,7 +84,8 @@ function diagnose(cmd: Command<readonly Flag[]>, tokens: readonly Token[]): void
     if (f === undefined) throw new CliError(`${t.rawName}: unknown flag (see --help)`);
     if (f.type === 'refused') throw new CliError(`${t.rawName}: ${f.reason}`);
     if (f.type === 'bool') {
-      if (t.inlineValue === true) throw new CliError(`${t.rawName}: takes no value (write --${f.name} or --no-${f.name}${f.onOff === true ? `, or --${f.name} on|off` : ''})`);
+      if (t.inlineValue === true)
+        throw new CliError(`${t.rawName}: takes no value (write --${f.name} or --no-${f.name}${f.onOff === true ? `, or --${f.name} on|off` : ''})`);
       continue;
     }
     missing(t);
@@ -116,7 +116,8 @@ function valueOf(f: Valued, given: Given, env: NodeJS.ProcessEnv): unknown {
     const source = Array.isArray(given) ? `--${f.name}` : envSource;
     return raws.map((raw) => valueOrRefuse(source, () => convert(f, raw)));
   }
-  const [raw, source] = typeof given === 'string' ? [given, `--${f.name}`] : fromEnv !== undefined ? [fromEnv, envSource] : [f.default, `--${f.name} (default)`];
+  const [raw, source] =
+    typeof given === 'string' ? [given, `--${f.name}`] : fromEnv !== undefined ? [fromEnv, envSource] : [f.default, `--${f.name} (default)`];
   if (raw === undefined) {
     if (f.type === 'string' && f.required === true) throw new CliError(`--${f.name}: required${f.env === undefined ? '' : ` (or set ${f.env})`}: ${f.help}`);
     return f.type === 'list' ? [] : undefined;

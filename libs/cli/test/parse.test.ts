@@ -55,8 +55,19 @@ describe('parsing a flag table', () => {
   it('gives every flag its typed value or default', () => {
     const v = values(['--id', 'n1', '--rate', '2.5', '--node-arg=--fsync=always', '--node-arg', 'x']);
     expect(v).toEqual({
-      id: 'n1', peer: undefined, addr: { host: '127.0.0.1', port: 80 }, standalone: false, batch: true, missed: 4, rate: 2.5,
-      'interval-ms': 50, 'timeout-s': 20_000, warmup: undefined, ack: 'received', nodes: ['n1', 'n2'], 'node-arg': ['--fsync=always', 'x'],
+      id: 'n1',
+      peer: undefined,
+      addr: { host: '127.0.0.1', port: 80 },
+      standalone: false,
+      batch: true,
+      missed: 4,
+      rate: 2.5,
+      'interval-ms': 50,
+      'timeout-s': 20_000,
+      warmup: undefined,
+      ack: 'received',
+      nodes: ['n1', 'n2'],
+      'node-arg': ['--fsync=always', 'x'],
     });
     expectTypeOf(v.id).toEqualTypeOf<string>();
     expectTypeOf(v.peer).toEqualTypeOf<string | undefined>();
@@ -87,7 +98,14 @@ describe('parsing a flag table', () => {
     expect(values(['--id', 'a', '--standalone', '--no-standalone']).standalone).toBe(false);
     expect(refusal(['--id', 'a', '--standalone=1'])).toBe('--standalone: takes no value (write --standalone or --no-standalone)');
     expect(refusal(['--id', 'a', '--standalone', 'on'])).toBe('unexpected argument "on" (flags start with --; see --help)');
-    for (const [argv, want] of [[['--no-batch'], false], [['--batch', 'off'], false], [['--batch=off'], false], [['--batch', 'on'], true], [['--batch=on'], true], [['--no-batch', '--batch'], true]] as const) {
+    for (const [argv, want] of [
+      [['--no-batch'], false],
+      [['--batch', 'off'], false],
+      [['--batch=off'], false],
+      [['--batch', 'on'], true],
+      [['--batch=on'], true],
+      [['--no-batch', '--batch'], true],
+    ] as const) {
       expect(values(['--id', 'a', ...argv]).batch, argv.join(' ')).toBe(want);
     }
     expect(values(['--batch', 'off', '--id', 'a']).id).toBe('a');

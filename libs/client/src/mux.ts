@@ -28,7 +28,10 @@ export class ReplyMux {
   private readonly sub: Subscription;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
-  constructor(private readonly nc: NatsConnection, sweepMs = 50) {
+  constructor(
+    private readonly nc: NatsConnection,
+    sweepMs = 50,
+  ) {
     this.prefix = `${createInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => (err === null ? this.onReply(msg) : undefined) });
     this.sweeper = setInterval(() => this.sweep(), sweepMs);

@@ -9,7 +9,7 @@ describe('RttEstimator (the attempt timeout)', () => {
     expect(r.timeoutMs(250, 30_000)).toBe(250);
   });
 
-  it('grows with a loaded node\'s round trips, so queueing is not mistaken for loss', () => {
+  it("grows with a loaded node's round trips, so queueing is not mistaken for loss", () => {
     const r = new RttEstimator();
     for (let i = 0; i < 50; i++) r.sample(400 + (i % 2) * 200);
     const t = r.timeoutMs(250, 30_000);

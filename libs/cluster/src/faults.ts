@@ -108,7 +108,12 @@ export function dropAckedProcessor(p: Processor, every = 500): Processor {
  */
 export function electByName(a: Candidate, b: Candidate, arbiter: ArbiterView): Election {
   const won = (primary: string, reason: string): Election => ({ primary, reason, refusal: null });
-  if (arbiter !== null && arbiter !== 'off' && arbiter.epoch > Math.max(a.record.epoch, b.record.epoch) && (arbiter.primary === a.nodeId || arbiter.primary === b.nodeId)) {
+  if (
+    arbiter !== null &&
+    arbiter !== 'off' &&
+    arbiter.epoch > Math.max(a.record.epoch, b.record.epoch) &&
+    (arbiter.primary === a.nodeId || arbiter.primary === b.nodeId)
+  ) {
     return won(arbiter.primary, `the arbiter names ${arbiter.primary} as primary in epoch ${arbiter.epoch}`);
   }
   const [hi, lo] = a.record.epoch >= b.record.epoch ? [a, b] : [b, a];

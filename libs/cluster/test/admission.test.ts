@@ -22,7 +22,10 @@ describe('admission', () => {
     h.a.setAccepting(true, 'again');
     h.a.setAccepting(false, 'fenced by a newer epoch');
     expect(h.p.accepting).toBe(false);
-    expect(h.lines).toEqual(['debug admitting updates {"accepting":true,"reason":"went solo"}', 'debug refusing updates {"accepting":false,"reason":"fenced by a newer epoch"}']);
+    expect(h.lines).toEqual([
+      'debug admitting updates {"accepting":true,"reason":"went solo"}',
+      'debug refusing updates {"accepting":false,"reason":"fenced by a newer epoch"}',
+    ]);
   });
 
   it('a node that refuses answers NOT_PRIMARY', () => {

@@ -19,14 +19,28 @@ const both = (a: Candidate, b: Candidate, arbiter: Parameters<typeof choosePrima
 describe('choosing the primary when both nodes start: the log decides, not a name', () => {
   it('a log whose last record is of a higher epoch wins, even when it is shorter', () => {
     const n1 = node('n1', { epoch: 5, history: [[5, 1]], lastSeq: 900 });
-    const n2 = node('n2', { epoch: 6, history: [[5, 1], [6, 801]], lastSeq: 850 });
+    const n2 = node('n2', {
+      epoch: 6,
+      history: [
+        [5, 1],
+        [6, 801],
+      ],
+      lastSeq: 850,
+    });
     expect(both(n1, n2, null)).toMatchObject({ primary: 'n2', refusal: null, reason: expect.stringMatching(/more up-to-date log/) });
   });
 
   it('an epoch opened with no record in it does not count: the longer log wins over the newer primary', () => {
     // n2 opened epoch 6 at seq 801 and wrote nothing in it; n1 holds 801..900 of epoch 5.
     const n1 = node('n1', { epoch: 5, history: [[5, 1]], lastSeq: 900 });
-    const n2 = node('n2', { epoch: 6, history: [[5, 1], [6, 801]], lastSeq: 800 });
+    const n2 = node('n2', {
+      epoch: 6,
+      history: [
+        [5, 1],
+        [6, 801],
+      ],
+      lastSeq: 800,
+    });
     expect(lastLogEpoch(n2)).toBe(5);
     // n2 holds all of epoch 6 (nothing), so n1's longer log may serve.
     expect(both(n1, n2, { epoch: 6, primary: 'n2', firstSeq: 801 })).toMatchObject({ primary: 'n1', refusal: null });
@@ -48,7 +62,8 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     expect(e.refusal).toEqual({
       missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }],
       force: 'n2',
-      reason: 'epoch 8 (primary n1, records from seq 1201 on) is in no surviving log; it may hold acknowledged updates; pass --force-primary to n2 to go on without them',
+      reason:
+        'epoch 8 (primary n1, records from seq 1201 on) is in no surviving log; it may hold acknowledged updates; pass --force-primary to n2 to go on without them',
     });
   });
 
@@ -66,20 +81,48 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
 
   it('a standby that was still syncing does not cover its epoch', () => {
     const n1 = node('n1');
-    const n2 = node('n2', { epoch: 7, role: 'syncing', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });
+    const n2 = node('n2', {
+      epoch: 7,
+      role: 'syncing',
+      primary: 'n1',
+      history: [
+        [6, 1],
+        [7, 850],
+      ],
+      lastSeq: 900,
+    });
     expect(both(n1, n2, { epoch: 7, primary: 'n1', firstSeq: 850 }).refusal).toMatchObject({
       missing: [{ epoch: 7, primary: 'n1', fromSeq: 901 }],
       reason: expect.stringContaining('epoch 7 (primary n1, begun at seq 850, records from seq 901 on)'),
     });
     // The same node caught up (role standby) holds every update of the epoch.
-    const caughtUp = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[6, 1], [7, 850]], lastSeq: 900 });
+    const caughtUp = node('n2', {
+      epoch: 7,
+      role: 'standby',
+      primary: 'n1',
+      history: [
+        [6, 1],
+        [7, 850],
+      ],
+      lastSeq: 900,
+    });
     expect(both(n1, caughtUp, { epoch: 7, primary: 'n1', firstSeq: 850 }).refusal).toBeNull();
   });
 
   it('a log replaced while epoch.json survived does not cover the epoch its record names', () => {
-    const n1 = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 0 });
+    const n1 = node('n1', {
+      epoch: 8,
+      history: [
+        [7, 1],
+        [8, 1201],
+      ],
+      lastSeq: 0,
+    });
     const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
-    expect(both(n1, n2, { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ primary: 'n2', refusal: { missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] } });
+    expect(both(n1, n2, { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({
+      primary: 'n2',
+      refusal: { missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] },
+    });
   });
 
   it('the other node holding records of the newest epoch lets the more up-to-date log serve', () => {
@@ -88,13 +131,19 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     const n1 = node('n1', { epoch: 9, role: 'syncing', primary: 'n2', history: [[9, 10]], lastSeq: 40 });
     const n2 = node('n2', { epoch: 9, role: 'syncing', primary: 'n2', history: [[9, 10]], lastSeq: 30 });
     expect(both(n1, n2, { epoch: 9, primary: 'n2' })).toMatchObject({ primary: 'n1', refusal: null });
-    expect(both(n1, node('n2', { epoch: 9, role: 'syncing', primary: 'n2', history: [[8, 1]], lastSeq: 9 }), { epoch: 9, primary: 'n2' }).refusal).not.toBeNull();
+    expect(
+      both(n1, node('n2', { epoch: 9, role: 'syncing', primary: 'n2', history: [[8, 1]], lastSeq: 9 }), { epoch: 9, primary: 'n2' }).refusal,
+    ).not.toBeNull();
   });
 
   it('without an arbiter, a standby whose primary comes back empty refuses: that primary may have gone on alone', () => {
     const n1 = node('n1');
     const n2 = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 500 });
-    expect(both(n1, n2, 'off').refusal).toMatchObject({ missing: [{ epoch: 8, primary: 'n1', fromSeq: 501 }], force: 'n2', reason: expect.stringMatching(/no arbiter/) });
+    expect(both(n1, n2, 'off').refusal).toMatchObject({
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 501 }],
+      force: 'n2',
+      reason: expect.stringMatching(/no arbiter/),
+    });
     // The arbiter's record shows it did not: epoch 7 is the newest, and n2 holds all of it.
     expect(both(n1, n2, { epoch: 7, primary: 'n1' }).refusal).toBeNull();
   });
@@ -143,14 +192,31 @@ describe('tie-breakers between equal logs', () => {
 });
 
 describe('a node alone (its peer silent)', () => {
-  const primaryOf8 = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 1300 });
+  const primaryOf8 = node('n1', {
+    epoch: 8,
+    history: [
+      [7, 1],
+      [8, 1201],
+    ],
+    lastSeq: 1300,
+  });
 
   it('serves when the arbiter names it in its own latest epoch and its log holds that epoch', () => {
-    expect(loneVerdict(primaryOf8, 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: true, reason: expect.stringMatching(/arbiter confirms/) });
+    expect(loneVerdict(primaryOf8, 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({
+      serve: true,
+      reason: expect.stringMatching(/arbiter confirms/),
+    });
   });
 
   it('waits when its log was replaced while epoch.json survived', () => {
-    const lost = node('n1', { epoch: 8, history: [[7, 1], [8, 1201]], lastSeq: 0 });
+    const lost = node('n1', {
+      epoch: 8,
+      history: [
+        [7, 1],
+        [8, 1201],
+      ],
+      lastSeq: 0,
+    });
     expect(loneVerdict(lost, 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toEqual({
       serve: false,
       missing: [{ epoch: 8, primary: 'n1', fromSeq: 1 }],
@@ -159,13 +225,24 @@ describe('a node alone (its peer silent)', () => {
   });
 
   it('waits when its data dir was replaced, though the arbiter names it', () => {
-    expect(loneVerdict(node('n1'), 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: false, reason: expect.stringMatching(/holds nothing/), missing: [{ epoch: 8, primary: 'n1', fromSeq: 1 }] });
+    expect(loneVerdict(node('n1'), 'n2', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({
+      serve: false,
+      reason: expect.stringMatching(/holds nothing/),
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 1 }],
+    });
   });
 
   it('waits when the arbiter names the peer, saying what it lacks, or that forcing it loses nothing', () => {
     const behind = node('n2', { epoch: 7, role: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
-    expect(loneVerdict(behind, 'n1', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({ serve: false, missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] });
-    expect(loneVerdict(behind, 'n1', { epoch: 7, primary: 'n1', firstSeq: 1 })).toMatchObject({ serve: false, missing: [], reason: expect.stringMatching(/loses nothing/) });
+    expect(loneVerdict(behind, 'n1', { epoch: 8, primary: 'n1', firstSeq: 1201 })).toMatchObject({
+      serve: false,
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }],
+    });
+    expect(loneVerdict(behind, 'n1', { epoch: 7, primary: 'n1', firstSeq: 1 })).toMatchObject({
+      serve: false,
+      missing: [],
+      reason: expect.stringMatching(/loses nothing/),
+    });
   });
 
   it('waits without an arbiter, or when the arbiter has nothing on record', () => {
@@ -176,12 +253,40 @@ describe('a node alone (its peer silent)', () => {
 
 describe('agreed prefix on rejoin', () => {
   it('a joiner that is a prefix of the primary agrees up to its own end', () => {
-    expect(agreedPrefix({ history: [[1, 1], [3, 50]], lastSeq: 80 }, { history: [[1, 1], [3, 50]], lastSeq: 60 })).toBe(60);
+    expect(
+      agreedPrefix(
+        {
+          history: [
+            [1, 1],
+            [3, 50],
+          ],
+          lastSeq: 80,
+        },
+        {
+          history: [
+            [1, 1],
+            [3, 50],
+          ],
+          lastSeq: 60,
+        },
+      ),
+    ).toBe(60);
   });
 
   it('an old primary with an unconfirmed suffix agrees only up to where the new epoch began', () => {
     // Epoch 5 ended at 100 on the new primary (which opened epoch 6 at 101); the old one wrote to 103.
-    expect(agreedPrefix({ history: [[5, 1], [6, 101]], lastSeq: 150 }, { history: [[5, 1]], lastSeq: 103 })).toBe(100);
+    expect(
+      agreedPrefix(
+        {
+          history: [
+            [5, 1],
+            [6, 101],
+          ],
+          lastSeq: 150,
+        },
+        { history: [[5, 1]], lastSeq: 103 },
+      ),
+    ).toBe(100);
   });
 
   it('nothing in common agrees on nothing', () => {
@@ -189,7 +294,22 @@ describe('agreed prefix on rejoin', () => {
   });
 
   it('noteEpoch records where a new epoch begins and ignores old ones', () => {
-    expect(noteEpoch([[1, 1]], 3, 40)).toEqual([[1, 1], [3, 40]]);
-    expect(noteEpoch([[1, 1], [3, 40]], 3, 41)).toEqual([[1, 1], [3, 40]]);
+    expect(noteEpoch([[1, 1]], 3, 40)).toEqual([
+      [1, 1],
+      [3, 40],
+    ]);
+    expect(
+      noteEpoch(
+        [
+          [1, 1],
+          [3, 40],
+        ],
+        3,
+        41,
+      ),
+    ).toEqual([
+      [1, 1],
+      [3, 40],
+    ]);
   });
 });

@@ -17,7 +17,10 @@ import { lineLogger, ManualClock } from './helpers/manual-clock';
 /** The arbiter's key in memory, with its compare-and-set (reads resolve at once). */
 class MemoryArbiter implements Arbiter {
   reads = 0;
-  constructor(private value: ArbiterValue | null, private revision = value === null ? 0 : 1) {}
+  constructor(
+    private value: ArbiterValue | null,
+    private revision = value === null ? 0 : 1,
+  ) {}
   async read(): Promise<ArbiterRead> {
     this.reads++;
     return { value: this.value, revision: this.revision };
@@ -176,7 +179,11 @@ describe('negotiation alone', () => {
     waits.n.decide(peer);
     waits.n.decide(peer);
     expect(waits.events).toEqual([]);
-    expect(waits.n.waiting).toMatchObject({ reason: expect.stringMatching(/^neither node serves: epoch 8 /), force: 'n2', missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }] });
+    expect(waits.n.waiting).toMatchObject({
+      reason: expect.stringMatching(/^neither node serves: epoch 8 /),
+      force: 'n2',
+      missing: [{ epoch: 8, primary: 'n1', fromSeq: 1201 }],
+    });
     expect(waits.lines.filter((l) => l.startsWith('warn neither node serves'))).toHaveLength(1);
     const forced = harness({ record: empty, lastSeq: 0, arbiter: new MemoryArbiter(arbiterView), forcePrimary: true });
     forced.notes.arbiterView = arbiterView;

@@ -25,7 +25,15 @@ function harness(role: RoleState, epoch = 5, lastSeq = 10) {
   const events: RoleEvent[] = [];
   const calls: string[] = [];
   const state = { role, epoch, lastSeq, failed: false };
-  const link = new PeerLink(bus, SUBJECTS, 'n1', 'n2', (m) => dispatch.onMessage(m), log, () => undefined);
+  const link = new PeerLink(
+    bus,
+    SUBJECTS,
+    'n1',
+    'n2',
+    (m) => dispatch.onMessage(m),
+    log,
+    () => undefined,
+  );
   const replicator = new Replicator({
     link,
     nodeId: 'n1',
@@ -93,9 +101,17 @@ const summary = (role: string, epoch: number, over: Partial<NodeSummary> = {}): 
   history: [[1, 1]],
   ...over,
 });
-const beat = (role: string, epoch: number, over: Partial<NodeSummary> = {}): NodeMessage => ({ kind: NodeKind.HEARTBEAT, header: summary(role, epoch, over), payload: new Uint8Array(0) });
+const beat = (role: string, epoch: number, over: Partial<NodeSummary> = {}): NodeMessage => ({
+  kind: NodeKind.HEARTBEAT,
+  header: summary(role, epoch, over),
+  payload: new Uint8Array(0),
+});
 const hello = (role: string, epoch: number): NodeMessage => ({ kind: NodeKind.HELLO, header: summary(role, epoch), payload: new Uint8Array(0) });
-const handover = (epoch: number, lastSeq: number): NodeMessage => ({ kind: NodeKind.HANDOVER, header: { from: 'n2', epoch, lastSeq }, payload: new Uint8Array(0) });
+const handover = (epoch: number, lastSeq: number): NodeMessage => ({
+  kind: NodeKind.HANDOVER,
+  header: { from: 'n2', epoch, lastSeq },
+  payload: new Uint8Array(0),
+});
 
 describe('peer dispatch: liveness and the peer summary', () => {
   it('tells the machine the peer is alive at most once per quarter interval', () => {
@@ -180,7 +196,7 @@ describe('peer dispatch: by kind', () => {
     expect(primary.types()).not.toContain('PRIMARY_LEFT');
   });
 
-  it("a malformed message never reaches the dispatch", () => {
+  it('a malformed message never reaches the dispatch', () => {
     const h = harness('primary');
     h.bus.publish(SUBJECTS.node('n1'), new Uint8Array([1, 2, 3]));
     expect(h.events).toEqual([]);

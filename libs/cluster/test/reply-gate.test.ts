@@ -69,6 +69,9 @@ describe('reply gate', () => {
     h.gate.setMode('local', 'again');
     h.gate.setMode('hold', 'left solo');
     expect(h.gate.mode).toBe('hold');
-    expect(h.lines).toEqual(['info reply gate: hold -> local {"from":"hold","to":"local","reason":"went solo"}', 'info reply gate: local -> hold {"from":"local","to":"hold","reason":"left solo"}']);
+    expect(h.lines).toEqual([
+      'info reply gate: hold -> local {"from":"hold","to":"local","reason":"went solo"}',
+      'info reply gate: local -> hold {"from":"local","to":"hold","reason":"left solo"}',
+    ]);
   });
 });

@@ -36,7 +36,13 @@ interface Seen {
   errors: [CoreErrorKind, string][];
 }
 
-function node(storage: MemoryLogStorage, epochs: MemoryEpochStorage, seen: Seen, reached: (role: RoleState) => void, over: Partial<TxNodeOptions> = {}): TxNode {
+function node(
+  storage: MemoryLogStorage,
+  epochs: MemoryEpochStorage,
+  seen: Seen,
+  reached: (role: RoleState) => void,
+  over: Partial<TxNodeOptions> = {},
+): TxNode {
   return new TxNode({
     nodeId: 'n1',
     peerId: null,

@@ -86,7 +86,11 @@ export class FrameReader {
     let i = -1;
     for (let j = 0; j < segs.length; j++) if (segs[j]!.seq <= fromSeq) i = j;
     if (i < 0) {
-      throw new JournalRangeError(`journal: records from seq ${fromSeq} are no longer in the log, which starts at seq ${segs[0]!.seq} (send a snapshot instead)`, fromSeq, segs[0]!.seq);
+      throw new JournalRangeError(
+        `journal: records from seq ${fromSeq} are no longer in the log, which starts at seq ${segs[0]!.seq} (send a snapshot instead)`,
+        fromSeq,
+        segs[0]!.seq,
+      );
     }
     const got: Got = { frames: [], bytes: 0, want: fromSeq };
     for (; i < segs.length; i++) {
@@ -140,7 +144,11 @@ export class FrameReader {
       }
       if (end === 'torn') {
         if (isLast) return false;
-        throw new JournalCorruptError(`journal: ${seg.name} is corrupt at byte offset ${offset}: ${describeFailure(buf, w.used, frameEndAt(buf, w.used))}`, seg.name, offset);
+        throw new JournalCorruptError(
+          `journal: ${seg.name} is corrupt at byte offset ${offset}: ${describeFailure(buf, w.used, frameEndAt(buf, w.used))}`,
+          seg.name,
+          offset,
+        );
       }
       if (atEof) return true;
       // A frame larger than the window: a larger one from where it starts.
@@ -167,7 +175,7 @@ function scan(seg: SeqFile, w: Window, got: Got, maxBytes: number, pos: SegmentP
   let runStart = -1;
   const starts: number[] = [];
   let result: 'more' | 'full' | 'torn' = 'more';
-  for (; p < buf.length; ) {
+  for (; p < buf.length;) {
     const wanted = w.seq >= got.want;
     const next = wanted ? frameEndAt(buf, p) : frameSpanAt(buf, p);
     const cut = next === FRAME_SHORT && !kind.atEof;
@@ -183,9 +191,17 @@ function scan(seg: SeqFile, w: Window, got: Got, maxBytes: number, pos: SegmentP
       if (kind.segStart && p === 0 && got.frames.length === 0 && seq > got.want) {
         // The log jumps over the seq asked for between two segments: that stretch exists
         // only in a snapshot (one taken ahead of the log), so it cannot be served from here.
-        throw new JournalRangeError(`journal: records from seq ${got.want} are not in the log (${seg.name} starts at seq ${seq}; send a snapshot instead)`, got.want, seq);
+        throw new JournalRangeError(
+          `journal: records from seq ${got.want} are not in the log (${seg.name} starts at seq ${seq}; send a snapshot instead)`,
+          got.want,
+          seq,
+        );
       }
-      throw new JournalCorruptError(`journal: ${seg.name} has seq ${seq} at byte offset ${w.base + p} where seq ${wanted ? got.want : w.seq} was expected`, seg.name, w.base + p);
+      throw new JournalCorruptError(
+        `journal: ${seg.name} has seq ${seq} at byte offset ${w.base + p} where seq ${wanted ? got.want : w.seq} was expected`,
+        seg.name,
+        w.base + p,
+      );
     }
     if (wanted) {
       if (got.bytes > 0 && got.bytes + (next - p) > maxBytes) {

@@ -3,13 +3,7 @@
  * writer, snapshots, crash recovery, and the LogStorage seam all I/O goes through.
  */
 export { crc32c, crc32cCombine, crc32cUpdate } from './crc32c';
-export {
-  JournalCorruptError,
-  JournalFailedError,
-  JournalRangeError,
-  JournalUsageError,
-  SnapshotCorruptError,
-} from './errors';
+export { JournalCorruptError, JournalFailedError, JournalRangeError, JournalUsageError, SnapshotCorruptError } from './errors';
 export {
   FRAME_BODY_HEADER_BYTES,
   FRAME_CRC,

@@ -25,17 +25,7 @@
  * cannot stop a node from starting (and cannot make a repair cut away needed records).
  */
 import { JournalCorruptError } from './errors';
-import {
-  FRAME_CRC,
-  FRAME_HEADER_BYTES,
-  FRAME_OVERHEAD_BYTES,
-  FRAME_ZERO,
-  frameEndAt,
-  frameSpanAt,
-  readEpoch,
-  readSeq,
-  describeFailure,
-} from './frame';
+import { FRAME_CRC, FRAME_HEADER_BYTES, FRAME_OVERHEAD_BYTES, FRAME_ZERO, frameEndAt, frameSpanAt, readEpoch, readSeq, describeFailure } from './frame';
 import { FrameReader } from './frame-reader';
 import { listSegments, type SeqFile } from './names';
 import { readNewestSnapshot } from './snapshot';
@@ -125,7 +115,12 @@ class SegmentScan {
     for (let i = start; i < all.length; i++) {
       const seg = all[i]!;
       if (i > start && seg.seq !== this.expected) {
-        await this.damage(i, 0, `the segment name says it starts at seq ${seg.seq}, but the previous segment ended at seq ${this.expected - 1}`, this.expected - 1);
+        await this.damage(
+          i,
+          0,
+          `the segment name says it starts at seq ${seg.seq}, but the previous segment ended at seq ${this.expected - 1}`,
+          this.expected - 1,
+        );
         return;
       }
       if (!(await this.segment(i))) return;
@@ -156,7 +151,12 @@ class SegmentScan {
       } else {
         const seq = readSeq(buf, off);
         const epoch = readEpoch(buf, off);
-        const wrong = seq !== this.expected ? `the record there has seq ${seq}, but seq ${this.expected} was expected` : epoch < this.lastEpoch ? `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${this.lastEpoch}` : null;
+        const wrong =
+          seq !== this.expected
+            ? `the record there has seq ${seq}, but seq ${this.expected} was expected`
+            : epoch < this.lastEpoch
+              ? `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${this.lastEpoch}`
+              : null;
         if (wrong === null) {
           this.lastEpoch = epoch;
           this.lastSeq = seq;
@@ -330,4 +330,3 @@ function intactRecordAfter(buf: Uint8Array, from: number, expected: number, last
   }
   return false;
 }
-

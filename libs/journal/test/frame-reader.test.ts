@@ -24,7 +24,7 @@ function counting(): { s: MemoryLogStorage; bytesRead: () => number } {
 /** Every frame from `from` on, a chunk of `maxBytes` at a time, as a catch-up reads them. */
 async function readAll(s: MemoryLogStorage, from: number, maxBytes: number): Promise<number[]> {
   const seqs: number[] = [];
-  for (let next = from; ; ) {
+  for (let next = from; ;) {
     const frames = await readFrames(s, next, maxBytes);
     if (frames.length === 0) return seqs;
     for (const f of frames) seqs.push(frameSeq(f));
@@ -72,6 +72,6 @@ describe('readFrames positions (frame-reader.ts)', () => {
     const frames = await readFrames(s, 4500, 1 << 20);
     expect(frames.map(frameSeq).slice(0, 3)).toEqual([4500, 4501, 4502]);
     expect(frames[0]!.length).toBe(encodeFrame(2, 4500, new Uint8Array(37 + (1499 % 5))).length);
-    expect((await readAll(s, 2990, 8192))).toEqual(Array.from({ length: 3011 }, (_, i) => 2990 + i));
+    expect(await readAll(s, 2990, 8192)).toEqual(Array.from({ length: 3011 }, (_, i) => 2990 + i));
   });
 });

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  crc32c,
-  decodeFrameAt,
-  encodeFrame,
-  FRAME_HEADER_BYTES,
-  frameEpoch,
-  frameSeq,
-  frameSize,
-  JournalUsageError,
-  type DecodedFrame,
-} from '../src/index';
+import { crc32c, decodeFrameAt, encodeFrame, FRAME_HEADER_BYTES, frameEpoch, frameSeq, frameSize, JournalUsageError, type DecodedFrame } from '../src/index';
 
 const payload = Uint8Array.of(1, 2, 3, 4, 5);
 

@@ -15,19 +15,7 @@ import {
   writeSnapshot,
   type LogStorage,
 } from '../src/index';
-import {
-  appendBytes,
-  bytesEqual,
-  flipByte,
-  frameOffsets,
-  overwrite,
-  payloadFor,
-  segmentsIn,
-  sizeOf,
-  warnings,
-  writeLog,
-  writeRawSegment,
-} from './helpers';
+import { appendBytes, bytesEqual, flipByte, frameOffsets, overwrite, payloadFor, segmentsIn, sizeOf, warnings, writeLog, writeRawSegment } from './helpers';
 
 export interface StorageFixture {
   storage: LogStorage;
@@ -220,7 +208,10 @@ export function recoveryScenarios(make: () => Promise<StorageFixture>): void {
 
   it('recovery: a seq gap inside a segment throws, and repair cuts there', async () => {
     const s = await open();
-    const seg = await writeRawSegment(s, [1, 2, 3, 5, 6].map((seq) => ({ seq, epoch: 1 })));
+    const seg = await writeRawSegment(
+      s,
+      [1, 2, 3, 5, 6].map((seq) => ({ seq, epoch: 1 })),
+    );
     const offs = await frameOffsets(s, seg);
     const err = (await recover(s, warnings()).catch((e: unknown) => e)) as JournalCorruptError;
     expect(err).toBeInstanceOf(JournalCorruptError);
@@ -329,7 +320,10 @@ export function recoveryScenarios(make: () => Promise<StorageFixture>): void {
 
   it('recovery: the log starting after the snapshot (missing history) is an error', async () => {
     const s = await open();
-    await writeRawSegment(s, range(10, 15).map((seq) => ({ seq, epoch: 1 })));
+    await writeRawSegment(
+      s,
+      range(10, 15).map((seq) => ({ seq, epoch: 1 })),
+    );
     await writeSnapshot(s, { seq: 5, epoch: 1, chunks: [] });
     const err = (await recover(s, warnings()).catch((e: unknown) => e)) as JournalCorruptError;
     expect(err).toBeInstanceOf(JournalCorruptError);

@@ -7,15 +7,5 @@ export type { AccountResult, AccountState, AccountView } from './account';
 export { registerModel } from './register';
 export type { RegisterResult, RegisterState } from './register';
 export { MAX_ORDER_ID_LENGTH, orderbookModel } from './orderbook';
-export type {
-  CancelResult,
-  Level,
-  OrderbookState,
-  PlaceResult,
-  PlaceStatus,
-  RestingOrder,
-  Side,
-  TimeInForce,
-  Trade,
-} from './orderbook';
+export type { CancelResult, Level, OrderbookState, PlaceResult, PlaceStatus, RestingOrder, Side, TimeInForce, Trade } from './orderbook';
 export { getModel, models } from './registry';

@@ -113,14 +113,7 @@ function withRestingOrder(levels: readonly Level[], price: number, order: Restin
   return out;
 }
 
-function place(
-  state: OrderbookState,
-  orderId: string,
-  isBuy: boolean,
-  limit: number,
-  qty: number,
-  ioc: boolean,
-): ApplyOutcome<OrderbookState> {
+function place(state: OrderbookState, orderId: string, isBuy: boolean, limit: number, qty: number, ioc: boolean): ApplyOutcome<OrderbookState> {
   // Checked on both sides: an incoming order may not match against its own id either.
   if (levelIndexOf(state.bids, orderId) >= 0 || levelIndexOf(state.asks, orderId) >= 0) {
     return { ok: false, message: `order ${JSON.stringify(orderId)} is already resting` };

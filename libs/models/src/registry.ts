@@ -8,11 +8,7 @@ import { orderbookModel } from './orderbook';
 import { registerModel } from './register';
 
 // Typed as Model (state unknown): the node only hands a state back to the model that made it.
-const MODELS: readonly Model[] = [
-  accountModel,
-  registerModel,
-  orderbookModel,
-];
+const MODELS: readonly Model[] = [accountModel, registerModel, orderbookModel];
 
 function byName(list: readonly Model[]): ReadonlyMap<string, Model> {
   const map = new Map<string, Model>();

@@ -28,7 +28,6 @@ describe('account model', () => {
       expect(out.result).toEqual({ balance: 15 });
     });
 
-
     it('may reach exactly MAX_SAFE_INTEGER', () => {
       const out = applyOk(m, at(Number.MAX_SAFE_INTEGER - 3), 'credit', { amount: 3 });
       expect(out.state).toBe(Number.MAX_SAFE_INTEGER);

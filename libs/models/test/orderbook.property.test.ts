@@ -96,7 +96,10 @@ function restingQty(s: OrderbookState): number {
 function checkShape(s: OrderbookState): void {
   expect(Object.keys(s)).toEqual(['bids', 'asks']);
   const ids = new Set<string>();
-  for (const [levels, isBid] of [[s.bids, true], [s.asks, false]] as const) {
+  for (const [levels, isBid] of [
+    [s.bids, true],
+    [s.asks, false],
+  ] as const) {
     for (let i = 0; i < levels.length; i++) {
       const l = levels[i];
       expect(Number.isSafeInteger(l.price) && l.price > 0).toBe(true);

@@ -42,7 +42,16 @@ describe('orderbook model', () => {
 
     it('queues orders at one price in arrival order', () => {
       const s = book(sell('s1', 100, 1), sell('s2', 100, 2), sell('s3', 100, 3));
-      expect(s.asks).toEqual([{ price: 100, orders: [{ orderId: 's1', qty: 1 }, { orderId: 's2', qty: 2 }, { orderId: 's3', qty: 3 }] }]);
+      expect(s.asks).toEqual([
+        {
+          price: 100,
+          orders: [
+            { orderId: 's1', qty: 1 },
+            { orderId: 's2', qty: 2 },
+            { orderId: 's3', qty: 3 },
+          ],
+        },
+      ]);
     });
 
     it('defaults tif to gtc', () => {
@@ -79,7 +88,11 @@ describe('orderbook model', () => {
     it('takes the best price first, then the oldest order within a price', () => {
       const start = book(sell('s1', 102, 1), sell('s2', 101, 1), sell('s3', 101, 1), sell('s4', 100, 1));
       const { result, state } = place(start, buy('b1', 102, 3));
-      expect(result.trades.map((t) => [t.sellOrderId, t.price])).toEqual([['s4', 100], ['s2', 101], ['s3', 101]]);
+      expect(result.trades.map((t) => [t.sellOrderId, t.price])).toEqual([
+        ['s4', 100],
+        ['s2', 101],
+        ['s3', 101],
+      ]);
       expect(state.asks).toEqual([{ price: 102, orders: [{ orderId: 's1', qty: 1 }] }]);
     });
 
@@ -96,7 +109,15 @@ describe('orderbook model', () => {
     it('leaves a partly filled resting order at the front of its queue with the rest', () => {
       const { result, state } = place(book(sell('s1', 100, 5), sell('s2', 100, 5)), buy('b1', 100, 3));
       expect(result).toMatchObject({ status: 'filled', remainingQty: 0 });
-      expect(state.asks).toEqual([{ price: 100, orders: [{ orderId: 's1', qty: 2 }, { orderId: 's2', qty: 5 }] }]);
+      expect(state.asks).toEqual([
+        {
+          price: 100,
+          orders: [
+            { orderId: 's1', qty: 2 },
+            { orderId: 's2', qty: 5 },
+          ],
+        },
+      ]);
     });
 
     it('a gtc order that trades part rests the remainder and reports "partial" with the trades', () => {
@@ -169,7 +190,15 @@ describe('orderbook model', () => {
       const start = book(buy('b1', 100, 1), buy('b2', 100, 2), buy('b3', 100, 3));
       const out = applyOk(m, start, 'cancel', { orderId: 'b2' });
       expect(out.result as CancelResult).toEqual({ orderId: 'b2', status: 'cancelled', remainingQty: 2 });
-      expect(out.state.bids).toEqual([{ price: 100, orders: [{ orderId: 'b1', qty: 1 }, { orderId: 'b3', qty: 3 }] }]);
+      expect(out.state.bids).toEqual([
+        {
+          price: 100,
+          orders: [
+            { orderId: 'b1', qty: 1 },
+            { orderId: 'b3', qty: 3 },
+          ],
+        },
+      ]);
     });
 
     it('removes the level when its last order is cancelled', () => {

@@ -50,9 +50,7 @@ export interface QueryRequest {
   asset: string;
 }
 
-export type QueryReply =
-  | { ok: true; asset: string; model: string; version: number; state: unknown; seq: number }
-  | ErrorReply;
+export type QueryReply = { ok: true; asset: string; model: string; version: number; state: unknown; seq: number } | ErrorReply;
 
 export interface PeerStatus {
   nodeId: string;

@@ -41,8 +41,10 @@ function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }
-    else n += 3;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }
@@ -102,7 +104,11 @@ export function parseUpdate(v: unknown): Parsed<UpdateRequest> {
     if (!isPlainMap(args)) return bad('BAD_ARGS', 'args must be a map', sid);
     const badPath = nonPlainPath(args, 'args');
     if (badPath !== null) {
-      return bad('BAD_ARGS', `${badPath} is not plain data (only null, booleans, finite numbers, strings, arrays and maps, nested at most ${VALUE_DEPTH_MAX} deep)`, sid);
+      return bad(
+        'BAD_ARGS',
+        `${badPath} is not plain data (only null, booleans, finite numbers, strings, arrays and maps, nested at most ${VALUE_DEPTH_MAX} deep)`,
+        sid,
+      );
     }
   }
   const req: UpdateRequest = { id: sid, asset: v.asset as string, op };

@@ -53,7 +53,12 @@ describe('validation at the edge', () => {
   it('subjects live under prefix.cluster', () => {
     const s = subjects('p', 'c');
     expect([s.tx, s.query, s.status('n1'), s.events('a.1'), s.eventsAll, s.node('n2')]).toEqual([
-      'p.c.tx', 'p.c.query', 'p.c.status.n1', 'p.c.events.a.1', 'p.c.events.>', 'p.c._node.n2',
+      'p.c.tx',
+      'p.c.query',
+      'p.c.status.n1',
+      'p.c.events.a.1',
+      'p.c.events.>',
+      'p.c._node.n2',
     ]);
   });
 });

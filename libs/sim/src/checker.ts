@@ -123,7 +123,10 @@ export class Checker {
       if (seq <= h.snapTop) continue;
       const got = h.now.get(seq);
       if (got !== id) {
-        return this.fail('acked-update-lost', `${node.id} became ${node.role} without acknowledged update ${id} at seq ${seq} (it holds ${got ?? 'nothing'} there; lastSeq ${node.node?.processor.lastSeq})`);
+        return this.fail(
+          'acked-update-lost',
+          `${node.id} became ${node.role} without acknowledged update ${id} at seq ${seq} (it holds ${got ?? 'nothing'} there; lastSeq ${node.node?.processor.lastSeq})`,
+        );
       }
     }
   }
@@ -135,7 +138,10 @@ export class Checker {
   onElected(node: SimNode, me: Candidate, peer: Candidate): void {
     const [em, ep] = [lastLogEpoch(me), lastLogEpoch(peer)];
     if (em < ep || (em === ep && me.lastSeq < peer.lastSeq)) {
-      this.fail('elected-shorter-log', `${node.id} was elected with its log at epoch ${em} seq ${me.lastSeq}, behind ${peer.nodeId}'s at epoch ${ep} seq ${peer.lastSeq}`);
+      this.fail(
+        'elected-shorter-log',
+        `${node.id} was elected with its log at epoch ${em} seq ${me.lastSeq}, behind ${peer.nodeId}'s at epoch ${ep} seq ${peer.lastSeq}`,
+      );
     }
   }
 
@@ -176,18 +182,23 @@ export class Checker {
     const myEpoch = tx.status(false).epoch;
     const other = this.ackerOfEpoch.get(myEpoch);
     if (other === undefined) this.ackerOfEpoch.set(myEpoch, node.id);
-    else if (other !== node.id) return this.fail('one-acker-per-epoch', `${node.id} acknowledged ${id} (seq ${f.seq}) in epoch ${myEpoch}, in which ${other} acknowledged updates too`);
+    else if (other !== node.id)
+      return this.fail('one-acker-per-epoch', `${node.id} acknowledged ${id} (seq ${f.seq}) in epoch ${myEpoch}, in which ${other} acknowledged updates too`);
 
     const known = this.byId.get(id);
     if (known !== undefined) {
       if (known.seq !== f.seq || known.epoch !== f.epoch || known.version !== f.version || known.ok !== f.ok) {
-        return this.fail('applied-twice', `${id} was acknowledged as seq ${known.seq} epoch ${known.epoch} v${known.version} by ${known.node}, and now as seq ${f.seq} epoch ${f.epoch} v${f.version} by ${node.id}`);
+        return this.fail(
+          'applied-twice',
+          `${id} was acknowledged as seq ${known.seq} epoch ${known.epoch} v${known.version} by ${known.node}, and now as seq ${f.seq} epoch ${f.epoch} v${f.version} by ${node.id}`,
+        );
       }
       return;
     }
     this.byId.set(id, f);
     const at = this.bySeq.get(f.seq);
-    if (at !== undefined && at !== id) return this.fail('acked-update-lost', `${node.id} acknowledged ${id} at seq ${f.seq}, where ${at} had been acknowledged: ${at} is lost`);
+    if (at !== undefined && at !== id)
+      return this.fail('acked-update-lost', `${node.id} acknowledged ${id} at seq ${f.seq}, where ${at} had been acknowledged: ${at} is lost`);
     this.bySeq.set(f.seq, id);
     // The first reveal of this update: was it where the reply gate says it must be?
     const role = node.role;
@@ -226,7 +237,8 @@ export class Checker {
     for (const [seq, fa] of a) {
       const fb = b.get(seq);
       if (fb === undefined || fb.epoch !== fa.epoch) continue;
-      if (!sameBytes(fa.bytes, fb.bytes)) return this.fail('log-prefix-consistency', `seq ${seq} of epoch ${fa.epoch} differs between ${nodes[0]!.id} and ${nodes[1]!.id}`);
+      if (!sameBytes(fa.bytes, fb.bytes))
+        return this.fail('log-prefix-consistency', `seq ${seq} of epoch ${fa.epoch} differs between ${nodes[0]!.id} and ${nodes[1]!.id}`);
     }
   }
 
@@ -242,7 +254,8 @@ export class Checker {
         if (prev !== undefined) return this.fail('applied-twice', `${id} is in ${n.id}'s log twice, at seq ${prev} and ${seq}`);
         seen.set(id, seq);
         const acked = this.bySeq.get(seq);
-        if (acked !== undefined && acked !== id) return this.fail('acked-update-lost', `${n.id}'s log holds ${id} at seq ${seq}, where ${acked} was acknowledged`);
+        if (acked !== undefined && acked !== id)
+          return this.fail('acked-update-lost', `${n.id}'s log holds ${id} at seq ${seq}, where ${acked} was acknowledged`);
       }
     }
     // Balances and versions: every acknowledged update counted exactly once, in seq order.
@@ -275,7 +288,10 @@ export class Checker {
           balance += r.op === 'credit' ? r.amount : -r.amount;
           version++;
           if (a.balance !== balance || a.version !== version) {
-            return this.fail('acked-update-lost', `${r.id} on ${asset} (seq ${a.seq}) answered balance ${a.balance} v${a.version}, but the acknowledged updates before it make ${balance} v${version}`);
+            return this.fail(
+              'acked-update-lost',
+              `${r.id} on ${asset} (seq ${a.seq}) answered balance ${a.balance} v${a.version}, but the acknowledged updates before it make ${balance} v${version}`,
+            );
           }
         } else if (a.version !== version) {
           return this.fail('acked-update-lost', `${r.id} on ${asset} was refused at v${a.version}, but the acknowledged updates before it make v${version}`);

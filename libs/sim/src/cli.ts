@@ -55,12 +55,22 @@ interface Args {
 }
 
 function simArgs(v: Values<typeof SIM_FLAGS>): Args {
-  if (v.seed !== undefined && (v.seeds !== undefined || v.from !== undefined || v.to !== undefined)) throw new CliError('--seed names one seed: give it without --seeds, --from or --to');
+  if (v.seed !== undefined && (v.seeds !== undefined || v.from !== undefined || v.to !== undefined))
+    throw new CliError('--seed names one seed: give it without --seeds, --from or --to');
   if (v.seeds !== undefined && (v.from !== undefined || v.to !== undefined)) throw new CliError('--seeds runs 1..N: give it or --from/--to, not both');
   const from = v.seed ?? v.from ?? 1;
   const to = v.seed ?? v.seeds ?? v.to ?? 1000;
   if (to < from) throw new CliError(`--to ${to} is below --from ${from}`);
-  return { from, to, trace: v.trace, faults: v.faults ?? [], steps: v.steps, jobs: v.jobs ?? availableParallelism(), keepGoing: v['keep-going'], quiet: v.quiet };
+  return {
+    from,
+    to,
+    trace: v.trace,
+    faults: v.faults ?? [],
+    steps: v.steps,
+    jobs: v.jobs ?? availableParallelism(),
+    keepGoing: v['keep-going'],
+    quiet: v.quiet,
+  };
 }
 
 function describe(r: RunResult): string {
@@ -81,20 +91,29 @@ async function worker(): Promise<void> {
   process.send!('ready');
 }
 
+/** One seed with its trace on stdout, then its verdict. */
+async function traceOne(a: Args): Promise<number> {
+  const r = await runSeed({ seed: a.from, steps: a.steps, faults: a.faults, trace: true, onTraceLine: (l) => process.stdout.write(`${l}\n`) });
+  process.stdout.write(
+    `\nseed ${r.seed}: ${r.ok ? 'ok' : 'FAILED'}; ${r.events} events, ${(r.simMs / 1000).toFixed(3)} s simulated, ${r.answered}/${r.requests} requests answered; trace hash ${r.traceHash}\n`,
+  );
+  if (!r.ok) process.stdout.write(`${describe(r)}\n`);
+  return r.ok ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   if (process.env.TXTEST_SIM_WORKER === '1') {
     await worker();
     return -1;
   }
   // nx run sim:run -- <flags> may pass the `--` on; it ends nothing here.
-  const a = commandLine(SIM_COMMAND, simArgs, process.argv.slice(2).filter((x, i) => i > 0 || x !== '--'));
+  const a = commandLine(
+    SIM_COMMAND,
+    simArgs,
+    process.argv.slice(2).filter((x, i) => i > 0 || x !== '--'),
+  );
   const count = a.to - a.from + 1;
-  if (a.trace && count === 1) {
-    const r = await runSeed({ seed: a.from, steps: a.steps, faults: a.faults, trace: true, onTraceLine: (l) => process.stdout.write(`${l}\n`) });
-    process.stdout.write(`\nseed ${r.seed}: ${r.ok ? 'ok' : 'FAILED'}; ${r.events} events, ${(r.simMs / 1000).toFixed(3)} s simulated, ${r.answered}/${r.requests} requests answered; trace hash ${r.traceHash}\n`);
-    if (!r.ok) process.stdout.write(`${describe(r)}\n`);
-    return r.ok ? 0 : 1;
-  }
+  if (a.trace && count === 1) return traceOne(a);
   const t0 = performance.now();
   let done = 0;
   let failed = 0;
@@ -140,7 +159,7 @@ async function main(): Promise<number> {
   const wallS = (performance.now() - t0) / 1000;
   process.stdout.write(
     `\n${done} seeds (${a.from}..${a.from + done - 1} range) in ${wallS.toFixed(1)} s on ${jobs} process(es): ${(done / wallS).toFixed(1)} seeds/s, ` +
-      `${events} events (${((events / wallS) | 0)} events/s), ${(simMs / 3_600_000).toFixed(2)} simulated hours = ${((simMs / 3_600_000) / (wallS / 60)).toFixed(2)} simulated hours per wall minute\n`,
+      `${events} events (${(events / wallS) | 0} events/s), ${(simMs / 3_600_000).toFixed(2)} simulated hours = ${(simMs / 3_600_000 / (wallS / 60)).toFixed(2)} simulated hours per wall minute\n`,
   );
   if (firstFail !== null) {
     const f = firstFail as RunResult;

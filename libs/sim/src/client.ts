@@ -136,7 +136,8 @@ export class SimClient {
     let again = false;
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i]!;
-      const e = entries[i] as { ok: boolean; seq?: number; epoch?: number; version?: number; result?: { balance: number }; error?: { code: string } } | undefined;
+      const e = entries[i] as
+        { ok: boolean; seq?: number; epoch?: number; version?: number; result?: { balance: number }; error?: { code: string } } | undefined;
       if (e === undefined) continue;
       if (e.ok || e.error?.code === 'REJECTED') {
         const answer = { ok: e.ok, seq: e.seq!, epoch: e.epoch!, version: e.version!, balance: e.ok ? e.result!.balance : null };

@@ -188,18 +188,14 @@ export class SimTransport implements Transport {
     return new Promise((resolve, reject) => {
       const inbox = `_INBOX.${this.ep.name}.r${++this.inboxSeq}`;
       let done = false;
-      const sub = this.net.subscribe(
-        this.ep,
-        inbox,
-        (d, _r, _j, _s, _f, noResp) => {
-          if (done) return;
-          done = true;
-          sub.unsubscribe();
-          this.sched.cancel(timer);
-          if (noResp) reject(Object.assign(new Error('no responders'), { code: '503' }));
-          else resolve(d);
-        },
-      );
+      const sub = this.net.subscribe(this.ep, inbox, (d, _r, _j, _s, _f, noResp) => {
+        if (done) return;
+        done = true;
+        sub.unsubscribe();
+        this.sched.cancel(timer);
+        if (noResp) reject(Object.assign(new Error('no responders'), { code: '503' }));
+        else resolve(d);
+      });
       const timer = this.sched.after(
         timeoutMs,
         () => {

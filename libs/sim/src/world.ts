@@ -105,39 +105,29 @@ class World {
     this.stepMs = o.stepMs ?? 5;
     this.net = new SimNetwork(this.sched, this.rng.fork('net'));
     this.diskPlan = this.rng.fork('disk-loss');
-    const c = this.rng.fork('config');
-    const fsync: FsyncPolicy = c.pick([{ kind: 'always' }, { kind: 'interval', ms: 5 }, { kind: 'never' }] as FsyncPolicy[]);
-    this.settings = {
-      heartbeatIntervalMs: c.pick([20, 50]),
-      heartbeatMissed: c.pick([3, 4, 5]),
-      fsync,
-      ack: fsync.kind !== 'never' && c.chance(0.3) ? 'logged' : 'received',
-      snapshotEveryRecords: c.pick([0, 40, 150]),
-      segmentBytesMax: c.pick([1024, 8192, 1 << 20]),
-      replicationRingBytes: c.pick([1024, 32 << 20]),
-      faults: new Set((o.faults ?? []).filter((f) => (FAULT_NAMES as readonly string[]).includes(f))),
-    };
+    this.settings = pickSettings(this.rng.fork('config'), o.faults ?? []);
     const s = this.settings;
     this.config = `hb ${s.heartbeatIntervalMs}x${s.heartbeatMissed} fsync ${s.fsync.kind} ack ${s.ack} snap ${s.snapshotEveryRecords} seg ${s.segmentBytesMax} ring ${s.replicationRingBytes}${s.faults.size ? ` FAULTS ${[...s.faults].join(',')}` : ''}`;
-    this.checker = new Checker(() => this.sched.now, () => this.nodes, s.fsync.kind === 'always');
-    const hooks = {
-      onRoleChange: (n: SimNode, from: string, to: string) => {
-        if (from === 'negotiating' && to === 'promoting') this.onElected(n);
-        // Caught up or serving: the node holds every acknowledged update again.
-        if (to === 'standby' || to === 'primary' || to === 'solo') {
-          this.memoryLost.delete(n.id);
-          this.diskLost.delete(n.id);
-        }
-        if (to === 'primary' || to === 'solo') this.checker.onServing(n);
-      },
-      onApplied: (n: SimNode, seq: number, id: string) => this.checker.onApplied(n, seq, id),
-      onSnapshotLoaded: (n: SimNode, seq: number) => this.checker.onSnapshotLoaded(n, seq),
-      // A failed log may have lost what the node acked on receipt, even after it reached standby.
-      onFailed: (n: SimNode) => this.lost(n, 'memory'),
-      onCoreError: (n: SimNode, kind: CoreErrorKind, err: Error) => this.checker.fail('core-error', `${n.id}: ${kind}: ${(err.stack ?? err.message).slice(0, 300)}`),
-    };
+    this.checker = new Checker(
+      () => this.sched.now,
+      () => this.nodes,
+      s.fsync.kind === 'always',
+    );
+    const hooks = this.nodeHooks();
     this.nodes = ['n1', 'n2'].map(
-      (id) => new SimNode(id, id === 'n1' ? 'n2' : 'n1', this.sched, this.net, this.rng.fork(`node-${id}`), this.arbiter, () => this.arbiterLossP, s, hooks, o.trace === true),
+      (id) =>
+        new SimNode(
+          id,
+          id === 'n1' ? 'n2' : 'n1',
+          this.sched,
+          this.net,
+          this.rng.fork(`node-${id}`),
+          this.arbiter,
+          () => this.arbiterLossP,
+          s,
+          hooks,
+          o.trace === true,
+        ),
     );
     const sup = this.rng.fork('supervisor');
     for (const n of this.nodes) {
@@ -154,7 +144,29 @@ class World {
     const clientHooks = {
       onBadReply: (cl: SimClient, r: ClientRequest, code: string) => this.checker.fail('bad-reply', `${cl.id} got ${code} for ${r.id}`),
     };
-    for (let i = 1; i <= 3; i++) this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick(o.thinkMs ?? [4, 10, 30]), clientHooks));
+    for (let i = 1; i <= 3; i++)
+      this.clients.push(new SimClient(`c${i}`, this.net, this.sched, clientRng.fork(`c${i}`), assets, clientRng.pick(o.thinkMs ?? [4, 10, 30]), clientHooks));
+  }
+
+  /** What the nodes tell the world: elections, serving, applied records, losses, core errors. */
+  private nodeHooks(): ConstructorParameters<typeof SimNode>[8] {
+    return {
+      onRoleChange: (n: SimNode, from: string, to: string) => {
+        if (from === 'negotiating' && to === 'promoting') this.onElected(n);
+        // Caught up or serving: the node holds every acknowledged update again.
+        if (to === 'standby' || to === 'primary' || to === 'solo') {
+          this.memoryLost.delete(n.id);
+          this.diskLost.delete(n.id);
+        }
+        if (to === 'primary' || to === 'solo') this.checker.onServing(n);
+      },
+      onApplied: (n: SimNode, seq: number, id: string) => this.checker.onApplied(n, seq, id),
+      onSnapshotLoaded: (n: SimNode, seq: number) => this.checker.onSnapshotLoaded(n, seq),
+      // A failed log may have lost what the node acked on receipt, even after it reached standby.
+      onFailed: (n: SimNode) => this.lost(n, 'memory'),
+      onCoreError: (n: SimNode, kind: CoreErrorKind, err: Error) =>
+        this.checker.fail('core-error', `${n.id}: ${kind}: ${(err.stack ?? err.message).slice(0, 300)}`),
+    };
   }
 
   private startNode(n: SimNode): void {
@@ -168,11 +180,13 @@ class World {
     const said = tx.peerSummary;
     if (!peer.up || said === null || tx.status(false).peer?.connected !== true) return;
     const me: Candidate = { nodeId: n.id, record: tx.epochRecord, lastSeq: tx.processor.lastSeq };
-    const them: Candidate = { nodeId: said.from, record: { epoch: said.epoch, role: said.recordRole, primary: said.primary, history: said.history }, lastSeq: said.lastSeq };
+    const them: Candidate = {
+      nodeId: said.from,
+      record: { epoch: said.epoch, role: said.recordRole, primary: said.primary, history: said.history },
+      lastSeq: said.lastSeq,
+    };
     this.checker.onElected(n, me, them);
   }
-
-
 
   async run(): Promise<RunResult> {
     const { sched } = this;
@@ -190,7 +204,10 @@ class World {
     // A real node process exits on an unhandled rejection (Node's default): the core must leave none.
     const unhandled = (reason: unknown) => {
       const e = reason as Error;
-      this.checker.fail('core-error', `unhandled promise rejection (a node process would exit): ${e?.name}: ${e?.message} ${String(e?.stack).split('\n').slice(1, 4).join(' ')}`);
+      this.checker.fail(
+        'core-error',
+        `unhandled promise rejection (a node process would exit): ${e?.name}: ${e?.message} ${String(e?.stack).split('\n').slice(1, 4).join(' ')}`,
+      );
     };
     process.on('unhandledRejection', unhandled);
     try {
@@ -227,9 +244,14 @@ class World {
   }
 
   private later(ms: number, label: string, fn: () => void): void {
-    this.sched.after(ms, () => {
-      if (!this.healing) fn();
-    }, null, label);
+    this.sched.after(
+      ms,
+      () => {
+        if (!this.healing) fn();
+      },
+      null,
+      label,
+    );
   }
 
   private restartLater(n: SimNode, p: Rng): void {
@@ -307,24 +329,39 @@ class World {
 
   private window(ms: number, label: string, on: () => void, off: () => void): void {
     on();
-    this.sched.after(ms, () => {
-      off();
-      this.sched.trace(`heal ${label}`);
-    }, null, `heal ${label}`);
+    this.sched.after(
+      ms,
+      () => {
+        off();
+        this.sched.trace(`heal ${label}`);
+      },
+      null,
+      `heal ${label}`,
+    );
   }
 
   private peerPartition(p: Rng): void {
     const ms = p.int(30, 800);
     const dirs = p.chance(0.5) ? ['n1>n2', 'n2>n1'] : [p.pick(['n1>n2', 'n2>n1'])];
     this.note(`partition ${dirs.join(' ')} ${ms} ms`);
-    this.window(ms, `partition ${dirs.join(' ')}`, () => dirs.forEach((d) => this.net.blocked.add(d)), () => dirs.forEach((d) => this.net.blocked.delete(d)));
+    this.window(
+      ms,
+      `partition ${dirs.join(' ')}`,
+      () => dirs.forEach((d) => this.net.blocked.add(d)),
+      () => dirs.forEach((d) => this.net.blocked.delete(d)),
+    );
   }
 
   private isolate(p: Rng): void {
     const n = p.pick(this.nodes);
     const ms = p.int(30, 800);
     this.note(`isolate ${n.id} ${ms} ms`);
-    this.window(ms, `isolate ${n.id}`, () => this.net.isolated.add(n.id), () => this.net.isolated.delete(n.id));
+    this.window(
+      ms,
+      `isolate ${n.id}`,
+      () => this.net.isolated.add(n.id),
+      () => this.net.isolated.delete(n.id),
+    );
   }
 
   private clientPartition(p: Rng): void {
@@ -333,13 +370,23 @@ class World {
     const ms = p.int(30, 800);
     const dirs = [`${c.id}>${n.id}`, `${n.id}>${c.id}`];
     this.note(`partition ${c.id}<->${n.id} ${ms} ms`);
-    this.window(ms, `partition ${c.id}<->${n.id}`, () => dirs.forEach((d) => this.net.blocked.add(d)), () => dirs.forEach((d) => this.net.blocked.delete(d)));
+    this.window(
+      ms,
+      `partition ${c.id}<->${n.id}`,
+      () => dirs.forEach((d) => this.net.blocked.add(d)),
+      () => dirs.forEach((d) => this.net.blocked.delete(d)),
+    );
   }
 
   private outage(p: Rng): void {
     const ms = p.int(30, 500);
     this.note(`NATS outage ${ms} ms`);
-    this.window(ms, 'outage', () => (this.net.outage = true), () => (this.net.outage = false));
+    this.window(
+      ms,
+      'outage',
+      () => (this.net.outage = true),
+      () => (this.net.outage = false),
+    );
   }
 
   private diskFull(p: Rng): void {
@@ -349,7 +396,12 @@ class World {
     this.lost(n, 'memory');
     const ms = p.int(10, 300);
     this.note(`disk full ${n.id} ${ms} ms`);
-    this.window(ms, `disk ${n.id}`, () => (n.disk.full = true), () => (n.disk.full = false));
+    this.window(
+      ms,
+      `disk ${n.id}`,
+      () => (n.disk.full = true),
+      () => (n.disk.full = false),
+    );
   }
 
   /** Media damage on a node that is down, only while its peer holds every acknowledged update. */
@@ -386,13 +438,23 @@ class World {
       reorderP: p.pick([0, 0.01, 0.05]),
     };
     this.note(`network ${JSON.stringify(cfg)} ${ms} ms`);
-    this.window(ms, 'network', () => (this.net.cfg = cfg), () => (this.net.cfg = CALM_NET));
+    this.window(
+      ms,
+      'network',
+      () => (this.net.cfg = cfg),
+      () => (this.net.cfg = CALM_NET),
+    );
   }
 
   private arbiterLoss(p: Rng): void {
     const ms = p.int(50, 1000);
     this.note(`arbiter answers lost 50% for ${ms} ms`);
-    this.window(ms, 'arbiter', () => (this.arbiterLossP = 0.5), () => (this.arbiterLossP = 0));
+    this.window(
+      ms,
+      'arbiter',
+      () => (this.arbiterLossP = 0.5),
+      () => (this.arbiterLossP = 0),
+    );
   }
 
   // ---- healing and liveness --------------------------------------------------------
@@ -482,7 +544,9 @@ class World {
     if (n.forcePrimary) return;
     const fromSeq = Math.min(...refusal.missing.map((m) => m.fromSeq));
     const gone = this.checker.forgive(fromSeq, n.disk.ids());
-    sched.trace(`${n.id}: operator restarts it with --force-primary (${refusal.reason}); gives up ${gone.length} acknowledged update(s) from seq ${fromSeq} on`);
+    sched.trace(
+      `${n.id}: operator restarts it with --force-primary (${refusal.reason}); gives up ${gone.length} acknowledged update(s) from seq ${fromSeq} on`,
+    );
     n.crash(false, false);
     n.forcePrimary = true;
     this.startNode(n);
@@ -506,6 +570,24 @@ class World {
       return `${n.id} ${n.role}${p ? ` lastSeq ${p.lastSeq} committed ${p.committedSeq} digest ${p.digest().digest.slice(0, 8)}` : ` (${n.downReason})`}`;
     });
     const waiting = this.clients.filter((c) => !c.idle).map((c) => c.id);
-    this.checker.fail('convergence-liveness', `${why} within the healing time: ${states.join('; ')}${waiting.length ? `; clients waiting: ${waiting.join(',')}` : ''}`);
+    this.checker.fail(
+      'convergence-liveness',
+      `${why} within the healing time: ${states.join('; ')}${waiting.length ? `; clients waiting: ${waiting.join(',')}` : ''}`,
+    );
   }
+}
+
+/** The run's configuration, drawn from `c` (the same draws, in the same order, for a seed). */
+function pickSettings(c: Rng, faults: readonly FaultName[]): NodeSettings {
+  const fsync: FsyncPolicy = c.pick([{ kind: 'always' }, { kind: 'interval', ms: 5 }, { kind: 'never' }] as FsyncPolicy[]);
+  return {
+    heartbeatIntervalMs: c.pick([20, 50]),
+    heartbeatMissed: c.pick([3, 4, 5]),
+    fsync,
+    ack: fsync.kind !== 'never' && c.chance(0.3) ? 'logged' : 'received',
+    snapshotEveryRecords: c.pick([0, 40, 150]),
+    segmentBytesMax: c.pick([1024, 8192, 1 << 20]),
+    replicationRingBytes: c.pick([1024, 32 << 20]),
+    faults: new Set(faults.filter((f) => (FAULT_NAMES as readonly string[]).includes(f))),
+  };
 }

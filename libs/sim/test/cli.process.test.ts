@@ -19,7 +19,8 @@ describe('txtest-sim command line', () => {
     const help = sim(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: txtest-sim /);
-    for (const flag of ['--seeds', '--from', '--to', '--seed', '--[no-]trace', '--faults', '--steps', '--jobs', '--[no-]keep-going', '--[no-]quiet']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--seeds', '--from', '--to', '--seed', '--[no-]trace', '--faults', '--steps', '--jobs', '--[no-]keep-going', '--[no-]quiet'])
+      expect(help.stdout).toContain(flag);
     expect(sim(['--version'])).toEqual({ code: 0, stdout: `txtest-sim ${version()}\n`, stderr: '' });
   });
 

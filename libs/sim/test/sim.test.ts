@@ -67,8 +67,12 @@ describe('lost disks', () => {
     // Seed 61: n2 opened epoch 2 at seq 23 and served in it, then lost its disk; n1's log lacks seq 22 on.
     const r = await runSeed({ seed: 61, trace: true });
     expect(r.faultsInjected).toContain('disk replaced n2');
-    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, begun at seq 23, records from seq 22 on\) is in no surviving log/.test(l))).toBe(true);
-    expect(r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 22 on/.test(l))).toBe(true);
+    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, begun at seq 23, records from seq 22 on\) is in no surviving log/.test(l))).toBe(
+      true,
+    );
+    expect(
+      r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 22 on/.test(l)),
+    ).toBe(true);
     expect(r.violation).toBeNull();
   });
 
@@ -128,7 +132,12 @@ describe('CI block', () => {
       encoding: 'utf8',
       timeout: 240_000,
     });
-    process.stdout.write(r.stdout.split('\n').filter((l) => /seeds|FAILED|passed/.test(l)).join('\n') + '\n');
+    process.stdout.write(
+      r.stdout
+        .split('\n')
+        .filter((l) => /seeds|FAILED|passed/.test(l))
+        .join('\n') + '\n',
+    );
     expect(r.stdout).toContain('all 5000 seeds passed every invariant');
     expect(r.status).toBe(0);
   }, 300_000);

@@ -57,7 +57,8 @@ export class CreditAudit {
     for (let i = 0; i < this.acked.length; i += step) {
       const a = this.acked[i]!;
       const again = await client.update({ id: a.id, asset: a.asset, op: 'credit', args: { amount: a.amount } });
-      if (JSON.stringify(again) !== JSON.stringify(a.reply)) problems.push(`retry of ${a.id} answered ${JSON.stringify(again)}, not the original ${JSON.stringify(a.reply)}`);
+      if (JSON.stringify(again) !== JSON.stringify(a.reply))
+        problems.push(`retry of ${a.id} answered ${JSON.stringify(again)}, not the original ${JSON.stringify(a.reply)}`);
     }
     return problems;
   }

@@ -33,9 +33,22 @@ export class TestPair {
   args(id: string, extra: string[] = []): string[] {
     const peer = id === 'n1' ? 'n2' : 'n1';
     return [
-      '--id', id, '--peer', peer, '--nats', this.o.natsUrl, '--data-dir', join(this.dir, id), '--http', '0',
-      '--heartbeat-interval-ms', String(this.o.heartbeatIntervalMs ?? 50), '--heartbeat-missed', String(this.o.heartbeatMissed ?? 4),
-      ...(this.o.args ?? []), ...extra,
+      '--id',
+      id,
+      '--peer',
+      peer,
+      '--nats',
+      this.o.natsUrl,
+      '--data-dir',
+      join(this.dir, id),
+      '--http',
+      '0',
+      '--heartbeat-interval-ms',
+      String(this.o.heartbeatIntervalMs ?? 50),
+      '--heartbeat-missed',
+      String(this.o.heartbeatMissed ?? 4),
+      ...(this.o.args ?? []),
+      ...extra,
     ];
   }
 

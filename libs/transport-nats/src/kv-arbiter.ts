@@ -149,7 +149,10 @@ export class KvArbiter implements Arbiter {
     if (!Number.isSafeInteger(revision) || revision < 0) throw new Error(`arbiter revision must be a non-negative integer, not ${revision}`);
     // Refusing to write what read() would refuse to parse keeps a bad caller from
     // wedging the whole cluster behind an unreadable key.
-    if (!isArbiterValue(value)) throw new Error(`arbiter value must be {epoch: non-negative integer, primary: non-empty string, firstSeq?: positive integer}, not ${JSON.stringify(value)}`);
+    if (!isArbiterValue(value))
+      throw new Error(
+        `arbiter value must be {epoch: non-negative integer, primary: non-empty string, firstSeq?: positive integer}, not ${JSON.stringify(value)}`,
+      );
     const data = encodeValue(value);
     try {
       const op = revision === 0 ? this.kv.create(ARBITER_KEY, data) : this.kv.update(ARBITER_KEY, data, revision, this.timeoutMs);

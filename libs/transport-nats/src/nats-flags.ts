@@ -15,7 +15,15 @@ export function subjectToken(raw: string): string {
 
 /** Which cluster's subjects (`<prefix>.<cluster>.*`) a binary serves or talks to. */
 export const SUBJECT_FLAGS = [
-  { name: 'cluster', env: 'TXTEST_CLUSTER', type: 'string', value: 'name', parse: subjectToken, default: DEFAULT_CLUSTER, help: 'cluster name (subject token)' },
+  {
+    name: 'cluster',
+    env: 'TXTEST_CLUSTER',
+    type: 'string',
+    value: 'name',
+    parse: subjectToken,
+    default: DEFAULT_CLUSTER,
+    help: 'cluster name (subject token)',
+  },
   { name: 'prefix', env: 'TXTEST_PREFIX', type: 'string', value: 'p', parse: subjectToken, default: DEFAULT_PREFIX, help: 'subject prefix' },
 ] as const satisfies readonly Flag[];
 
@@ -27,7 +35,15 @@ function natsUrls(raw: string): string {
 }
 
 export const NATS_FLAGS = [
-  { name: 'nats', env: 'TXTEST_NATS_URL', type: 'string', value: 'url', parse: natsUrls, default: 'nats://127.0.0.1:4222', help: 'NATS server URL(s), comma-separated' },
+  {
+    name: 'nats',
+    env: 'TXTEST_NATS_URL',
+    type: 'string',
+    value: 'url',
+    parse: natsUrls,
+    default: 'nats://127.0.0.1:4222',
+    help: 'NATS server URL(s), comma-separated',
+  },
   { name: 'nats-creds', env: 'TXTEST_NATS_CREDS', type: 'string', value: 'file', help: 'NATS credentials file' },
   { name: 'nats-user', env: 'TXTEST_NATS_USER', type: 'string', value: 'user', help: 'NATS user name' },
   { name: 'nats-password', env: 'TXTEST_NATS_PASSWORD', type: 'string', value: 'pw', help: 'NATS password (prefer the env variable)' },
@@ -41,8 +57,13 @@ export const NATS_FLAGS = [
 export function natsSettings(v: Values<typeof NATS_FLAGS>): NatsSettings {
   const s: NatsSettings = { url: v.nats };
   const optional: [Exclude<keyof NatsSettings, 'url'>, Exclude<keyof Values<typeof NATS_FLAGS>, 'nats'>][] = [
-    ['credsFile', 'nats-creds'], ['user', 'nats-user'], ['password', 'nats-password'], ['token', 'nats-token'],
-    ['tlsCaFile', 'nats-tls-ca'], ['tlsCertFile', 'nats-tls-cert'], ['tlsKeyFile', 'nats-tls-key'],
+    ['credsFile', 'nats-creds'],
+    ['user', 'nats-user'],
+    ['password', 'nats-password'],
+    ['token', 'nats-token'],
+    ['tlsCaFile', 'nats-tls-ca'],
+    ['tlsCertFile', 'nats-tls-cert'],
+    ['tlsKeyFile', 'nats-tls-key'],
   ];
   for (const [key, flag] of optional) {
     const value = v[flag];

@@ -78,7 +78,9 @@ function violations(): string[] {
   const problems: string[] = [];
   for (const p of all) {
     const constraints = rules.depConstraints.filter((c) => p.tags.includes(c.sourceTag));
-    const banned = Object.entries(rules.bannedInLayer).filter(([tag]) => p.tags.includes(tag)).map(([, b]) => b);
+    const banned = Object.entries(rules.bannedInLayer)
+      .filter(([tag]) => p.tags.includes(tag))
+      .map(([, b]) => b);
     for (const file of sources(p.dir)) {
       const rel = relative(ROOT, file);
       const text = readFileSync(file, 'utf8');
@@ -106,7 +108,8 @@ function violations(): string[] {
       }
       for (const b of banned) {
         for (const pat of b.patterns) {
-          if (new RegExp(pat).test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''))) problems.push(`${rel}: the sans-IO core may not use ${pat.replace(/\\/g, '')}`);
+          if (new RegExp(pat).test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')))
+            problems.push(`${rel}: the sans-IO core may not use ${pat.replace(/\\/g, '')}`);
         }
       }
     }
@@ -132,7 +135,10 @@ describe('module boundaries', () => {
       if (p.tags.includes('layer:tool')) continue;
       const scope = p.tags.find((t) => t.startsWith('scope:'));
       expect(scope, `${p.name} has no scope tag`).toBeDefined();
-      expect(rules.depConstraints.some((c) => c.sourceTag === scope), `${p.name}: no rule for ${scope}`).toBe(true);
+      expect(
+        rules.depConstraints.some((c) => c.sourceTag === scope),
+        `${p.name}: no rule for ${scope}`,
+      ).toBe(true);
     }
   });
 });

@@ -218,7 +218,9 @@ function sparkline(node) {
   const max = Math.max(1, ...pts);
   const step = 160 / SPARK_POINTS;
   const x0 = 160 - pts.length * step;
-  node.card.querySelector('.sparkline polyline').setAttribute('points', pts.map((v, i) => `${(x0 + (i + 1) * step).toFixed(1)},${(31 - (v / max) * 29).toFixed(1)}`).join(' '));
+  node.card
+    .querySelector('.sparkline polyline')
+    .setAttribute('points', pts.map((v, i) => `${(x0 + (i + 1) * step).toFixed(1)},${(31 - (v / max) * 29).toFixed(1)}`).join(' '));
   // The rate over the last second or so.
   const recent = xs.slice(-5);
   const span = recent.length > 1 ? (recent[recent.length - 1].t - recent[0].t) / 1000 : 0;

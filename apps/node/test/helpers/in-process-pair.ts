@@ -54,10 +54,24 @@ export class InProcessNodes {
   async start(tag: string, id: string, peer: string, transport: Transport, lines: string[], extra: Partial<TxNodeOptions> = {}): Promise<TxNode> {
     const n = new TxNode({
       onRoleChange: (c) => this.waiting.get(`${tag}:${id}:${c.to}`)?.(),
-      nodeId: id, peerId: peer, subjects: subjects('txtest', tag), transport, clock: systemClock, defer: queueMicrotask,
-      logStorage: new FsLogStorage(this.logDir(tag, id)), epochStorage: new FsEpochStorage(join(this.dir, tag, id)), log: logger(lines), getModel,
-      fsync: { kind: 'interval', ms: 5 }, bodyBytesMax: 65536, snapshotEveryRecords: 0, segmentBytesMax: 1 << 26, repairLog: false,
-      heartbeatIntervalMs: 50, heartbeatMissed: 20, statusExtras: () => ({ pid: process.pid, http: '' }),
+      nodeId: id,
+      peerId: peer,
+      subjects: subjects('txtest', tag),
+      transport,
+      clock: systemClock,
+      defer: queueMicrotask,
+      logStorage: new FsLogStorage(this.logDir(tag, id)),
+      epochStorage: new FsEpochStorage(join(this.dir, tag, id)),
+      log: logger(lines),
+      getModel,
+      fsync: { kind: 'interval', ms: 5 },
+      bodyBytesMax: 65536,
+      snapshotEveryRecords: 0,
+      segmentBytesMax: 1 << 26,
+      repairLog: false,
+      heartbeatIntervalMs: 50,
+      heartbeatMissed: 20,
+      statusExtras: () => ({ pid: process.pid, http: '' }),
       ...extra,
     });
     await n.start();

@@ -211,7 +211,11 @@ function refusal(winner: Candidate, other: Candidate, arbiter: ArbiterView): Ref
   // in E*, and E*'s records all came from its primary, one of these two.
   if (lastLogEpoch(other) >= top.epoch) return null;
   const m: MissingRange = { epoch: top.epoch, primary: top.primary, fromSeq: firstLacking(winner, top) };
-  return { reason: `${describeMissing(m, top.firstSeq)} is in no surviving log; it may hold acknowledged updates; ${force}`, missing: [m], force: winner.nodeId };
+  return {
+    reason: `${describeMissing(m, top.firstSeq)} is in no surviving log; it may hold acknowledged updates; ${force}`,
+    missing: [m],
+    force: winner.nodeId,
+  };
 }
 
 /** What a node that hears no peer may do: serve only with the arbiter's word and its log's proof. */
@@ -236,14 +240,22 @@ export function loneVerdict(me: Candidate, peerId: string, arbiter: ArbiterView)
     return { serve: true, reason: `the arbiter confirms this node as primary (epoch ${arbiter.epoch}), and its log holds every update of epoch ${top.epoch}` };
   }
   if (coversEpoch(me, top)) {
-    return { serve: false, reason: `the arbiter names ${arbiter.primary} in epoch ${arbiter.epoch}; only it may serve alone; this node holds every update acknowledged in that epoch, so ${force} loses nothing`, missing: [] };
+    return {
+      serve: false,
+      reason: `the arbiter names ${arbiter.primary} in epoch ${arbiter.epoch}; only it may serve alone; this node holds every update acknowledged in that epoch, so ${force} loses nothing`,
+      missing: [],
+    };
   }
   const m: MissingRange = { epoch: arbiter.epoch, primary: arbiter.primary, fromSeq: me.lastSeq + 1 };
   const what = mine
     ? `the arbiter names this node primary of epoch ${arbiter.epoch}, but its ${me.record.epoch === 0 ? 'data dir holds nothing (replaced?)' : 'log does not reach that epoch (a lost log?)'}`
     : `the arbiter names ${arbiter.primary} primary of epoch ${arbiter.epoch}`;
   const who = mine ? `start ${peerId} if it has them` : `start ${peerId}`;
-  return { serve: false, reason: `${what}: ${describeMissing(m, top.firstSeq)} is not in this node's log and may hold acknowledged updates; ${who}, or ${force} to go on without them`, missing: [m] };
+  return {
+    serve: false,
+    reason: `${what}: ${describeMissing(m, top.firstSeq)} is not in this node's log and may hold acknowledged updates; ${who}, or ${force} to go on without them`,
+    missing: [m],
+  };
 }
 
 /** Last seq of `epoch` in a log described by `history` and ending at `lastSeq` (-1 if the epoch is not in it). */
@@ -261,7 +273,10 @@ function epochEnd(history: readonly [number, number][], lastSeq: number, epoch: 
  * hold the same records, found by the latest epoch the two histories share (as Kafka's
  * leader-epoch lookup). Records of the joiner after it were never confirmed to a client.
  */
-export function agreedPrefix(primary: { history: readonly [number, number][]; lastSeq: number }, joiner: { history: readonly [number, number][]; lastSeq: number }): number {
+export function agreedPrefix(
+  primary: { history: readonly [number, number][]; lastSeq: number },
+  joiner: { history: readonly [number, number][]; lastSeq: number },
+): number {
   for (let i = joiner.history.length - 1; i >= 0; i--) {
     const epoch = joiner.history[i]![0];
     const theirs = epochEnd(primary.history, primary.lastSeq, epoch);

@@ -58,7 +58,14 @@ export class NodeLog {
       pinnedSeq: d.pinnedSeq,
       onFailed: d.snapshotFailed,
     });
-    this.loader = new StateLoader({ processor, clock: o.clock, snapshotter: this.snapshotter, pause: d.pause, onApplied: o.onApplied, onSnapshotInstalled: o.onSnapshotInstalled });
+    this.loader = new StateLoader({
+      processor,
+      clock: o.clock,
+      snapshotter: this.snapshotter,
+      pause: d.pause,
+      onApplied: o.onApplied,
+      onSnapshotInstalled: o.onSnapshotInstalled,
+    });
   }
 
   /** A start's recovery: the newest snapshot and the log after it into the processor, then a writer on the log. */
@@ -67,7 +74,10 @@ export class NodeLog {
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
     const replayed = await this.loader.rebuild(rec);
-    o.log.info({ snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 }, 'recovered from the log');
+    o.log.info(
+      { snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 },
+      'recovered from the log',
+    );
     this.wiring.open(p.lastSeq, rec.lastEpoch);
   }
 }

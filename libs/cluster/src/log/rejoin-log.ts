@@ -58,7 +58,10 @@ export class RejoinLog {
     const rec = await recover(d.storage, { repair: false, warn: (msg) => d.log.warn({}, msg) });
     await d.loader.rebuild(rec);
     d.wiring.open(d.processor.lastSeq, rec.lastEpoch);
-    d.log.warn({ agreed, dropped: `${agreed + 1}..${old}`, lastSeq: d.processor.lastSeq }, 'dropped records never confirmed by truncating the log; state rebuilt from the own snapshot and log');
+    d.log.warn(
+      { agreed, dropped: `${agreed + 1}..${old}`, lastSeq: d.processor.lastSeq },
+      'dropped records never confirmed by truncating the log; state rebuilt from the own snapshot and log',
+    );
     return d.processor.lastSeq;
   }
 
@@ -85,6 +88,9 @@ export class RejoinLog {
     const body = (await d.storage.read(name)).subarray(SNAPSHOT_HEADER_BYTES);
     const loaded = await d.loader.install(body);
     d.wiring.open(seq, epoch);
-    d.log.info({ seq, replacedLastSeq: old, assets: loaded.assets, bytes: body.length }, "installed the primary's snapshot; the local log starts over after it");
+    d.log.info(
+      { seq, replacedLastSeq: old, assets: loaded.assets, bytes: body.length },
+      "installed the primary's snapshot; the local log starts over after it",
+    );
   }
 }

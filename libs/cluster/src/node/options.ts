@@ -20,7 +20,8 @@ import type { Logger, Transport } from '../transport';
  * still holds everything). The others are the core's own exceptions caught on the way
  * out: 'start-failed', 'peer-message-failed', 'sync-plan-failed', 'sync-stream-failed'.
  */
-export type CoreErrorKind = 'journal-corrupt' | 'start-failed' | 'log-failed' | 'snapshot-failed' | 'peer-message-failed' | 'sync-plan-failed' | 'sync-stream-failed';
+export type CoreErrorKind =
+  'journal-corrupt' | 'start-failed' | 'log-failed' | 'snapshot-failed' | 'peer-message-failed' | 'sync-plan-failed' | 'sync-stream-failed';
 
 export interface TxNodeOptions {
   nodeId: string;

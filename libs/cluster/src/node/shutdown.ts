@@ -83,10 +83,7 @@ export class Shutdown {
     const { o, processor } = this.d;
     const target = processor.lastSeq;
     let timer: TimerHandle | null = null;
-    await Promise.race([
-      pair.replicator.whenAcked(target),
-      new Promise<void>((resolve) => (timer = o.clock.setTimeout(resolve, 2 * pair.peerTimeoutMs))),
-    ]);
+    await Promise.race([pair.replicator.whenAcked(target), new Promise<void>((resolve) => (timer = o.clock.setTimeout(resolve, 2 * pair.peerTimeoutMs)))]);
     if (timer !== null) o.clock.clearTimeout(timer);
     const acked = pair.replicator.standbyAck;
     processor.release(Math.min(acked, this.d.wiring.writtenSeq));
@@ -94,7 +91,10 @@ export class Shutdown {
       pair.link.send(NodeKind.HANDOVER, { from: o.nodeId, epoch: this.d.epochs.epoch, lastSeq: target });
       o.log.info({ lastSeq: target, standby: o.peerId }, 'handed over to the standby');
     } else {
-      o.log.warn({ lastSeq: target, acked }, 'the standby did not acknowledge everything in time: leaving without a handover (it takes over after missed heartbeats)');
+      o.log.warn(
+        { lastSeq: target, acked },
+        'the standby did not acknowledge everything in time: leaving without a handover (it takes over after missed heartbeats)',
+      );
     }
   }
 }

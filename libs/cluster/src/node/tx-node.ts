@@ -86,10 +86,30 @@ export class TxNode {
     this.promotion = this.buildPromotion();
     this.pair = o.peerId === null ? null : this.buildPair(o.peerId);
     const { processor, epochs, serving, admission, gate, pair, subs } = this;
-    this.shutdown = new Shutdown({ o, processor, epochs, wiring: this.log.wiring, serving, admission, gate, pair, subs, role: () => this.role, send: (e) => this.driver.send(e) });
+    this.shutdown = new Shutdown({
+      o,
+      processor,
+      epochs,
+      wiring: this.log.wiring,
+      serving,
+      admission,
+      gate,
+      pair,
+      subs,
+      role: () => this.role,
+      send: (e) => this.driver.send(e),
+    });
     this.driver = new RoleDriver({
       o,
-      actions: roleActions({ o, serving: this.serving, epochs: this.epochs, promotion: this.promotion, pair: this.pair, shutdown: this.shutdown, send: (e) => this.driver.send(e) }),
+      actions: roleActions({
+        o,
+        serving: this.serving,
+        epochs: this.epochs,
+        promotion: this.promotion,
+        pair: this.pair,
+        shutdown: this.shutdown,
+        send: (e) => this.driver.send(e),
+      }),
       peerSilent: () => this.pair?.heartbeat.peerSilent() ?? true,
       recordEpoch: () => this.epochs.epoch,
       onChange: (change) => {
@@ -131,7 +151,16 @@ export class TxNode {
   private async starting(): Promise<void> {
     const { o } = this;
     // Status answers from the first moment, whatever the role.
-    this.subs.push(o.transport.subscribe(o.subjects.status(o.nodeId), (data, reply, json) => answerStatus(o, { data, reply, json }, () => this.status(false), () => this.statusWithDigest())));
+    this.subs.push(
+      o.transport.subscribe(o.subjects.status(o.nodeId), (data, reply, json) =>
+        answerStatus(
+          o,
+          { data, reply, json },
+          () => this.status(false),
+          () => this.statusWithDigest(),
+        ),
+      ),
+    );
     this.driver.start();
     this.driver.send({ type: 'START' });
     await this.recoverAndLoad();
@@ -215,13 +244,28 @@ export class TxNode {
   private buildServing(): Serving {
     const { o, processor, gate, admission } = this;
     const door = new ClientDoor(this.faults.doorProcessor(processor), o.transport, o.bodyBytesMax);
-    return new Serving({ transport: o.transport, subjects: o.subjects, processor, door, gate, admission, epoch: () => this.epochs.epoch, failed: () => this.failed !== null });
+    return new Serving({
+      transport: o.transport,
+      subjects: o.subjects,
+      processor,
+      door,
+      gate,
+      admission,
+      epoch: () => this.epochs.epoch,
+      failed: () => this.failed !== null,
+    });
   }
 
   private buildPromotion(): Promotion {
     const { o, processor, admission, epochs, faults } = this;
     return new Promotion({
-      nodeId: o.nodeId, arbiter: o.arbiter ?? null, processor, admission, epochs, wiring: this.log.wiring, faults,
+      nodeId: o.nodeId,
+      arbiter: o.arbiter ?? null,
+      processor,
+      admission,
+      epochs,
+      wiring: this.log.wiring,
+      faults,
       peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
       failed: () => this.failed,
       fail: (err) => this.fail(err),
@@ -232,7 +276,16 @@ export class TxNode {
   private buildPair(peerId: string): PairSession {
     const { o, processor, epochs, promotion, log, gate, serving, faults, incarnation } = this;
     return new PairSession({
-      o, peerId, processor, epochs, promotion, log, gate, serving, faults, incarnation,
+      o,
+      peerId,
+      processor,
+      epochs,
+      promotion,
+      log,
+      gate,
+      serving,
+      faults,
+      incarnation,
       driver: () => this.driver,
       failed: () => this.failed !== null,
       fail: (err) => this.fail(err),

@@ -97,7 +97,8 @@ export class Follower {
   private dropIncoming(): void {
     const inc = this.incoming;
     this.incoming = null;
-    if (inc !== null && !this.busy) void inc.discard().catch((err: Error) => this.d.log.warn({ err: err.message }, 'could not remove a partly received snapshot'));
+    if (inc !== null && !this.busy)
+      void inc.discard().catch((err: Error) => this.d.log.warn({ err: err.message }, 'could not remove a partly received snapshot'));
   }
 
   /** Whether `h` is a plan of this node's sync that it has not carried out yet. */

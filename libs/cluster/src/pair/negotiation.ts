@@ -63,7 +63,10 @@ export class Negotiation {
   private whenAlone(now: number): void {
     const { d } = this;
     if (d.forcePrimary) {
-      d.log.warn({ epoch: d.candidate().record.epoch }, 'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins');
+      d.log.warn(
+        { epoch: d.candidate().record.epoch },
+        'FORCED PRIMARY: --force-primary starts this node as primary without its peer; if the peer was primary later, its newer updates will be discarded when it rejoins',
+      );
       d.notes.forcing = true;
       return void d.send({ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary)' });
     }

@@ -59,12 +59,25 @@ export class PairSession {
     const { o } = h;
     const { wiring, snapshotter, loader } = h.log;
     this.rejoin = new RejoinLog({ storage: o.logStorage, log: o.log, processor: h.processor, epochs: h.epochs, wiring, snapshotter, loader, peerId: h.peerId });
-    this.link = new PeerLink(o.transport, o.subjects, o.nodeId, h.peerId, (m) => this.dispatch.onMessage(m), o.log, (err, kind) =>
-      h.coreError('peer-message-failed', err, 'handling a node message failed', { kind, err: err.stack ?? String(err) }),
+    this.link = new PeerLink(
+      o.transport,
+      o.subjects,
+      o.nodeId,
+      h.peerId,
+      (m) => this.dispatch.onMessage(m),
+      o.log,
+      (err, kind) => h.coreError('peer-message-failed', err, 'handling a node message failed', { kind, err: err.stack ?? String(err) }),
     );
     this.replicator = this.buildReplicator();
     this.follower = this.buildFollower();
-    this.heartbeat = new Heartbeat({ clock: o.clock, log: o.log, intervalMs: o.heartbeatIntervalMs, missed: o.heartbeatMissed, role: this.role, onBeat: (now) => this.onBeat(now) });
+    this.heartbeat = new Heartbeat({
+      clock: o.clock,
+      log: o.log,
+      intervalMs: o.heartbeatIntervalMs,
+      missed: o.heartbeatMissed,
+      role: this.role,
+      onBeat: (now) => this.onBeat(now),
+    });
     this.dispatch = this.buildDispatch();
     this.negotiation = this.buildNegotiation();
     this.joiner = this.buildJoiner();

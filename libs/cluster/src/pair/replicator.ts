@@ -312,11 +312,18 @@ export class Replicator {
     if ((!divergent || agreed >= h.floor) && behind <= this.tailRecordsMax && (await this.holds(agreed + 1))) {
       if (divergent) {
         this.counts.truncations++;
-        this.d.log.warn({ standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, records: behind }, 'standby joins with records never confirmed: it truncates them and takes the tail');
+        this.d.log.warn(
+          { standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, records: behind },
+          'standby joins with records never confirmed: it truncates them and takes the tail',
+        );
       } else this.d.log.info({ standby: h.from, fromSeq: agreed + 1, records: behind }, 'standby joins: sending the tail');
       return this.propose(s, agreed, null);
     }
-    if (divergent) this.d.log.warn({ standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, floor: h.floor }, 'standby joins with records never confirmed that it cannot truncate here: it starts over');
+    if (divergent)
+      this.d.log.warn(
+        { standby: h.from, agreed, discarded: `${agreed + 1}..${h.lastSeq}`, floor: h.floor },
+        'standby joins with records never confirmed that it cannot truncate here: it starts over',
+      );
     else this.d.log.info({ standby: h.from, behind }, 'standby joins far behind');
     return this.planSnapshot(s, agreed);
   }
@@ -349,7 +356,8 @@ export class Replicator {
       syncId: s.id,
       plan,
       agreed,
-      snapshot: file === null ? null : { seq: file.seq, epoch: file.epoch, bytes: file.bytes, history: this.d.history().filter(([, first]) => first <= file.seq) },
+      snapshot:
+        file === null ? null : { seq: file.seq, epoch: file.epoch, bytes: file.bytes, history: this.d.history().filter(([, first]) => first <= file.seq) },
     };
     s.sender?.stop();
     s.sender =

@@ -4,16 +4,7 @@
  * updates to the processor. Each client message gets exactly one reply, in the
  * request's encoding (PROTOCOL.md sections 2-4); nothing here throws into the core.
  */
-import {
-  batchEntries,
-  decodeBody,
-  encodeBody,
-  errorReply,
-  MsgWriter,
-  parseQuery,
-  parseUpdate,
-  type ErrorReply,
-} from '@txtest/protocol';
+import { batchEntries, decodeBody, encodeBody, errorReply, MsgWriter, parseQuery, parseUpdate, type ErrorReply } from '@txtest/protocol';
 import { replyOf, writeReplyOf, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import type { Transport } from '../transport';
 
