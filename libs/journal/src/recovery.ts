@@ -56,8 +56,10 @@ export interface Recovery {
    * order, and resolves with how many it called it for. Reads one segment at a time,
    * checks every record's CRC again and allocates nothing per record except the two
    * views it passes. Pass `snapshot.seq + 1` to replay the tail after the snapshot.
+   * With `pause`, it is awaited after every REPLAY_SLICE_FRAMES records, so a node that
+   * rebuilds while its peer waits for it (a rollback) keeps its heartbeats going.
    */
-  replay(fromSeq: number, fn: ReplayFn): Promise<number>;
+  replay(fromSeq: number, fn: ReplayFn, pause?: () => Promise<void>): Promise<number>;
   /** Segment files that recovery read and kept, oldest first (covered older segments not included). */
   segments: string[];
 }
@@ -75,7 +77,7 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
     lastSeq: Math.max(scan.lastSeq, snapSeq),
     lastEpoch: Math.max(scan.lastEpoch, snapshot?.epoch ?? 0),
     segments: live.map((s) => s.name),
-    replay: (fromSeq, fn) => replaySegments(storage, live, ends, fromSeq, fn),
+    replay: (fromSeq, fn, pause) => replaySegments(storage, live, ends, fromSeq, fn, pause),
   };
 }
 
@@ -231,7 +233,17 @@ async function syncNewestKept(storage: LogStorage, live: readonly SeqFile[], end
   }
 }
 
-async function replaySegments(storage: LogStorage, live: readonly SeqFile[], ends: readonly number[], fromSeq: number, fn: ReplayFn): Promise<number> {
+/** Records replayed between two pauses of a sliced replay (some 10 ms of applying here). */
+const REPLAY_SLICE_FRAMES = 16_384;
+
+async function replaySegments(
+  storage: LogStorage,
+  live: readonly SeqFile[],
+  ends: readonly number[],
+  fromSeq: number,
+  fn: ReplayFn,
+  pause?: () => Promise<void>,
+): Promise<number> {
   let count = 0;
   for (let i = 0; i < live.length; i++) {
     const end = ends[i]!;
@@ -243,21 +255,34 @@ async function replaySegments(storage: LogStorage, live: readonly SeqFile[], end
     if (buf.length < end) {
       throw new JournalCorruptError(`journal: ${seg.name} shrank to ${buf.length} bytes after recovery had validated ${end}`, seg.name, buf.length);
     }
-    count += replayBuffer(buf, end, seg, fromSeq, fn);
+    const at: ReplayAt = { off: 0, expected: seg.seq, count: 0 };
+    const slice = pause === undefined ? Number.POSITIVE_INFINITY : REPLAY_SLICE_FRAMES;
+    while (at.off < end) {
+      replayBuffer(buf, end, seg, fromSeq, fn, at, slice);
+      if (pause !== undefined && at.off < end) await pause();
+    }
+    count += at.count;
   }
   return count;
+}
+
+/** Where a segment's replay stands: the next frame's offset and seq, and the records replayed. */
+interface ReplayAt {
+  off: number;
+  expected: number;
+  count: number;
 }
 
 /**
  * The hot loop of replay: kept small and monomorphic on purpose. It does not compute
  * the CRCs again: recovery verified every frame of these files moments before, and the
- * lengths and seq continuity checked here catch a file that changed in between.
+ * lengths and seq continuity checked here catch a file that changed in between. Goes on
+ * from `at` for at most `max` frames (skipped ones included).
  */
-function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: number, fn: ReplayFn): number {
+function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: number, fn: ReplayFn, at: ReplayAt, max: number): void {
+  let { off, expected } = at;
   let count = 0;
-  let off = 0;
-  let expected = seg.seq;
-  while (off < end) {
+  for (let n = 0; off < end && n < max; n++) {
     const next = frameSpanAt(buf, off, end);
     const seq = next < 0 ? -1 : readSeq(buf, off);
     if (seq !== expected) {
@@ -274,7 +299,9 @@ function replayBuffer(buf: Uint8Array, end: number, seg: SeqFile, fromSeq: numbe
     }
     off = next;
   }
-  return count;
+  at.off = off;
+  at.expected = expected;
+  at.count += count;
 }
 
 /**

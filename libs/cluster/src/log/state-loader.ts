@@ -27,7 +27,11 @@ export class StateLoader {
 
   constructor(private readonly d: StateLoaderDeps) {}
 
-  /** Replaces the state with a recovery's: its snapshot (loaded in slices), then the log after it. */
+  /**
+   * Replaces the state with a recovery's: its snapshot, then the log after it, both a
+   * slice per timer tick (a rollback rebuilds while the primary waits for this node, and
+   * replaying half a million records in one go stalled its heartbeats for seconds).
+   */
   rebuild(rec: Recovery): Promise<number> {
     const { d } = this;
     return this.loadUnpacked(async () => {
@@ -35,7 +39,7 @@ export class StateLoader {
       else d.processor.reset();
       d.onSnapshotInstalled?.(d.processor.lastSeq);
       d.snapshotter.lastSnapshotSeq = rec.snapshot?.seq ?? 0;
-      return rec.replay(d.processor.lastSeq + 1, (epoch, seq, payload) => this.apply(epoch, seq, payload));
+      return rec.replay(d.processor.lastSeq + 1, (epoch, seq, payload) => this.apply(epoch, seq, payload), d.pause);
     });
   }
 
