@@ -7,7 +7,7 @@
  * status and log; then --force-primary on the node it names gets it serving. Two more:
  * the last primary ran solo before it lost its disk (the refusal names exactly the seqs
  * it acknowledged alone, and forcing loses those and nothing else), and it lost only its
- * log dir, epoch.json kept (its record alone does not let it serve).
+ * log dir, the epoch record kept (its record alone does not let it serve).
  *
  * The pairs run `--ack logged --fsync always`, so that a standby's log holds everything
  * it acknowledged the moment it is killed (with `--ack received` it holds it once the
@@ -93,7 +93,7 @@ async function killBoth(p: TestPair): Promise<void> {
   await Promise.all([p.kill('n1'), p.kill('n2')]);
 }
 
-/** The node's data dir replaced by an empty one (a lost disk); with `logOnly`, only its log dir (epoch.json kept). */
+/** The node's data dir replaced by an empty one (a lost disk); with `logOnly`, only its log dir (the epoch record kept). */
 function wipe(p: TestPair, id: string, logOnly = false): void {
   const dir = join(p.dir, id, ...(logOnly ? ['log'] : []));
   rmSync(dir, { recursive: true, force: true });
@@ -279,7 +279,7 @@ describe.concurrent('disk loss: both nodes killed, one data dir replaced by an e
     }
   });
 
-  it('the last primary ran solo, then lost its log dir but kept epoch.json: alone it does not serve on its record, and the pair refuses', async () => {
+  it('the last primary ran solo, then lost its log dir but kept its epoch record: alone it does not serve on its record, and the pair refuses', async () => {
     const s = await scenario('kv');
     try {
       const both = new CreditAudit();

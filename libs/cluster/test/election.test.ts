@@ -109,7 +109,7 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     expect(both(n1, caughtUp, { epoch: 7, primary: 'n1', firstSeq: 850 }).refusal).toBeNull();
   });
 
-  it('a log replaced while epoch.json survived does not cover the epoch its record names', () => {
+  it('a log replaced while the epoch record survived does not cover the epoch its record names', () => {
     const n1 = node('n1', {
       epoch: 8,
       history: [
@@ -208,7 +208,7 @@ describe('a node alone (its peer silent)', () => {
     });
   });
 
-  it('waits when its log was replaced while epoch.json survived', () => {
+  it('waits when its log was replaced while the epoch record survived', () => {
     const lost = node('n1', {
       epoch: 8,
       history: [

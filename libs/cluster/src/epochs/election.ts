@@ -158,7 +158,7 @@ export function newestEpoch(nodes: readonly Candidate[], arbiter: ArbiterView): 
  * record says it was primary of `e` (a primary acks only what its own log has) or a
  * caught-up standby of `e` (role `standby` is recorded only once it reached that role,
  * after which the primary acks nothing without it), and its log still reaches back to
- * where `e` began (a log replaced while epoch.json survived does not).
+ * where `e` began (a log replaced while the epoch record survived does not).
  */
 export function coversEpoch(c: Candidate, e: NewestEpoch): boolean {
   if (c.record.epoch !== e.epoch) return false;

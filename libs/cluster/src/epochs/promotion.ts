@@ -3,10 +3,11 @@
  * the node serves anything in it (docs/PAIR.md rule 1). Also what negotiation
  * leaves for the promotion: the arbiter value it weighed, and an operator's force.
  */
-import type { Processor, RoleEvent } from '@txtest/actors';
+import type { Clock, Processor, RoleEvent } from '@txtest/actors';
 import type { FaultBehaviours } from '../faults';
 import type { LogWiring } from '../log/log-wiring';
 import type { Admission } from '../serving/admission';
+import type { Logger } from '../transport';
 import type { Arbiter, ArbiterValue } from './arbiter';
 import { noteEpoch } from './election';
 import type { EpochKeeper } from './epoch-keeper';
@@ -20,6 +21,8 @@ export interface PromotionDeps {
   epochs: EpochKeeper;
   wiring: Pick<LogWiring, 'durable'>;
   faults: FaultBehaviours;
+  clock: Clock;
+  log: Logger;
   /** The epoch the peer last said it was in (0 when none). */
   peerEpoch(): number;
   /** Why the node failed, or null. */
@@ -70,11 +73,16 @@ export class Promotion implements ElectionNotes {
       // (a standby acks on receipt): they must be in its log, durably, before it claims the
       // epoch at the arbiter, whose word outlives this process: a crash after the claim must
       // not leave the named primary without updates already acked.
+      const t0 = d.clock.now();
       await d.wiring.durable();
+      const t1 = d.clock.now();
       const prev = d.epochs.record;
       const outcome = await this.claim(prev, Math.max(prev.epoch, d.peerEpoch()) + 1);
       if ('refused' in outcome) return d.send({ type: 'PROMOTION_FAILED', reason: outcome.refused });
+      const t2 = d.clock.now();
       await this.record(prev, outcome.epoch);
+      // Each step's share of the failover time (the detection is heartbeat-missed x interval).
+      d.log.info({ epoch: outcome.epoch, logSyncMs: t1 - t0, arbiterMs: t2 - t1, recordMs: d.clock.now() - t2 }, 'epoch opened');
       d.send({ type: 'EPOCH_OPENED', epoch: outcome.epoch });
     } catch (err) {
       d.send({ type: 'PROMOTION_FAILED', reason: `cannot open a new epoch: ${(err as Error).message}` });

@@ -266,6 +266,8 @@ export class TxNode {
       epochs,
       wiring: this.log.wiring,
       faults,
+      clock: o.clock,
+      log: o.log,
       peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
       failed: () => this.failed,
       fail: (err) => this.fail(err),
