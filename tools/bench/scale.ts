@@ -15,13 +15,12 @@
  * Run: npx tsx tools/bench/scale.ts [--accounts 1000000] [--json out.json]   (--help for all)
  * It starts its own nats-server on a free port and stops everything it started.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TxClient, type UpdateResult } from '@txtest/client';
 import { connectNats } from '@txtest/transport-nats';
-import { nodeStatus, reached, startNatsServer, TestPair, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
+import { nodeStatus, reached, startNatsServer, TestPair, writeProcessLogs, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 
 const HELP = `Usage: npx tsx tools/bench/scale.ts [flags]
   --accounts <n>           accounts to grow to, one credit each [1000000]
@@ -266,16 +265,7 @@ function promotions(pair: TestPair, id: string, since: number, from: 'standby' |
 
 /** With --log-dir, every node process's log lines and stderr, one file each. */
 function writeLogs(started: { id: string; proc: NodeProcess }[]): void {
-  const dir = flags['log-dir'];
-  if (dir === undefined) return;
-  mkdirSync(dir, { recursive: true });
-  const seen = new Map<string, number>();
-  for (const { id, proc } of started) {
-    const n = (seen.get(id) ?? 0) + 1;
-    seen.set(id, n);
-    writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    writeFileSync(join(dir, `${id}-${n}.stderr`), proc.stderr());
-  }
+  if (flags['log-dir'] !== undefined) writeProcessLogs(flags['log-dir'], started);
 }
 
 type Shape = { primary: string; standby: string };

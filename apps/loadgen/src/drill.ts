@@ -7,12 +7,10 @@
  * the standby again. Then stops the load and audits (states exact, digests equal).
  * Reports each gap and the throughput dip around each kill.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { refused, type Command, type Flag, type Values } from '@txtest/cli';
 import { connectNats } from '@txtest/transport-nats';
-import { nodeStatus, startNatsServer, TestPair, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
+import { nodeStatus, startNatsServer, TestPair, writeProcessLogs, type NatsServerHandle, type NodeProcess } from '@txtest/testkit';
 import { loadArgs, loadFlags, TARGET_FLAGS, type LoadDefaults, type LoadgenArgs } from './args';
 import { emitReport } from './output';
 import { pregrow } from './pregrow';
@@ -122,7 +120,7 @@ export async function drill({ values: v }: DrillPlan): Promise<number> {
     emitReport(a, report);
     return verdict(report, done);
   } finally {
-    if (v['log-dir'] !== undefined) writeNodeLogs(v['log-dir'], started);
+    if (v['log-dir'] !== undefined) writeProcessLogs(v['log-dir'], started);
     await nc.close();
     await pair.close();
     await nats.stop();
@@ -191,17 +189,6 @@ function verdict(report: RunReport, done: readonly KillRow[]): number {
     return 1;
   }
   return 0;
-}
-
-/** Every node process's log lines, one file per process (n1-1.log, n2-1.log, n1-2.log, ...), to attribute each gap. */
-function writeNodeLogs(dir: string, started: readonly { id: string; proc: NodeProcess }[]): void {
-  mkdirSync(dir, { recursive: true });
-  const seen = new Map<string, number>();
-  for (const { id, proc } of started) {
-    const n = (seen.get(id) ?? 0) + 1;
-    seen.set(id, n);
-    writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  }
 }
 
 /** Gaps, and each kill's dip: the mean rate of the second before it against the lowest interval until it recovered. */

@@ -3,6 +3,8 @@
  * so the PID is the node's own), their pino lines parsed as they come, killed by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,4 +105,20 @@ export async function startNode(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   const line = await p.waitForLog((l) => l.msg === 'started');
   if (args.includes('--standalone')) await p.waitForLog((l) => l.to === 'solo');
   return Object.assign(p, { http: String(line.http) });
+}
+
+/**
+ * Every process's log lines (and stderr) in `dir`, one file each, numbered per node id in
+ * start order (n1-1.log, n2-1.log, n1-2.log, ...): what a benchmark or drill keeps so a
+ * stall or a failover gap can be attributed afterwards.
+ */
+export function writeProcessLogs(dir: string, started: readonly { id: string; proc: NodeProcess }[]): void {
+  mkdirSync(dir, { recursive: true });
+  const seen = new Map<string, number>();
+  for (const { id, proc } of started) {
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    writeFileSync(join(dir, `${id}-${n}.log`), proc.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(join(dir, `${id}-${n}.stderr`), proc.stderr());
+  }
 }
