@@ -20,7 +20,10 @@ describe('role diagram: from the XState definition to SVG', () => {
   it('has every top-level state, and the nested watching states inside their parents', () => {
     expect(graph.states.map((s) => s.id)).toEqual([...ROLE_STATES]);
     const ids = allStateIds(graph);
-    for (const parent of ['primary', 'syncing', 'standby']) expect(ids).toContain(`${parent}.watching`);
+    for (const parent of ['primary', 'syncing', 'standby']) {
+      expect(ids).toContain(`${parent}.watching`);
+      expect(ids).toContain(`${parent}.rechecking`);
+    }
     expect(graph.states.find((s) => s.id === 'stopped')!.final).toBe(true);
     expect(graph.states.find((s) => s.id === 'negotiating')!.description).toBe(roleMachine.root.states.negotiating!.description);
   });
@@ -30,6 +33,8 @@ describe('role diagram: from the XState definition to SVG', () => {
     expect(labels(INITIAL, 'starting')).toEqual(['']);
     expect(labels(ANY, 'stopping')).toEqual(['STOP']);
     expect(labels('standby.watching', 'promoting')).toEqual(['after peerTimeout [peerSilent]']);
+    expect(labels('standby.watching', 'standby.rechecking')).toEqual(['after peerTimeout [else]']);
+    expect(labels('standby.rechecking', 'promoting')).toEqual(['after recheck [peerSilent]']);
     expect(labels('recovering', 'promoting')).toEqual(['RECOVERED [guarded]']);
     expect(labels('recovering', 'negotiating')).toEqual(['RECOVERED [else]']);
     // Every new epoch begins solo; a standby attaches later (the node never opens one "with a standby").

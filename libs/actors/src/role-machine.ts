@@ -123,8 +123,10 @@ const WAITS_FOR: Record<RoleState, string> = {
   stopped: 'Waits for nothing: the process may exit.',
 };
 
-/** The peer-watching child of primary, syncing and standby (see `watching` below). */
+/** The peer-watching children of primary, syncing and standby (see `watchingPeer` below). */
 const WATCHING = 'Waits for the next PEER_ALIVE; each one re-enters this child so that its peerTimeout timer starts over while the parent stays put.';
+const RECHECKING =
+  'Waits two heartbeat intervals after a timeout this node vetoed (its own event loop had just stalled, so the peer may have spoken unread), then judges the silence again.';
 
 const roleSetup = setup({
   types: {
@@ -158,6 +160,8 @@ const roleSetup = setup({
   delays: {
     heartbeat: ({ context }) => context.heartbeatIntervalMs,
     peerTimeout: ({ context }) => peerTimeoutMs(context),
+    // Long enough for the peer's overdue beat to arrive after a stall both nodes shared.
+    recheck: ({ context }) => 2 * context.heartbeatIntervalMs,
   },
 });
 
@@ -206,8 +210,19 @@ function watchingPeer(onTimeout: '#role.promoting' | '#role.negotiating') {
         after: {
           peerTimeout: [
             { guard: 'peerSilent', target: onTimeout, actions: heartbeatsMissed },
-            // Vetoed: watch again, so the timeout is judged afresh after the pending I/O.
-            { target: 'watching', reenter: true },
+            // Vetoed: judged again once the pending I/O has been read, not a whole timeout
+            // later (that doubled the failover time whenever a stall came near the kill).
+            { target: 'rechecking' },
+          ],
+        },
+      },
+      rechecking: {
+        description: RECHECKING,
+        on: { PEER_ALIVE: { target: 'watching' } },
+        after: {
+          recheck: [
+            { guard: 'peerSilent', target: onTimeout, actions: heartbeatsMissed },
+            { target: 'rechecking', reenter: true },
           ],
         },
       },

@@ -330,6 +330,50 @@ describe('role machine: syncing and standby', () => {
     expect(h.role()).toBe('promoting');
   });
 
+  it('standby: a timeout vetoed by a stall of its own is judged again two intervals later, not a whole timeout later', () => {
+    const clock = new SimulatedClock();
+    let silent = false;
+    const actor = createActor(roleMachine.provide({ guards: { peerSilent: () => silent } }), {
+      input: { nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED },
+      clock,
+    });
+    actor.start();
+    for (const e of PATHS.standby) actor.send(e);
+    const role = () => roleOf(actor.getSnapshot());
+    clock.increment(TIMEOUT);
+    // Vetoed (the node had just stalled): it rechecks, still standby.
+    expect(role()).toBe('standby');
+    expect(actor.getSnapshot().matches({ standby: 'rechecking' })).toBe(true);
+    clock.increment(2 * INTERVAL);
+    // Vetoed again: another recheck, two intervals on.
+    expect(role()).toBe('standby');
+    silent = true;
+    clock.increment(2 * INTERVAL - 1);
+    expect(role()).toBe('standby');
+    clock.increment(1);
+    expect(role()).toBe('promoting');
+  });
+
+  it('standby: PEER_ALIVE during a recheck goes back to watching with a fresh timeout', () => {
+    const clock = new SimulatedClock();
+    let silent = false;
+    const actor = createActor(roleMachine.provide({ guards: { peerSilent: () => silent } }), {
+      input: { nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED },
+      clock,
+    });
+    actor.start();
+    for (const e of PATHS.standby) actor.send(e);
+    clock.increment(TIMEOUT);
+    expect(actor.getSnapshot().matches({ standby: 'rechecking' })).toBe(true);
+    actor.send({ type: 'PEER_ALIVE' });
+    expect(actor.getSnapshot().matches({ standby: 'watching' })).toBe(true);
+    silent = true;
+    clock.increment(TIMEOUT - 1);
+    expect(roleOf(actor.getSnapshot())).toBe('standby');
+    clock.increment(1);
+    expect(roleOf(actor.getSnapshot())).toBe('promoting');
+  });
+
   it('standby -> syncing on RESYNC', () => {
     const h = at('standby');
     h.send({ type: 'RESYNC', reason: 'gap at seq 1042' });
