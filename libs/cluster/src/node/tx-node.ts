@@ -11,21 +11,20 @@
  *             negotiation, the join, the dispatch of peer messages
  *   node/     this facade, options, the role driver, status, shutdown
  */
-import { Processor, type RoleState } from '@txtest/actors';
+import type { Processor, RoleState } from '@txtest/actors';
 import { JournalCorruptError } from '@txtest/journal';
 import { MsgWriter, type NodeStatus, type NodeSummary } from '@txtest/protocol';
 import { EpochKeeper } from '../epochs/epoch-keeper';
 import type { EpochRecord } from '../epochs/epoch-store';
-import { Promotion } from '../epochs/promotion';
+import type { Promotion } from '../epochs/promotion';
 import { faultBehaviours, NO_FAULTS, type FaultBehaviours } from '../faults';
 import { NodeLog } from '../log/node-log';
 import { PairSession } from '../pair/pair-session';
 import { Admission } from '../serving/admission';
-import { ClientDoor } from '../serving/client-door';
-import { EventPublisher } from '../serving/event-publisher';
 import { ReplyGate } from '../serving/reply-gate';
-import { Serving } from '../serving/serving';
+import type { Serving } from '../serving/serving';
 import type { Subscription } from '../transport';
+import { buildPromotion, buildProcessor, buildServing, type NodeParts } from './assembly';
 import type { NodeStats } from './node-stats';
 import { asError, resolveOptions, type CoreErrorKind, type ResolvedOptions, type TxNodeOptions } from './options';
 import { roleActions } from './role-actions';
@@ -60,7 +59,11 @@ export class TxNode {
     this.incarnation = o.clock.now().toString(36);
     // One writer for records and events: both are written and taken within one call.
     const w = new MsgWriter();
-    this.processor = this.buildProcessor(w);
+    this.processor = buildProcessor(o, w, (epoch, seq, ts, req, model) => {
+      const frame = this.log.wiring.appendTurn(epoch, seq, ts, req, model);
+      this.pair?.replicator.onFrame(seq, frame);
+      o.onApplied?.(seq, req.id, epoch);
+    });
     this.epochs = new EpochKeeper(o.epochStorage, (err) => this.fail(err));
     this.admission = new Admission(this.processor, o.log);
     this.log = new NodeLog({
@@ -82,8 +85,9 @@ export class TxNode {
       standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
       waitsForStandby: this.faults.repliesWaitForStandby,
     });
-    this.serving = this.buildServing();
-    this.promotion = this.buildPromotion();
+    const parts = this.partsView();
+    this.serving = buildServing(parts);
+    this.promotion = buildPromotion(parts);
     this.pair = o.peerId === null ? null : this.buildPair(o.peerId);
     const { processor, epochs, serving, admission, gate, pair, subs } = this;
     this.shutdown = new Shutdown({
@@ -223,58 +227,6 @@ export class TxNode {
     this.o.onCoreError?.(kind, err);
   }
 
-  private buildProcessor(w: MsgWriter): Processor {
-    const { o } = this;
-    const events = o.events === false ? null : new EventPublisher(o.transport, o.subjects, o.clock, w);
-    return new Processor({
-      clock: o.clock,
-      defer: o.defer,
-      getModel: o.getModel,
-      limits: o.limits ?? {},
-      ...(o.dedupe ? { dedupe: o.dedupe } : {}),
-      onRecord: (epoch, seq, ts, req, model) => {
-        const frame = this.log.wiring.appendTurn(epoch, seq, ts, req, model);
-        this.pair?.replicator.onFrame(seq, frame);
-        o.onApplied?.(seq, req.id, epoch);
-      },
-      onEvent: events === null ? () => undefined : events.push,
-    });
-  }
-
-  private buildServing(): Serving {
-    const { o, processor, gate, admission } = this;
-    const door = new ClientDoor(this.faults.doorProcessor(processor), o.transport, o.bodyBytesMax);
-    return new Serving({
-      transport: o.transport,
-      subjects: o.subjects,
-      processor,
-      door,
-      gate,
-      admission,
-      epoch: () => this.epochs.epoch,
-      failed: () => this.failed !== null,
-    });
-  }
-
-  private buildPromotion(): Promotion {
-    const { o, processor, admission, epochs, faults } = this;
-    return new Promotion({
-      nodeId: o.nodeId,
-      arbiter: o.arbiter ?? null,
-      processor,
-      admission,
-      epochs,
-      wiring: this.log.wiring,
-      faults,
-      clock: o.clock,
-      log: o.log,
-      peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
-      failed: () => this.failed,
-      fail: (err) => this.fail(err),
-      send: (e) => this.driver.send(e),
-    });
-  }
-
   private buildPair(peerId: string): PairSession {
     const { o, processor, epochs, promotion, log, gate, serving, faults, incarnation } = this;
     return new PairSession({
@@ -294,6 +246,23 @@ export class TxNode {
       coreError: (kind, err, msg, fields) => this.coreError(kind, err, msg, fields),
       stoppedFully: () => this.shutdown.finished,
     });
+  }
+
+  /** What the assembly of serving and promotion reaches of this node (late-bound where the part comes later). */
+  private partsView(): NodeParts {
+    return {
+      o: this.o,
+      processor: this.processor,
+      admission: this.admission,
+      epochs: this.epochs,
+      gate: this.gate,
+      wiring: this.log.wiring,
+      faults: this.faults,
+      peerEpoch: () => this.pair?.dispatch.peer?.epoch ?? 0,
+      failed: () => this.failed,
+      fail: (err) => this.fail(err),
+      send: (e) => this.driver.send(e),
+    };
   }
 
   private fail(err: unknown): void {
