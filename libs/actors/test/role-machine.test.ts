@@ -87,6 +87,19 @@ function at(state: Exclude<RoleState, 'stopped'>, over: Partial<RoleInput> = {})
   return { ...h, clock };
 }
 
+/** A standby whose peerSilent guard the test sets: false stands for "vetoed by a stall of its own". */
+function standbyWithVeto() {
+  const clock = new SimulatedClock();
+  let silent = false;
+  const actor = createActor(roleMachine.provide({ guards: { peerSilent: () => silent } }), {
+    input: { nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED },
+    clock,
+  });
+  actor.start();
+  for (const e of PATHS.standby) actor.send(e);
+  return { clock, actor, setSilent: (v: boolean) => void (silent = v) };
+}
+
 describe('role machine: the definition', () => {
   it('lists every state in ROLE_STATES, each with a description saying what it waits for', () => {
     expect(Object.keys(roleMachine.config.states!)).toEqual([...ROLE_STATES]);
@@ -331,14 +344,7 @@ describe('role machine: syncing and standby', () => {
   });
 
   it('standby: a timeout vetoed by a stall of its own is judged again two intervals later, not a whole timeout later', () => {
-    const clock = new SimulatedClock();
-    let silent = false;
-    const actor = createActor(roleMachine.provide({ guards: { peerSilent: () => silent } }), {
-      input: { nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED },
-      clock,
-    });
-    actor.start();
-    for (const e of PATHS.standby) actor.send(e);
+    const { clock, actor, setSilent } = standbyWithVeto();
     const role = () => roleOf(actor.getSnapshot());
     clock.increment(TIMEOUT);
     // Vetoed (the node had just stalled): it rechecks, still standby.
@@ -347,7 +353,7 @@ describe('role machine: syncing and standby', () => {
     clock.increment(2 * INTERVAL);
     // Vetoed again: another recheck, two intervals on.
     expect(role()).toBe('standby');
-    silent = true;
+    setSilent(true);
     clock.increment(2 * INTERVAL - 1);
     expect(role()).toBe('standby');
     clock.increment(1);
@@ -355,19 +361,12 @@ describe('role machine: syncing and standby', () => {
   });
 
   it('standby: PEER_ALIVE during a recheck goes back to watching with a fresh timeout', () => {
-    const clock = new SimulatedClock();
-    let silent = false;
-    const actor = createActor(roleMachine.provide({ guards: { peerSilent: () => silent } }), {
-      input: { nodeId: 'n1', peerId: 'n2', standalone: false, heartbeatIntervalMs: INTERVAL, heartbeatMissed: MISSED },
-      clock,
-    });
-    actor.start();
-    for (const e of PATHS.standby) actor.send(e);
+    const { clock, actor, setSilent } = standbyWithVeto();
     clock.increment(TIMEOUT);
     expect(actor.getSnapshot().matches({ standby: 'rechecking' })).toBe(true);
     actor.send({ type: 'PEER_ALIVE' });
     expect(actor.getSnapshot().matches({ standby: 'watching' })).toBe(true);
-    silent = true;
+    setSilent(true);
     clock.increment(TIMEOUT - 1);
     expect(roleOf(actor.getSnapshot())).toBe('standby');
     clock.increment(1);
