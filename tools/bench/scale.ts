@@ -76,9 +76,8 @@ function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** One gauge from a node's /metrics (no labels beyond the node's own). */
-async function gauge(http: string, name: string): Promise<number | null> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
+/** One gauge in a node's /metrics text (no labels beyond the node's own). */
+function gauge(text: string, name: string): number | null {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m === null ? null : Number(m[1]);
 }
@@ -179,19 +178,18 @@ const mib = (b: number) => Number((b / 2 ** 20).toFixed(1));
 
 async function figures(nc: NatsConnection, id: string): Promise<NodeFigures> {
   const s = await nodeStatus(nc, id);
-  const read = (name: string) => gauge(s.http, name);
-  const [assets, dedupe, stall, used, total, external] = await Promise.all(
-    [
-      'txtest_assets',
-      'txtest_dedupe_ids',
-      'txtest_event_loop_stall_peak_seconds',
-      'txtest_process_nodejs_heap_size_used_bytes',
-      'txtest_process_nodejs_heap_size_total_bytes',
-      'txtest_process_nodejs_external_memory_bytes',
-    ].map(read),
-  );
+  // One scrape for every figure: each collects the node's default metrics anew.
+  const text = await (await fetch(`http://${s.http}/metrics`)).text();
+  const [assets, dedupe, stall, used, total, external] = [
+    'txtest_assets',
+    'txtest_dedupe_ids',
+    'txtest_event_loop_stall_peak_seconds',
+    'txtest_process_nodejs_heap_size_used_bytes',
+    'txtest_process_nodejs_heap_size_total_bytes',
+    'txtest_process_nodejs_external_memory_bytes',
+  ].map((name) => gauge(text, name));
   const rss = rssOf(s.pid);
-  const spaces = heapSpaces(await (await fetch(`http://${s.http}/metrics`)).text());
+  const spaces = heapSpaces(text);
   const n = assets ?? 0;
   const orNull = (b: number | null | undefined) => (b === null || b === undefined ? null : mib(b));
   return {
