@@ -214,6 +214,26 @@ async function roles(nc: NatsConnection): Promise<{ primary: string; standby: st
   return null;
 }
 
+/**
+ * Idle after the growth, V8's memory reducer returns the old space the growth left free
+ * (it runs some 8 s after the allocation rate falls, and a snapshot at the growth's last
+ * seq may still be encoding): waits until neither node's RSS has fallen for 15 s, 90 s
+ * at most, and returns how long that took.
+ */
+async function untilRssSettles(pair: TestPair, ids: string[]): Promise<number> {
+  const t0 = Date.now();
+  let low = await Promise.all(ids.map((id) => nodeRss(pair, id)));
+  let lowAt = t0;
+  while (Date.now() - lowAt < 15_000 && Date.now() - t0 < 90_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await Promise.all(ids.map((id) => nodeRss(pair, id)));
+    // A fall of more than 1 MiB on either node restarts the quiet period.
+    if (now.some((b, i) => b < low[i]! - 2 ** 20)) lowAt = Date.now();
+    low = now.map((b, i) => Math.min(b, low[i]!));
+  }
+  return Number(((Date.now() - t0) / 1000).toFixed(1));
+}
+
 /** Waits (30 s at most) for a primary with an attached standby. */
 async function settledRoles(nc: NatsConnection, after: string): Promise<{ primary: string; standby: string }> {
   for (let i = 0; ; i++) {
@@ -298,6 +318,8 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
   // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
   await untilCaughtUp(nc, shape.standby, shape.primary, Date.now());
   const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
+  const settledS = await untilRssSettles(pair, [shape.primary, shape.standby]);
+  const settled = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
   results.growth = {
     seconds: Number(growthS.toFixed(1)),
     rate: Math.round(ACCOUNTS / growthS),
@@ -306,6 +328,8 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
     failures: ledger.failures,
     primary: shape.primary,
     nodes: grown,
+    settledSeconds: settledS,
+    settled,
   };
   say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
   return { shape, falseFailovers };
@@ -449,7 +473,16 @@ async function main(): Promise<number> {
 }
 
 function printTable(): void {
-  const g = results.growth as { seconds: number; rate: number; falseFailovers: number; standbyDropped: number; failures: number; nodes: NodeFigures[] };
+  const g = results.growth as {
+    seconds: number;
+    rate: number;
+    falseFailovers: number;
+    standbyDropped: number;
+    failures: number;
+    nodes: NodeFigures[];
+    settledSeconds: number;
+    settled: NodeFigures[];
+  };
   const rows: [string, string][] = [
     ['accounts', String(ACCOUNTS)],
     [
@@ -468,6 +501,9 @@ function printTable(): void {
         .map(([k, v]) => `${k.replace('_space', '')} ${v}`)
         .join(', '),
     ]);
+  }
+  for (const n of g.settled) {
+    rows.push([`${n.id} settled (idle ${g.settledSeconds} s)`, `RSS ${n.rssMiB} MiB, ${n.bytesPerAsset} B/asset, heap ${n.heapUsedMiB}/${n.heapTotalMiB} MiB`]);
   }
   if (results.standbyRejoin === undefined) return print(rows);
   rows.push(['standby rejoin', JSON.stringify(results.standbyRejoin)]);

@@ -28,6 +28,7 @@ export interface NodeConfig {
   readonly snapshotEveryRecords: number;
   readonly segmentBytesMax: number;
   readonly replicationRingBytes: number;
+  readonly heapGrowthPercent: number;
   readonly repairLog: boolean;
   readonly events: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -145,6 +146,15 @@ export const NODE_FLAGS = [
     default: '8388608',
     help: 'recent records kept in memory for resends and a catching-up standby (older ones come from the log)',
   },
+  {
+    name: 'heap-growth-percent',
+    env: 'TXTEST_HEAP_GROWTH_PERCENT',
+    type: 'int',
+    min: 0,
+    max: 400,
+    default: '20',
+    help: 'how far the V8 old space may grow past the live heap before a full GC (0: V8 picks, up to 4x the live heap)',
+  },
   { name: 'events', env: 'TXTEST_EVENTS', type: 'bool', onOff: true, default: true, help: 'publish committed updates on P.C.events.<asset>' },
   { name: 'repair-log', env: 'TXTEST_REPAIR_LOG', type: 'bool', help: 'truncate the log at a corrupt record instead of refusing to start' },
   { name: 'log-level', env: 'TXTEST_LOG_LEVEL', type: 'enum', values: LOG_LEVELS, default: 'info', help: 'pino log level' },
@@ -185,6 +195,7 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
     snapshotEveryRecords: v['snapshot-every'],
     segmentBytesMax: v['segment-bytes'],
     replicationRingBytes: v['replication-ring-bytes'],
+    heapGrowthPercent: v['heap-growth-percent'],
     repairLog: v['repair-log'],
     events: v.events,
     logLevel: v['log-level'],

@@ -18,6 +18,7 @@ import { EventLoopStalls } from './event-loop-stall';
 import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
 import { PeerWatch } from './peer-watch';
 import { systemClock } from './system-clock';
+import { collectGarbage, setHeapGrowth } from './heap';
 
 /** How often the node's stats are sampled: the resolution of the replication lag in time. */
 const SAMPLE_MS = 50;
@@ -139,6 +140,7 @@ function buildNode(
       web.feed.transition({ node: config.id, from: c.from, to: c.to, epoch: c.epoch, reason: c.reason, t: Date.now() });
     },
     faults,
+    onRecovered: () => log.info(collectGarbage(), 'heap collected after the recovery'),
     // In a pair, a node that can no longer log is worth less than no node: it stops, so
     // the peer takes over at once (a primary hands over first), and its supervisor can
     // restart it, which names the problem if it persists. Alone, it stays up for reads.
@@ -210,6 +212,7 @@ async function run(config: NodeConfig): Promise<void> {
 }
 
 const config = commandLine(NODE_COMMAND, nodeConfig);
+setHeapGrowth(config.heapGrowthPercent);
 run(config).catch((err: Error) => {
   exitOnCliError(NODE_COMMAND.prog, err);
   process.stderr.write(`txtest-node: ${err.name}: ${err.message}\n`);

@@ -45,6 +45,8 @@ describe('node settings', () => {
       events: true,
       repairLog: false,
       logLevel: 'info',
+      replicationRingBytes: 8388608,
+      heapGrowthPercent: 20,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -62,6 +64,7 @@ describe('node settings', () => {
     expect(config(['--id', 'n1', '--peer', 'n2', '--ack', 'logged', '--fsync', 'always']).ack).toBe('logged');
     expect(config(['--id', 'n1', '--peer', 'n2', '--arbiter', 'kv']).arbiter).toBe('kv');
     expect(config(['--id', 'n1', '--peer', 'n2', '--arbiter', 'off']).arbiter).toBe('off');
+    expect(config(['--id', 'n1', '--standalone', '--heap-growth-percent', '0']).heapGrowthPercent).toBe(0);
     expect(config(['--id', 'n1', '--standalone', '--http', '0']).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config(['--id', 'n1', '--standalone', '--http', '0.0.0.0:8080']).http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config(['--id', 'n1', '--peer', 'n2', '--heartbeat-interval-ms', '20', '--heartbeat-missed', '5'])).toMatchObject({
@@ -87,6 +90,7 @@ describe('node settings', () => {
       TXTEST_ACK: 'logged',
       TXTEST_EVENTS: 'off',
       TXTEST_REPAIR_LOG: '1',
+      TXTEST_HEAP_GROWTH_PERCENT: '50',
       TXTEST_NATS_USER: 'u',
       TXTEST_NATS_PASSWORD: 'pw',
     };
@@ -106,6 +110,7 @@ describe('node settings', () => {
       ack: 'logged',
       events: false,
       repairLog: true,
+      heapGrowthPercent: 50,
     });
     expect(config([], { TXTEST_NODE_ID: 'e1', TXTEST_STANDALONE: '1' })).toMatchObject({ standalone: true, peer: null });
     expect(config(['--id', 'f1', '--fsync', '5ms', '--ack', 'received'], env)).toMatchObject({ id: 'f1', fsync: { kind: 'interval', ms: 5 }, ack: 'received' });
@@ -119,6 +124,7 @@ describe('node settings', () => {
     [['--id', 'n1', '--standalone', '--fsync', 'sometimes'], {}, '--fsync: expected always, never or an interval of 1ms..60s such as 5ms, got "sometimes"'],
     [['--id', 'n1', '--standalone', '--heartbeat-interval-ms', '500'], {}, '--heartbeat-interval-ms: expected a duration between 5ms and 100ms, got "500"'],
     [['--id', 'n1', '--standalone', '--heartbeat-missed', 'x'], {}, '--heartbeat-missed: expected an integer between 2 and 100, got "x"'],
+    [['--id', 'n1', '--standalone', '--heap-growth-percent', '500'], {}, '--heap-growth-percent: expected an integer between 0 and 400, got "500"'],
     [['--id', 'n1', '--standalone', '--http', 'x:99999'], {}, '--http: expected host:port, a port (at most 65535), or 0, got "x:99999"'],
     [['--id', 'n1', '--standalone', '--nats', 'http://x'], {}, '--nats: expected a URL such as nats://127.0.0.1:4222, got "http://x"'],
     [['--id', 'n1', '--standalone', '--nats-password', 'pw'], {}, '--nats-password needs --nats-user'],

@@ -120,6 +120,32 @@ describe('TxNode observer hooks', () => {
     await b.stop();
   });
 
+  it('onRecovered runs once per start, after the replay and before the node takes a role', async () => {
+    const storage = new MemoryLogStorage();
+    const epochs = new MemoryEpochStorage();
+    const a = await serving(storage, epochs, fresh());
+    await credit(a, ['u1', 'u2']);
+    await a.stop();
+    // What each hook saw, in order: recovering, the replay's records, the recovery's end, then the role.
+    const order: string[] = [];
+    let solo!: () => void;
+    const ready = new Promise<void>((resolve) => (solo = resolve));
+    const b = node(storage, epochs, fresh(), () => undefined, {
+      onApplied: (seq) => void order.push(`applied ${seq}`),
+      onRecovered: () => void order.push('recovered'),
+      onRoleChange: (c) => {
+        order.push(c.to);
+        if (c.to === 'solo') solo();
+      },
+    });
+    await b.start();
+    await ready;
+    expect(order.slice(0, order.indexOf('recovered') + 1)).toEqual(['recovering', 'applied 1', 'applied 2', 'recovered']);
+    expect(order.filter((x) => x === 'recovered')).toHaveLength(1);
+    expect(order.indexOf('recovered')).toBeLessThan(order.indexOf('solo'));
+    await b.stop();
+  });
+
   it("onCoreError names a corrupt log 'journal-corrupt', and the start rejects", async () => {
     const storage = new MemoryLogStorage();
     const epochs = new MemoryEpochStorage();

@@ -78,6 +78,7 @@ export class NodeLog {
       { snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
     );
+    o.onRecovered?.();
     this.wiring.open(p.lastSeq, rec.lastEpoch);
   }
 }

@@ -74,6 +74,11 @@ export interface TxNodeOptions {
   onSnapshotInstalled?: (seq: number) => void;
   /** Every error the core logs at error level (see CoreErrorKind), after it is logged. */
   onCoreError?: (kind: CoreErrorKind, err: Error) => void;
+  /**
+   * Once, when a start's recovery has rebuilt the state and before the node takes a role:
+   * the one moment a long pause costs nothing (the app collects the replay's garbage there).
+   */
+  onRecovered?: () => void;
 }
 
 /** The tuning a node runs with when the options leave it out. */
