@@ -40,7 +40,14 @@ function harness(opts: { record?: EpochRecord; lastSeq?: number; arbiter?: Arbit
   const lines: string[] = [];
   const events: RoleEvent[] = [];
   const hellos: number[] = [];
-  const notes: ElectionNotes = { arbiterView: null, electedOver: null, forcing: false };
+  const notes: ElectionNotes = {
+    arbiterRead: null,
+    get arbiterView() {
+      return this.arbiterRead?.value ?? null;
+    },
+    electedOver: null,
+    forcing: false,
+  };
   let lastPeerAt = Number.NEGATIVE_INFINITY;
   const record = opts.record ?? { epoch: 3, role: 'standby', primary: 'n2', history: [[1, 1]] };
   const me: Candidate = { nodeId: 'n1', record, lastSeq: opts.lastSeq ?? 10 };
@@ -93,7 +100,7 @@ describe('negotiation with the peer heard', () => {
 
   it('two waiting nodes elect by log: the longer log of the last epoch serves, and notes the arbiter value it weighed', () => {
     const h = harness({ lastSeq: 12, record: { epoch: 3, role: 'standby', primary: 'n2', history: [[1, 1]] } });
-    h.notes.arbiterView = { epoch: 3, primary: 'n2' };
+    h.notes.arbiterRead = { value: { epoch: 3, primary: 'n2' }, revision: 1 };
     h.n.decide(summary({ lastSeq: 10, epoch: 3 }));
     expect(h.events).toHaveLength(1);
     const e = h.events[0]!;
@@ -175,7 +182,7 @@ describe('negotiation alone', () => {
     const empty: EpochRecord = { epoch: 0, role: 'none', primary: '', history: [] };
     const peer = summary({ epoch: 7, role: 'negotiating', recordRole: 'standby', primary: 'n1', history: [[7, 1]], lastSeq: 1200 });
     const waits = harness({ record: empty, lastSeq: 0, arbiter: new MemoryArbiter(arbiterView) });
-    waits.notes.arbiterView = arbiterView;
+    waits.notes.arbiterRead = { value: arbiterView, revision: 1 };
     waits.n.decide(peer);
     waits.n.decide(peer);
     expect(waits.events).toEqual([]);
@@ -186,7 +193,7 @@ describe('negotiation alone', () => {
     });
     expect(waits.lines.filter((l) => l.startsWith('warn neither node serves'))).toHaveLength(1);
     const forced = harness({ record: empty, lastSeq: 0, arbiter: new MemoryArbiter(arbiterView), forcePrimary: true });
-    forced.notes.arbiterView = arbiterView;
+    forced.notes.arbiterRead = { value: arbiterView, revision: 1 };
     forced.n.decide(peer);
     expect(forced.events).toEqual([{ type: 'DECIDED_PRIMARY', reason: 'forced by the operator (--force-primary) over the refusal' }]);
     expect(forced.notes.forcing).toBe(true);

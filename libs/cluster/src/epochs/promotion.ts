@@ -8,7 +8,7 @@ import type { FaultBehaviours } from '../faults';
 import type { LogWiring } from '../log/log-wiring';
 import type { Admission } from '../serving/admission';
 import type { Logger } from '../transport';
-import type { Arbiter, ArbiterValue } from './arbiter';
+import type { Arbiter, ArbiterRead, ArbiterValue } from './arbiter';
 import { noteEpoch } from './election';
 import type { EpochKeeper } from './epoch-keeper';
 import type { EpochRecord } from './epoch-store';
@@ -35,8 +35,10 @@ type Outcome = { epoch: number } | { refused: string };
 
 /** What negotiation leaves for the promotion that follows it. */
 export interface ElectionNotes {
-  /** The arbiter's value as last read (negotiation weighs it). */
-  arbiterView: ArbiterValue | null;
+  /** The arbiter as last read, with its revision (negotiation weighs the value). */
+  arbiterRead: ArbiterRead | null;
+  /** Its value (null also when never read). */
+  readonly arbiterView: ArbiterValue | null;
   /** The arbiter value the election that made this node primary weighed. */
   electedOver: ArbiterValue | null;
   /** The operator's --force-primary decided this promotion. */
@@ -44,8 +46,12 @@ export interface ElectionNotes {
 }
 
 export class Promotion implements ElectionNotes {
-  /** The arbiter's value as last read (negotiation weighs it). */
-  arbiterView: ArbiterValue | null = null;
+  /**
+   * The arbiter as last read or written by this node. A promotion tries its
+   * compare-and-set on this revision first: when that succeeds, the key had not changed,
+   * so the value judged is the current one, and the failover saved a round trip.
+   */
+  arbiterRead: ArbiterRead | null = null;
   /**
    * The arbiter value the election that made this node primary weighed: the promotion
    * may open an epoch over it (the election already judged that epoch), not over a newer one.
@@ -57,6 +63,10 @@ export class Promotion implements ElectionNotes {
   promotions = 0;
 
   constructor(private readonly d: PromotionDeps) {}
+
+  get arbiterView(): ArbiterValue | null {
+    return this.arbiterRead?.value ?? null;
+  }
 
   /** The role machine's `openEpoch`: ends in EPOCH_OPENED or PROMOTION_FAILED. */
   async open(): Promise<void> {
@@ -93,23 +103,33 @@ export class Promotion implements ElectionNotes {
   private async claim(prev: EpochRecord, epoch: number): Promise<Outcome> {
     const { d } = this;
     if (d.arbiter === null) return { epoch };
-    const r = await d.arbiter.read();
-    this.arbiterView = r.value;
     // The operator's force overrides the arbiter's record of the lost peer (once: later
     // promotions of this process obey the arbiter again).
     const forced = this.forcing;
     this.forcing = false;
     const weighed = this.electedOver;
     this.electedOver = null;
-    const judged = weighed !== null && r.value !== null && weighed.epoch === r.value.epoch && weighed.primary === r.value.primary;
-    if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== d.nodeId && !forced && !judged) {
-      return { refused: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` };
+    const cached = this.arbiterRead;
+    let r = cached ?? (this.arbiterRead = await d.arbiter.read());
+    for (;;) {
+      const judged = weighed !== null && r.value !== null && weighed.epoch === r.value.epoch && weighed.primary === r.value.primary;
+      if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== d.nodeId && !forced && !judged) {
+        return { refused: `the arbiter holds epoch ${r.value.epoch} by ${r.value.primary}` };
+      }
+      const won = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
+      // Where the epoch begins goes with it, so a node lacking it can name what it lacks.
+      const value = { epoch: won, primary: d.nodeId, firstSeq: d.processor.lastSeq + 1 };
+      const cas = await d.arbiter.compareAndSet(r.revision, value);
+      if (cas.ok) {
+        this.arbiterRead = { value, revision: cas.revision };
+        return { epoch: won };
+      }
+      this.arbiterRead = cas.current;
+      // A stale cached read loses the compare-and-set: judge what is there now, once.
+      if (r !== cached) break;
+      r = cas.current;
     }
-    const won = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
-    // Where the epoch begins goes with it, so a node lacking it can name what it lacks.
-    const cas = await d.arbiter.compareAndSet(r.revision, { epoch: won, primary: d.nodeId, firstSeq: d.processor.lastSeq + 1 });
-    if (cas.ok) return { epoch: won };
-    const v = cas.current.value;
+    const v = this.arbiterRead.value;
     return { refused: `lost the arbiter's compare-and-set to ${v ? `${v.primary} in epoch ${v.epoch}` : 'another writer'}` };
   }
 

@@ -178,7 +178,7 @@ export class TxNode {
   private async recoverAndLoad(): Promise<void> {
     const { o } = this;
     await this.log.recover();
-    if (o.arbiter) this.promotion.arbiterView = (await o.arbiter.read()).value;
+    if (o.arbiter) this.promotion.arbiterRead = await o.arbiter.read();
     // A paired node's empty data dir notes the arbiter's epoch (epoch-keeper.ts).
     await this.epochs.loadAtStart(o.peerId === null ? null : (this.promotion.arbiterView?.epoch ?? 0));
     this.admission.setEpoch(Math.max(this.epochs.epoch, this.processor.epoch), 'recovered');

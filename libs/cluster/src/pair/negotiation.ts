@@ -51,7 +51,7 @@ export class Negotiation {
     if (d.arbiter && peerHeard && now - this.lastArbiterReadAt >= d.peerTimeoutMs) {
       this.lastArbiterReadAt = now;
       void d.arbiter.read().then(
-        (r) => void (d.notes.arbiterView = r.value),
+        (r) => void (d.notes.arbiterRead = r),
         () => undefined,
       );
     }
@@ -76,7 +76,7 @@ export class Negotiation {
     this.lastArbiterReadAt = now;
     void d.arbiter.read().then(
       (r) => {
-        d.notes.arbiterView = r.value;
+        d.notes.arbiterRead = r;
         // A peer heard while the read was out is negotiated with instead (decide).
         if (d.role() === 'negotiating' && d.clock.now() - d.lastPeerAt() >= d.peerTimeoutMs) this.judgeAlone(r.value);
       },
