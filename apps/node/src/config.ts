@@ -152,7 +152,7 @@ export const NODE_FLAGS = [
     type: 'int',
     min: 0,
     max: 400,
-    default: '20',
+    default: '50',
     help: 'how far the V8 old space may grow past the live heap before a full GC (0: V8 picks, up to 4x the live heap)',
   },
   { name: 'events', env: 'TXTEST_EVENTS', type: 'bool', onOff: true, default: true, help: 'publish committed updates on P.C.events.<asset>' },

@@ -3,10 +3,10 @@
  *
  * Growth: after each full GC V8 lets the old space grow to a factor of the live heap it
  * picks itself (up to 4x). At a million accounts that left 100-120 MB of old space free
- * on an idle node, a fifth of its RSS; a fixed 20% keeps it near 40 MB, for full GCs that
- * come more often while the state grows (their marking is concurrent; the growth rate
- * of a million new accounts and the throughput over 10,000 were within the noise of
- * the default's: docs/BENCHMARKS.md).
+ * on an idle node, a fifth of its RSS. 50% keeps it near 60 MB, with full GCs a little
+ * more often while the state grows; 20% went further (40 MB) but its full GCs came so
+ * close together while a snapshot was encoded that the pauses reached 250 ms, past the
+ * peer timeout (docs/BENCHMARKS.md has the sittings).
  *
  * A full, compacting garbage collection on demand, for the moments a pause costs nothing.
  *

@@ -46,7 +46,7 @@ describe('node settings', () => {
       repairLog: false,
       logLevel: 'info',
       replicationRingBytes: 8388608,
-      heapGrowthPercent: 20,
+      heapGrowthPercent: 50,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
