@@ -78,6 +78,9 @@ export class NodeLog {
       { snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 },
       'recovered from the log',
     );
+    // The unpacked rows are a million objects at a million ids: packed before the node
+    // takes a role, they are garbage by the time onRecovered collects.
+    await this.loader.packed();
     o.onRecovered?.();
     this.wiring.open(p.lastSeq, rec.lastEpoch);
   }

@@ -23,7 +23,8 @@ export interface StateLoaderDeps {
 }
 
 export class StateLoader {
-  private packing = false;
+  /** The packing of a load's backlog, while it runs. */
+  private packing: Promise<void> | null = null;
 
   constructor(private readonly d: StateLoaderDeps) {}
 
@@ -70,13 +71,20 @@ export class StateLoader {
 
   /** Packs, a slice per timer tick, the remembered entries a load left unpacked. */
   private packBacklog(): void {
-    if (this.packing) return;
-    this.packing = true;
+    if (this.packing !== null) return;
     const { processor, clock } = this.d;
-    const step = () => {
-      if (processor.packSome(PACK_SLICE_ENTRIES)) clock.setTimeout(step, 0);
-      else this.packing = false;
-    };
-    clock.setTimeout(step, 0);
+    this.packing = new Promise<void>((done) => {
+      const step = () => {
+        if (processor.packSome(PACK_SLICE_ENTRIES)) return void clock.setTimeout(step, 0);
+        this.packing = null;
+        done();
+      };
+      clock.setTimeout(step, 0);
+    });
+  }
+
+  /** Resolves once no remembered entry is left unpacked. */
+  packed(): Promise<void> {
+    return this.packing ?? Promise.resolve();
   }
 }
