@@ -120,7 +120,7 @@ describe('TxNode observer hooks', () => {
     await b.stop();
   });
 
-  it('onRecovered runs once per start, after the replay and before the node takes a role', async () => {
+  it('onRecovered runs once per start, after the replay and the packing of its ids, before the node takes a role', async () => {
     const storage = new MemoryLogStorage();
     const epochs = new MemoryEpochStorage();
     const a = await serving(storage, epochs, fresh());
@@ -130,9 +130,10 @@ describe('TxNode observer hooks', () => {
     const order: string[] = [];
     let solo!: () => void;
     const ready = new Promise<void>((resolve) => (solo = resolve));
-    const b = node(storage, epochs, fresh(), () => undefined, {
+    // packSome(0) tells whether remembered ids are still unpacked (garbage to be, which the app's collection should find gone).
+    const b: TxNode = node(storage, epochs, fresh(), () => undefined, {
       onApplied: (seq) => void order.push(`applied ${seq}`),
-      onRecovered: () => void order.push('recovered'),
+      onRecovered: () => void order.push(b.processor.packSome(0) ? 'recovered unpacked' : 'recovered'),
       onRoleChange: (c) => {
         order.push(c.to);
         if (c.to === 'solo') solo();
