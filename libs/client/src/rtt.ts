@@ -11,17 +11,23 @@ export class RttEstimator {
   private rttvarMs = 0;
   private sampled = false;
   /**
-   * Doubles when an attempt times out, back to 1 with the next fresh sample (RFC 6298
-   * 5.5), at most 4x: a client has many attempts in flight, and a dead primary times
-   * them all out at once, which is one loss event, not one per attempt.
+   * The timeout's multiplier, back to 1 with the next fresh sample (RFC 6298 5.5), at
+   * most 4x. A client has many attempts in flight, and a dead primary times them all out
+   * at once: one loss event, not one per attempt. The first loss since a sample leaves
+   * the timeout as it was: it is what a failover looks like, and the retries may still be
+   * routed to the dead primary for a while (a SIGKILLed process closes its sockets only
+   * after its memory is torn down, 100-200 ms at a million accounts), so a doubled timeout
+   * came straight out of the failover gap. A loss of attempts sent after that one is a
+   * node too slow for the timeout: each such loss doubles it.
    */
   private backoff = 1;
-  private lastTimeoutMs = 0;
+  /** When the current loss event began (attempts sent before it belong to it), or -1. */
+  private lossSince = -1;
 
   /** A round trip of an attempt that was not a retry (Karn's rule: a retry's reply is ambiguous). */
   sample(rttMs: number): void {
     this.backoff = 1;
-    this.lastTimeoutMs = 0;
+    this.lossSince = -1;
     if (!this.sampled) {
       this.sampled = true;
       this.srttMs = rttMs;
@@ -33,18 +39,21 @@ export class RttEstimator {
   }
 
   /**
-   * An attempt sent with `attemptTimeoutMs` got no reply in time: until a reply shows the
-   * round trip again, wait longer. Attempts sent before the last doubling do not double again.
+   * An attempt sent at `sentAtMs` got no reply in time (noticed at `nowMs`): the first
+   * loss since a sample is noted; a later one, of an attempt sent after it began,
+   * doubles the wait until a reply shows the round trip again.
    */
-  timedOut(attemptTimeoutMs: number): void {
-    if (attemptTimeoutMs <= this.lastTimeoutMs) return;
+  timedOut(sentAtMs: number, nowMs: number): void {
+    if (this.lossSince < 0) {
+      this.lossSince = nowMs;
+      return;
+    }
+    if (sentAtMs < this.lossSince) return;
     this.backoff = Math.min(this.backoff * 2, 4);
-    this.lastTimeoutMs = attemptTimeoutMs;
+    this.lossSince = nowMs;
   }
 
   timeoutMs(minMs: number, maxMs: number): number {
-    const t = Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
-    if (this.backoff === 1) this.lastTimeoutMs = 0;
-    return t;
+    return Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
   }
 }

@@ -182,11 +182,11 @@ export class TxClient {
     job.attempts++;
     const sentAt = performance.now();
     const timeoutMs = this.attemptTimeout();
-    this.mux.request(this.subjects.tx, packMsgpack(job.req), timeoutMs, (o) => this.onSingle(job, o, sentAt, timeoutMs));
+    this.mux.request(this.subjects.tx, packMsgpack(job.req), timeoutMs, (o) => this.onSingle(job, o, sentAt));
   }
 
-  private onSingle(job: Job, o: MuxOutcome, sentAt: number, timeoutMs: number): void {
-    if (o.kind === 'timeout') this.rtt.timedOut(timeoutMs);
+  private onSingle(job: Job, o: MuxOutcome, sentAt: number): void {
+    if (o.kind === 'timeout') this.rtt.timedOut(sentAt, performance.now());
     if (o.kind !== 'reply') return this.retry(job, o.kind);
     if (job.attempts === 1) this.rtt.sample(performance.now() - sentAt);
     this.settle(job, unpackMsgpack(o.data) as UpdateReply);
@@ -201,11 +201,11 @@ export class TxClient {
     }
     const sentAt = performance.now();
     const timeoutMs = this.attemptTimeout();
-    this.mux.request(this.subjects.tx, packMsgpack({ batch }), timeoutMs, (o) => this.onBatch(jobs, o, sentAt, timeoutMs));
+    this.mux.request(this.subjects.tx, packMsgpack({ batch }), timeoutMs, (o) => this.onBatch(jobs, o, sentAt));
   }
 
-  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number, timeoutMs: number): void {
-    if (o.kind === 'timeout') this.rtt.timedOut(timeoutMs);
+  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number): void {
+    if (o.kind === 'timeout') this.rtt.timedOut(sentAt, performance.now());
     if (o.kind !== 'reply') {
       for (const job of jobs) this.retry(job, o.kind);
       return;
