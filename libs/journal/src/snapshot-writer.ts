@@ -27,11 +27,23 @@ import type { AppendHandle, LogStorage } from './storage';
 /** The part file a snapshot is written into before it is renamed into place. */
 export const SNAPSHOT_PART_NAME = 'snapshot-writing.part';
 
+/**
+ * Bytes appended between syncs of the part file. Left to one sync at the commit, the
+ * 80-100 MB of a million-account snapshot sat in the page cache and went to the disk
+ * in one flush of a few hundred ms, and every small fdatasync on the machine meanwhile
+ * (the peer's epoch record and log, the arbiter's store) waited behind it: at a
+ * failover that was most of a 200 ms promotion. Synced every 4 MiB, the disk's queue
+ * holds at most that much of the snapshot.
+ */
+const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
+
 export class SnapshotFileWriter {
   /** CRC32C of the body after the reserved bytes, so far. */
   private crc = 0;
   /** Body bytes after the reserved ones, so far. */
   private restLen = 0;
+  /** Bytes appended since the part file was last synced. */
+  private unsynced = 0;
   private done = false;
 
   private constructor(
@@ -68,6 +80,11 @@ export class SnapshotFileWriter {
     await this.handle.append([chunk]);
     this.crc = crc32cUpdate(this.crc, chunk);
     this.restLen += chunk.length;
+    this.unsynced += chunk.length;
+    if (this.unsynced >= SYNC_EVERY_BYTES) {
+      this.unsynced = 0;
+      await this.handle.sync();
+    }
   }
 
   /**

@@ -115,6 +115,18 @@ describe('SnapshotFileWriter', () => {
     expect(await s.list()).not.toContain(SNAPSHOT_PART_NAME);
   });
 
+  it('syncs the part file every few MiB while it is written, so a large snapshot never waits in the page cache whole', async () => {
+    const s = new MemoryLogStorage();
+    const w = await SnapshotFileWriter.open(s, 7, 1);
+    const chunk = new Uint8Array(512 * 1024).fill(7);
+    for (let i = 0; i < 32; i++) await w.append(chunk);
+    // 16 MiB appended: synced along the way (every 4 MiB), before the commit's own sync.
+    expect(s.syncCalls).toBe(4);
+    const snap = await readSnapshot(s, await w.commit());
+    expect(s.syncCalls).toBe(5);
+    expect(snap.body.length).toBe(16 * 1024 * 1024);
+  });
+
   it('a write that fails mid-way rejects, and discard leaves the older snapshots and no part file', async () => {
     const s = new FailingStorage(5);
     await writeSnapshot(s, { seq: 10, epoch: 1, chunks: [Uint8Array.of(10)] });
