@@ -161,7 +161,10 @@ export class DedupeTable {
   private unstamped = 0;
   /** Turned entries, oldest seq first, as columns. */
   private ring = DedupeTable.newRing(this);
-  private readonly byId = new IdIndex((pos, id) => this.ring.idIs(this.ring.slot(pos), id));
+  private readonly byId = new IdIndex(
+    (pos, id) => this.ring.idIs(this.ring.slot(pos), id),
+    () => this.ring.head,
+  );
   /** Writes packed args and outcomes; its slabs are freed once no row points into them. */
   private readonly packer = new MsgWriter();
   /**

@@ -2,12 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashId, IdIndex } from '../src/id-index';
 
-/** Positions are handed out in order, as the ring does; `ids[pos]` is the id stored there. */
-function harness() {
+/**
+ * Positions are handed out in order from `first`, as the ring does (which, after 2^32
+ * updates, is past what 32 bits hold); `ids[pos - first]` is the id stored there.
+ */
+function harness(first = 0) {
   const ids: string[] = [];
-  const idx = new IdIndex((pos, id) => ids[pos] === id);
+  const idx = new IdIndex(
+    (pos, id) => ids[pos - first] === id,
+    () => first,
+  );
   const put = (id: string) => {
-    const pos = ids.length;
+    const pos = first + ids.length;
     ids.push(id);
     idx.set(id, hashId(id), pos);
     return pos;
@@ -16,26 +22,30 @@ function harness() {
 }
 
 describe('IdIndex', () => {
-  it('behaves like a Map under random inserts, moves and deletes (growth and backward-shift deletion included)', () => {
+  it('behaves like a Map under random inserts, moves and deletes (growth and backward-shift deletion included), at positions past 2^32 too', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('set', 'delete'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 4000 }), (ops) => {
-        const h = harness();
-        const model = new Map<string, number>();
-        for (const [op, k] of ops) {
-          const id = `id-${k}`;
-          if (op === 'set') model.set(id, h.put(id));
-          else {
-            const cur = model.get(id);
-            if (cur !== undefined) {
-              expect(h.idx.delete(hashId(id), cur)).toBe(true);
-              model.delete(id);
-            } else expect(h.idx.delete(hashId(id), 1e9)).toBe(false);
+      fc.property(
+        fc.constantFrom(0, 2 ** 32 - 1500, 5 * 2 ** 32 + 17),
+        fc.array(fc.tuple(fc.constantFrom('set', 'delete'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 4000 }),
+        (first, ops) => {
+          const h = harness(first);
+          const model = new Map<string, number>();
+          for (const [op, k] of ops) {
+            const id = `id-${k}`;
+            if (op === 'set') model.set(id, h.put(id));
+            else {
+              const cur = model.get(id);
+              if (cur !== undefined) {
+                expect(h.idx.delete(hashId(id), cur)).toBe(true);
+                model.delete(id);
+              } else expect(h.idx.delete(hashId(id), 1e9)).toBe(false);
+            }
           }
-        }
-        expect(h.idx.size).toBe(model.size);
-        for (const [id, pos] of model) expect(h.find(id)).toBe(pos);
-        for (let k = 0; k <= 3000; k += 7) if (!model.has(`id-${k}`)) expect(h.find(`id-${k}`)).toBe(-1);
-      }),
+          expect(h.idx.size).toBe(model.size);
+          for (const [id, pos] of model) expect(h.find(id)).toBe(pos);
+          for (let k = 0; k <= 3000; k += 7) if (!model.has(`id-${k}`)) expect(h.find(`id-${k}`)).toBe(-1);
+        },
+      ),
       { numRuns: 60 },
     );
   });
