@@ -153,7 +153,7 @@ export const NODE_FLAGS = [
     min: 0,
     max: 400,
     default: '50',
-    help: 'how far the V8 old space may grow past the live heap before a full GC (0: V8 picks, up to 4x the live heap)',
+    help: 'how far the V8 old space may grow past the live heap before a full GC, once the heap is over 128 MiB (0: V8 picks, up to 4x the live heap)',
   },
   { name: 'events', env: 'TXTEST_EVENTS', type: 'bool', onOff: true, default: true, help: 'publish committed updates on P.C.events.<asset>' },
   { name: 'repair-log', env: 'TXTEST_REPAIR_LOG', type: 'bool', help: 'truncate the log at a corrupt record instead of refusing to start' },

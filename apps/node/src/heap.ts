@@ -6,7 +6,8 @@
  * on an idle node, a fifth of its RSS. 50% keeps it near 60 MB, with full GCs a little
  * more often while the state grows; 20% went further (40 MB) but its full GCs came so
  * close together while a snapshot was encoded that the pauses reached 250 ms, past the
- * peer timeout (docs/BENCHMARKS.md has the sittings).
+ * peer timeout (docs/BENCHMARKS.md has the sittings). The cap applies to large heaps
+ * only (HeapGrowth).
  *
  * A full, compacting garbage collection on demand, for the moments a pause costs nothing.
  *
@@ -19,10 +20,41 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** Sets the old space's growth past the live heap, in percent; 0 leaves it to V8. */
-export function setHeapGrowth(percent: number): void {
-  // Read by V8 at every full GC, so setting it at run time takes effect from the next one.
-  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+/** Live heap from which the growth is capped: below it V8's own factor is kept. */
+export const HEAP_GROWTH_FROM_BYTES = 128 * 2 ** 20;
+
+/**
+ * The old space's growth past the live heap, in percent (0 leaves it to V8), applied
+ * only while the heap in use is large. A small heap capped at 50% is collected so often
+ * that a pair over 10,000 accounts lost a fifth of its throughput at 1,024 in flight;
+ * the headroom only matters in bytes when the heap is large. `check` takes the heap in
+ * use (`watch` calls it every second); the cap is lifted again below half the threshold.
+ */
+export class HeapGrowth {
+  private capped = false;
+
+  constructor(
+    private readonly percent: number,
+    private readonly fromBytes = HEAP_GROWTH_FROM_BYTES,
+  ) {}
+
+  get isCapped(): boolean {
+    return this.capped;
+  }
+
+  /** Checks the heap every second for the life of the process. */
+  watch(): void {
+    setInterval(() => this.check(v8.getHeapStatistics().used_heap_size), 1000).unref();
+  }
+
+  check(heapUsedBytes: number): void {
+    if (this.percent === 0) return;
+    const want = this.capped ? heapUsedBytes >= this.fromBytes / 2 : heapUsedBytes >= this.fromBytes;
+    if (want === this.capped) return;
+    this.capped = want;
+    // Read by V8 at every full GC, so a change at run time takes effect from the next one.
+    v8.setFlagsFromString(`--heap-growing-percent=${want ? this.percent : 0}`);
+  }
 }
 
 let gc: (() => void) | null = null;

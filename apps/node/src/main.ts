@@ -18,7 +18,7 @@ import { EventLoopStalls } from './event-loop-stall';
 import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
 import { PeerWatch } from './peer-watch';
 import { systemClock } from './system-clock';
-import { collectGarbage, setHeapGrowth } from './heap';
+import { collectGarbage, HeapGrowth } from './heap';
 
 /** How often the node's stats are sampled: the resolution of the replication lag in time. */
 const SAMPLE_MS = 50;
@@ -202,6 +202,7 @@ async function run(config: NodeConfig): Promise<void> {
   const web = await serveHttp(config, w, current);
   // `stop` is defined below; the node only calls it after start, when it exists.
   node = buildNode(config, logger, w, web, faults, (reason, exitCode) => stop(reason, exitCode));
+  new HeapGrowth(config.heapGrowthPercent).watch();
   const sampleTimer = startSampling(node, w);
   w.peerWatch?.start();
   const stop = stopper(log, node, sampleTimer, w, web);
@@ -212,7 +213,6 @@ async function run(config: NodeConfig): Promise<void> {
 }
 
 const config = commandLine(NODE_COMMAND, nodeConfig);
-setHeapGrowth(config.heapGrowthPercent);
 run(config).catch((err: Error) => {
   exitOnCliError(NODE_COMMAND.prog, err);
   process.stderr.write(`txtest-node: ${err.name}: ${err.message}\n`);
