@@ -144,15 +144,7 @@ export class Aggregate {
   }
 
   /** Totals over the measured intervals. */
-  totals(): {
-    ok: number;
-    rejected: number;
-    issued: number;
-    errors: Record<string, number>;
-    retries: Record<string, number>;
-    hist: Histogram;
-    seconds: number;
-  } {
+  totals(): Omit<Slot, 'engines'> & { seconds: number } {
     const hist = newHistogram();
     const errors: Record<string, number> = {};
     const retries: Record<string, number> = {};

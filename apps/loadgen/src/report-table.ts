@@ -16,23 +16,9 @@ export function reportTable(r: RunReport): string {
     `latency${r.mode === 'open loop' ? ' (from intended send)' : ''}`,
     `p50 ${fmtUs(m.latencyUs.p50Us)}   p90 ${fmtUs(m.latencyUs.p90Us)}   p99 ${fmtUs(m.latencyUs.p99Us)}   p99.9 ${fmtUs(m.latencyUs.p999Us)}   max ${fmtUs(m.latencyUs.maxUs)}`,
   );
-  row(
-    'errors',
-    m.errorsTotal === 0
-      ? '0'
-      : `${fmtInt(m.errorsTotal)}   (${Object.entries(m.errors)
-          .map(([c, n]) => `${c} ${fmtInt(n)}`)
-          .join(', ')})`,
-  );
+  row('errors', byCode(m.errorsTotal, m.errors));
   row('timeouts (no outcome)', fmtInt(m.timeouts));
-  row(
-    'retries',
-    m.retriesTotal === 0
-      ? '0'
-      : `${fmtInt(m.retriesTotal)}   (${Object.entries(m.retries)
-          .map(([c, n]) => `${c} ${fmtInt(n)}`)
-          .join(', ')})`,
-  );
+  row('retries', byCode(m.retriesTotal, m.retries));
   row('client CPU per update', `${m.clientCpuUsPerUpdate} µs`);
   const fo = r.failovers.filter((f) => f.from !== null);
   if (fo.length > 0) row('failovers seen', fo.map((f) => `${f.from} -> ${f.to} at ${f.tS.toFixed(2)} s`).join('; '));
@@ -60,4 +46,12 @@ export function reportTable(r: RunReport): string {
     for (const v of a.violations.slice(0, 10)) lines.push(`    - ${v}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A total and its split by code: `0`, or `12   (TIMEOUT 10, NOT_PRIMARY 2)`. */
+function byCode(total: number, counts: Record<string, number>): string {
+  if (total === 0) return '0';
+  return `${fmtInt(total)}   (${Object.entries(counts)
+    .map(([c, n]) => `${c} ${fmtInt(n)}`)
+    .join(', ')})`;
 }

@@ -38,6 +38,8 @@ afterAll(async () => {
 });
 
 const short = ['--duration', '1', '--warmup', '0.25', '--interval', '250', '--progress', 'off'];
+/** The flags that point a run at the suite's nats-server and one cluster's node. */
+const against = (cluster: string) => ['--nats', nats.url, '--cluster', cluster, '--nodes', cluster];
 
 describe('txtest-loadgen CLI', () => {
   it('argument errors: one clear sentence on stderr and exit code 2', async () => {
@@ -49,22 +51,7 @@ describe('txtest-loadgen CLI', () => {
 
   it('audit passes on the real path: account workload, two clients in worker threads, JSON report', async () => {
     const json = join(dir, 'good.json');
-    const r = await runCli([
-      '--nats',
-      nats.url,
-      '--cluster',
-      'good',
-      '--nodes',
-      'good',
-      '--clients',
-      '2',
-      '--in-flight',
-      '32',
-      '--audit',
-      '--json',
-      json,
-      ...short,
-    ]);
+    const r = await runCli([...against('good'), '--clients', '2', '--in-flight', '32', '--audit', '--json', json, ...short]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('audit                     clean');
@@ -79,12 +66,7 @@ describe('txtest-loadgen CLI', () => {
 
   it.each(['orderbook', 'register'])('audit passes on the real path: %s workload in open loop', async (workload) => {
     const r = await runCli([
-      '--nats',
-      nats.url,
-      '--cluster',
-      'good',
-      '--nodes',
-      'good',
+      ...against('good'),
       '--workload',
       workload,
       '--rate',

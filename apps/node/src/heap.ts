@@ -1,5 +1,6 @@
 /**
- * The V8 heap's two settings that matter at a million assets.
+ * The V8 heap at a million assets: how far the old space may grow, and a full
+ * collection on demand.
  *
  * Growth: after each full GC V8 lets the old space grow to a factor of the live heap it
  * picks itself (up to 4x). At a million accounts that left 100-120 MB of old space free
@@ -9,13 +10,12 @@
  * peer timeout (docs/BENCHMARKS.md has the sittings). The cap applies to large heaps
  * only (HeapGrowth).
  *
- * A full, compacting garbage collection on demand, for the moments a pause costs nothing.
- *
- * A recovery that replays half a million records leaves a heap of a million live actors
- * among as much garbage. Left to V8's heuristics, that garbage is collected by major GCs
- * over the next seconds, each a pause of 50-150 ms at that size: the node is standby by
- * then, and a pause during a failover adds to its gap. Collected once at the end of the
- * recovery, before the node takes a role, it costs one pause nobody waits for.
+ * Collection on demand, for the one moment a pause costs nothing: a recovery that
+ * replays half a million records leaves a million live actors among as much garbage.
+ * Left to V8's heuristics, that garbage is collected by major GCs over the next
+ * seconds, each a pause of 50-150 ms at that size: the node is standby by then, and a
+ * pause during a failover adds to its gap. Collected once at the end of the recovery,
+ * before the node takes a role, it costs one pause nobody waits for.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
