@@ -1,7 +1,8 @@
 /**
  * The promotion's claim at the arbiter: a compare-and-set on the revision last read
  * (one round trip when nothing changed), and a stale read judged again from what the
- * failed compare-and-set returned, never taken on trust.
+ * failed compare-and-set returned, never taken on trust. Then the epoch record: with an
+ * arbiter the node serves while its save runs, without one only after it.
  */
 import { describe, expect, it } from 'vitest';
 import { Processor, type RoleEvent } from '@txtest/actors';
@@ -34,12 +35,13 @@ class CountingArbiter implements Arbiter {
   async close(): Promise<void> {}
 }
 
-function promotion(arbiter: Arbiter, record: EpochRecord) {
+function promotion(arbiter: Arbiter | null, record: EpochRecord, save: (r: EpochRecord) => Promise<void> = async () => undefined) {
   const clock = new ManualClock();
   const log = lineLogger([]);
   const processor = new Processor({ clock, defer: () => undefined, getModel, onRecord: () => undefined, onEvent: () => undefined });
-  const epochs = new EpochKeeper({ load: async () => record, save: async () => undefined }, () => undefined);
+  const epochs = new EpochKeeper({ load: async () => record, save }, () => undefined);
   const events: RoleEvent[] = [];
+  const failures: string[] = [];
   const p = new Promotion({
     nodeId: 'n2',
     arbiter,
@@ -52,10 +54,10 @@ function promotion(arbiter: Arbiter, record: EpochRecord) {
     log,
     peerEpoch: () => record.epoch,
     failed: () => null,
-    fail: () => undefined,
+    fail: (err) => void failures.push((err as Error).message),
     send: (e) => void events.push(e),
   });
-  return { p, epochs, events };
+  return { p, epochs, events, failures };
 }
 
 const standbyOf3: EpochRecord = { epoch: 3, role: 'standby', primary: 'n1', history: [[3, 1]] };
@@ -97,5 +99,57 @@ describe('promotion at the arbiter', () => {
     expect(events).toEqual([{ type: 'EPOCH_OPENED', epoch: 4 }]);
     expect(arbiter.cas).toBe(2);
     expect(arbiter.value).toMatchObject({ epoch: 4, primary: 'n2', firstSeq: 1 });
+  });
+});
+
+/** A save that finishes when the test says so. */
+function heldSave() {
+  const saves: { record: EpochRecord; finish(err?: Error): void }[] = [];
+  const save = (record: EpochRecord) => new Promise<void>((resolve, reject) => saves.push({ record, finish: (err) => (err ? reject(err) : resolve()) }));
+  return { saves, save };
+}
+
+describe('the promotion and its epoch record', () => {
+  it('with an arbiter the epoch opens while the record is still being saved', async () => {
+    const held = heldSave();
+    const { p, epochs, events, failures } = promotion(new CountingArbiter({ epoch: 3, primary: 'n1' }), standbyOf3, held.save);
+    await epochs.loadAtStart(null);
+    await p.open();
+    expect(events).toEqual([{ type: 'EPOCH_OPENED', epoch: 4 }]);
+    expect(held.saves.map((s) => s.record)).toEqual([
+      {
+        epoch: 4,
+        role: 'primary',
+        primary: 'n2',
+        // Epoch 3 held no records here: epoch 4 begins where it would have.
+        history: [[4, 1]],
+      },
+    ]);
+    held.saves[0]!.finish();
+    expect(failures).toEqual([]);
+  });
+
+  it('with an arbiter a save that fails afterwards fails the node', async () => {
+    const held = heldSave();
+    const { p, epochs, events, failures } = promotion(new CountingArbiter({ epoch: 3, primary: 'n1' }), standbyOf3, held.save);
+    await epochs.loadAtStart(null);
+    await p.open();
+    held.saves[0]!.finish(new Error('disk full'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual([{ type: 'EPOCH_OPENED', epoch: 4 }]);
+    expect(failures).toEqual(['disk full']);
+    expect(epochs.epoch).toBe(3);
+  });
+
+  it('without an arbiter the epoch opens only once its record is saved', async () => {
+    const held = heldSave();
+    const { p, epochs, events } = promotion(null, standbyOf3, held.save);
+    await epochs.loadAtStart(null);
+    const opening = p.open();
+    while (held.saves.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual([]);
+    held.saves[0]!.finish();
+    await opening;
+    expect(events).toEqual([{ type: 'EPOCH_OPENED', epoch: 4 }]);
   });
 });

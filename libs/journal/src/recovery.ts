@@ -52,6 +52,12 @@ export interface Recovery {
   /** Epoch that goes with `lastSeq`. */
   lastEpoch: number;
   /**
+   * Where each epoch began among the records scanned, `[epoch, firstSeq]`, oldest first:
+   * a record whose epoch is higher than the one before it (or the log's first record).
+   * The log's own word on its epochs, for a node whose epoch record lags behind it.
+   */
+  epochStarts: [epoch: number, firstSeq: number][];
+  /**
    * Calls `fn` synchronously for every recovered record with seq >= fromSeq, in seq
    * order, and resolves with how many it called it for. Reads one segment at a time,
    * checks every record's CRC again and allocates nothing per record except the two
@@ -69,13 +75,14 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
   const snapshot = await readNewestSnapshot(storage, options.warn);
   const snapSeq = snapshot?.seq ?? 0;
   const scan = new SegmentScan(storage, listSegments(await storage.list()), options.repair ?? false, options.warn);
-  await scan.run(snapSeq, snapshot?.name ?? null);
+  await scan.run(snapSeq, snapshot?.epoch ?? 0, snapshot?.name ?? null);
   await syncNewestKept(storage, scan.live, scan.ends);
   const { live, ends } = scan;
   return {
     snapshot: snapshot ? { name: snapshot.name, seq: snapshot.seq, epoch: snapshot.epoch, body: snapshot.body } : null,
     lastSeq: Math.max(scan.lastSeq, snapSeq),
     lastEpoch: Math.max(scan.lastEpoch, snapshot?.epoch ?? 0),
+    epochStarts: scan.epochStarts,
     segments: live.map((s) => s.name),
     replay: (fromSeq, fn, pause) => replaySegments(storage, live, ends, fromSeq, fn, pause),
   };
@@ -92,8 +99,11 @@ class SegmentScan {
   readonly ends: number[] = [];
   lastSeq = 0;
   lastEpoch = 0;
+  readonly epochStarts: [number, number][] = [];
   /** The next seq the scan expects. */
   private expected = 0;
+  /** The epoch of the record before the next one, or -1 when the scan cannot know it. */
+  private before = -1;
 
   constructor(
     private readonly storage: LogStorage,
@@ -102,7 +112,7 @@ class SegmentScan {
     private readonly warn: (msg: string) => void,
   ) {}
 
-  async run(snapSeq: number, snapName: string | null): Promise<void> {
+  async run(snapSeq: number, snapEpoch: number, snapName: string | null): Promise<void> {
     const { all } = this;
     if (all.length === 0) return;
     // The scan starts at the newest segment that holds (or would hold) snapSeq + 1.
@@ -114,6 +124,9 @@ class SegmentScan {
       return;
     }
     this.expected = all[start]!.seq;
+    // The record before the first one scanned: none at seq 1, the snapshot's last right
+    // after it; anywhere else its epoch is not known, so no start is claimed there.
+    this.before = this.expected === 1 ? 0 : this.expected === snapSeq + 1 ? snapEpoch : -1;
     for (let i = start; i < all.length; i++) {
       const seg = all[i]!;
       if (i > start && seg.seq !== this.expected) {
@@ -160,6 +173,8 @@ class SegmentScan {
               ? `record seq ${seq} has epoch ${epoch}, lower than the previous record's epoch ${this.lastEpoch}`
               : null;
         if (wrong === null) {
+          if (this.before >= 0 && epoch > this.before) this.epochStarts.push([epoch, seq]);
+          this.before = epoch;
           this.lastEpoch = epoch;
           this.lastSeq = seq;
           this.expected = seq + 1;

@@ -72,6 +72,10 @@ export function recoveryScenarios(make: () => Promise<StorageFixture>): void {
     expect(w.list).toEqual([]);
     expect(rec.lastSeq).toBe(100);
     expect(rec.lastEpoch).toBe(2);
+    expect(rec.epochStarts).toEqual([
+      [1, 1],
+      [2, 41],
+    ]);
     expect(rec.segments).toEqual(segs);
     expect(await replayAll(rec, 1, epochOf)).toEqual(range(1, 100));
     expect(await replayAll(rec, 57, epochOf)).toEqual(range(57, 100));
@@ -259,6 +263,24 @@ export function recoveryScenarios(make: () => Promise<StorageFixture>): void {
     // Segments wholly before the snapshot are not needed (nor read).
     expect(Number(rec.segments[0]!.slice(0, 16))).toBeLessThanOrEqual(31);
     expect(rec.segments.length).toBeLessThan((await segmentsIn(s)).length);
+  });
+
+  it('recovery: after a snapshot, only the epoch starts the scanned records show are reported', async () => {
+    const s = await open();
+    const epochOf = (seq: number) => (seq <= 40 ? 1 : seq <= 70 ? 2 : 4);
+    await writeLog(s, { to: 90, epochOf });
+    await writeSnapshot(s, { seq: 50, epoch: 2, chunks: [Uint8Array.of(1)] });
+    const rec = await recover(s, warnings());
+    // The scan begins in the segment holding seq 51, whose first record's predecessor it
+    // never reads: no start is claimed there, and every start claimed is a real one.
+    expect(rec.epochStarts.at(-1)).toEqual([4, 71]);
+    for (const start of rec.epochStarts)
+      expect([
+        [1, 1],
+        [2, 41],
+        [4, 71],
+      ]).toContainEqual(start);
+    expect(rec.epochStarts.some(([, first]) => first > 41 && first < 71)).toBe(false);
   });
 
   it('recovery: damage in a segment wholly covered by the snapshot does not stop recovery', async () => {

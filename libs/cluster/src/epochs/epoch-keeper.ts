@@ -3,8 +3,9 @@
  * through `save`, which runs the writes one at a time and puts the old record back
  * when one fails.
  */
-import { noteEpoch } from './election';
+import { noteEpoch, type ArbiterView } from './election';
 import { EMPTY_EPOCH_RECORD, type EpochRecord, type EpochStorage } from './epoch-store';
+import { recordAfterLog } from './log-epochs';
 
 export class EpochKeeper {
   private current: EpochRecord = EMPTY_EPOCH_RECORD;
@@ -34,6 +35,18 @@ export class EpochKeeper {
     const found = await this.storage.load();
     this.current = found ?? EMPTY_EPOCH_RECORD;
     if (found === null && since !== null) await this.save({ ...EMPTY_EPOCH_RECORD, since });
+  }
+
+  /**
+   * Puts the epoch starts the log shows (and the record lacks) into the record, before
+   * the node takes a role; returns the record it replaced, or null when nothing was lacking.
+   */
+  async catchUpWithLog(starts: readonly [number, number][], arbiter: ArbiterView, nodeId: string): Promise<EpochRecord | null> {
+    const before = this.current;
+    const next = recordAfterLog(before, starts, arbiter, nodeId);
+    if (next === null) return null;
+    await this.save(next);
+    return before;
   }
 
   save(record: EpochRecord): Promise<void> {

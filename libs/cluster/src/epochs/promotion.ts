@@ -133,19 +133,27 @@ export class Promotion implements ElectionNotes {
     return { refused: `lost the arbiter's compare-and-set to ${v ? `${v.primary} in epoch ${v.epoch}` : 'another writer'}` };
   }
 
-  /** The won epoch goes into the epoch record, then the processor stamps its turns with it. */
+  /**
+   * The won epoch goes into the epoch record, then the processor stamps its turns with it.
+   * With an arbiter the node serves while the save is under way: the arbiter names it in
+   * exactly this epoch, so after a crash its log's records of the epoch are proof enough
+   * that it was their primary (log-epochs.ts), and the failover waits for no flush of its
+   * own. Without an arbiter the record is the only word on who opened the epoch: saved first.
+   */
   private async record(prev: EpochRecord, epoch: number): Promise<void> {
     const { d } = this;
     const firstSeq = d.processor.lastSeq + 1;
     if (prev.primary !== d.nodeId) d.faults.onTakeOver(d.processor);
-    try {
-      await d.epochs.save({ ...prev, epoch, role: 'primary', primary: d.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
-    } catch (err) {
-      // The arbiter (if any) names this node in the new epoch now: a node that cannot
-      // keep its epoch record must not go on to follow, and ack, the old primary.
-      d.fail(err);
-      throw err;
-    }
+    const saved = d.epochs
+      .save({ ...prev, epoch, role: 'primary', primary: d.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) })
+      .catch((err: unknown) => {
+        // The arbiter (if any) names this node in the new epoch now: a node that cannot
+        // keep its epoch record must not go on to follow, and ack, the old primary.
+        d.fail(err);
+        throw err;
+      });
+    if (d.arbiter === null) await saved;
+    else saved.catch(() => undefined);
     d.admission.setEpoch(epoch, 'opened a new epoch');
     this.promotions++;
   }

@@ -32,6 +32,8 @@ export class NodeLog {
   readonly wiring: LogWiring;
   readonly snapshotter: Snapshotter;
   readonly loader: StateLoader;
+  /** Where each epoch began by the records the start's recovery scanned (`Recovery.epochStarts`). */
+  epochStarts: [epoch: number, firstSeq: number][] = [];
 
   constructor(private readonly d: NodeLogDeps) {
     const { o, processor } = d;
@@ -73,6 +75,7 @@ export class NodeLog {
     const { o, processor: p } = this.d;
     const t0 = o.clock.now();
     const rec = await recover(o.logStorage, { repair: o.repairLog, warn: (msg) => o.log.warn({}, msg) });
+    this.epochStarts = rec.epochStarts;
     const replayed = await this.loader.rebuild(rec);
     o.log.info(
       { snapshotSeq: this.snapshotter.lastSnapshotSeq, replayed, lastSeq: p.lastSeq, assets: p.assetCount, ms: o.clock.now() - t0 },

@@ -181,6 +181,15 @@ export class TxNode {
     if (o.arbiter) this.promotion.arbiterRead = await o.arbiter.read();
     // A paired node's empty data dir notes the arbiter's epoch (epoch-keeper.ts).
     await this.epochs.loadAtStart(o.peerId === null ? null : (this.promotion.arbiterView?.epoch ?? 0));
+    const arbiter = o.arbiter ? this.promotion.arbiterView : 'off';
+    const was = await this.epochs.catchUpWithLog(this.log.epochStarts, arbiter, o.nodeId);
+    if (was !== null) {
+      const now = this.epochs.record;
+      o.log.warn(
+        { was, now },
+        `the log shows epochs the epoch record did not (a crash before its save): the record now says ${now.role} of epoch ${now.epoch}`,
+      );
+    }
     this.admission.setEpoch(Math.max(this.epochs.epoch, this.processor.epoch), 'recovered');
   }
 
