@@ -4,6 +4,8 @@
  * a corrupt log reported as 'journal-corrupt' before the start rejects. Waiting is on
  * the role-change hook, never on time.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { replyOf, type Clock, type ReplySink, type RoleState } from '@txtest/actors';
 import { MemoryLogStorage, segmentName } from '@txtest/journal';
@@ -144,6 +146,41 @@ describe('TxNode observer hooks', () => {
     expect(order.slice(0, order.indexOf('recovered') + 1)).toEqual(['recovering', 'applied 1', 'applied 2', 'recovered']);
     expect(order.filter((x) => x === 'recovered')).toHaveLength(1);
     expect(order.indexOf('recovered')).toBeLessThan(order.indexOf('solo'));
+    await b.stop();
+  });
+
+  it('by onRecovered nothing holds the files the recovery read (snapshot, segments): a full collection there frees them', async () => {
+    const storage = new MemoryLogStorage();
+    const epochs = new MemoryEpochStorage();
+    const a = await serving(storage, epochs, fresh());
+    await credit(a, ['u1', 'u2']);
+    expect(await a.snapshot()).toBe(2);
+    await credit(a, ['u3']);
+    await a.stop();
+    // The bytes of every file read, watched without keeping them.
+    const reads: WeakRef<ArrayBufferLike>[] = [];
+    const read = storage.read.bind(storage);
+    storage.read = async (name) => {
+      const bytes = await read(name);
+      reads.push(new WeakRef(bytes.buffer));
+      return bytes;
+    };
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let held: number | null = null;
+    let solo!: () => void;
+    const ready = new Promise<void>((resolve) => (solo = resolve));
+    const b = node(storage, epochs, fresh(), (role) => role === 'solo' && solo(), {
+      onRecovered: () => {
+        gc();
+        held = reads.filter((r) => r.deref() !== undefined).length;
+      },
+    });
+    await b.start();
+    await ready;
+    expect(reads.length).toBeGreaterThan(0);
+    expect(held).toBe(0);
+    expect(b.processor.lastSeq).toBe(3);
     await b.stop();
   });
 

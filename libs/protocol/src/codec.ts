@@ -38,6 +38,19 @@ export function unpackMsgpackEach(bytes: Uint8Array, fn: (value: unknown, start:
   unpackr.unpackMultiple(bytes, fn as (value: unknown, start?: number, end?: number) => boolean);
 }
 
+/** A one-byte MessagePack value (nil), decoded only to take msgpackr's place. */
+const NIL = Uint8Array.of(0xc0);
+
+/**
+ * msgpackr keeps the last buffer it decoded, and a DataView on it, in module variables
+ * until the next decode. After a large body (a snapshot of a hundred MiB) that buffer
+ * would outlive its reader for as long as nothing else is decoded, and a start's
+ * collection would not free it: decoding one byte lets it go.
+ */
+export function releaseDecodedBuffer(): void {
+  unpackr.unpack(NIL);
+}
+
 export function encodeBody(value: unknown, encoding: Encoding): Uint8Array {
   return encoding === 'json' ? utf8Encoder.encode(JSON.stringify(value)) : packr.pack(value);
 }

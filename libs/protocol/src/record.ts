@@ -45,18 +45,25 @@ export function writeRecord(w: MsgWriter, ts: number, id: string, asset: string,
 }
 
 const reader = new MsgReader();
+const NO_BYTES = new Uint8Array(0);
 
 /** Decodes a record payload; throws with a sentence when it is not one. */
 export function decodeRecord(payload: Uint8Array): UpdateRecord {
   const r = reader.reset(payload);
-  const n = r.arrayHeader();
-  const kind = n > 0 ? r.value() : undefined;
-  if (kind !== RECORD_UPDATE || n < 7) throw new Error(`not an update record (kind ${String(kind)}, ${n} fields)`);
-  const ts = r.num();
-  const id = r.str();
-  const asset = r.str();
-  const model = r.str();
-  const op = r.str();
-  const args = r.value();
-  return { ts, id, asset, model, op, args: args === null ? undefined : (args as Args) };
+  try {
+    const n = r.arrayHeader();
+    const kind = n > 0 ? r.value() : undefined;
+    if (kind !== RECORD_UPDATE || n < 7) throw new Error(`not an update record (kind ${String(kind)}, ${n} fields)`);
+    const ts = r.num();
+    const id = r.str();
+    const asset = r.str();
+    const model = r.str();
+    const op = r.str();
+    const args = r.value();
+    return { ts, id, asset, model, op, args: args === null ? undefined : (args as Args) };
+  } finally {
+    // The payload is a view into a whole log segment (64 MiB) during a replay: the
+    // shared reader must not keep it alive after the last record.
+    r.reset(NO_BYTES);
+  }
 }
