@@ -43,11 +43,9 @@ const NIL = Uint8Array.of(0xc0);
 
 /**
  * msgpackr keeps the last buffer it decoded, and a DataView on it, in module variables
- * until the next decode. After a large body (a snapshot of a hundred MiB) that buffer
- * would outlive its reader for as long as nothing else is decoded, and a start's
- * collection would not free it: decoding one byte lets it go.
+ * until the next decode: decoding one byte lets it go (`releaseDecodedBuffers`).
  */
-export function releaseDecodedBuffer(): void {
+export function releaseMsgpackBuffer(): void {
   unpackr.unpack(NIL);
 }
 

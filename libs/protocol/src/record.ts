@@ -12,7 +12,7 @@
  *   kind: 1 = update. ts: the primary's clock (ms) at the actor's turn, which keeps
  *   dedupe-retention decisions identical on every node and in every replay.
  */
-import { packMsgpack } from './codec';
+import { packMsgpack, releaseMsgpackBuffer } from './codec';
 import { MsgReader } from './msg-reader';
 import type { MsgWriter } from './msg-writer';
 import type { Args } from './messages';
@@ -50,20 +50,25 @@ const NO_BYTES = new Uint8Array(0);
 /** Decodes a record payload; throws with a sentence when it is not one. */
 export function decodeRecord(payload: Uint8Array): UpdateRecord {
   const r = reader.reset(payload);
-  try {
-    const n = r.arrayHeader();
-    const kind = n > 0 ? r.value() : undefined;
-    if (kind !== RECORD_UPDATE || n < 7) throw new Error(`not an update record (kind ${String(kind)}, ${n} fields)`);
-    const ts = r.num();
-    const id = r.str();
-    const asset = r.str();
-    const model = r.str();
-    const op = r.str();
-    const args = r.value();
-    return { ts, id, asset, model, op, args: args === null ? undefined : (args as Args) };
-  } finally {
-    // The payload is a view into a whole log segment (64 MiB) during a replay: the
-    // shared reader must not keep it alive after the last record.
-    r.reset(NO_BYTES);
-  }
+  const n = r.arrayHeader();
+  const kind = n > 0 ? r.value() : undefined;
+  if (kind !== RECORD_UPDATE || n < 7) throw new Error(`not an update record (kind ${String(kind)}, ${n} fields)`);
+  const ts = r.num();
+  const id = r.str();
+  const asset = r.str();
+  const model = r.str();
+  const op = r.str();
+  const args = r.value();
+  return { ts, id, asset, model, op, args: args === null ? undefined : (args as Args) };
+}
+
+/**
+ * Both decoders keep their last input until the next decode: after a load, that is the
+ * snapshot body (a hundred MiB at a million accounts) or a view into a whole log segment
+ * (64 MiB), which would outlive the load for as long as nothing else is decoded, and a
+ * start's collection would not free it. Called once a load ends, not per record.
+ */
+export function releaseDecodedBuffers(): void {
+  reader.reset(NO_BYTES);
+  releaseMsgpackBuffer();
 }

@@ -6,8 +6,7 @@
  * epoch the record never reached. The election reads the record's history, so a start
  * is put right before the node takes a role (docs/PAIR.md, "Epochs in the log").
  */
-import type { ArbiterView } from './election';
-import { noteEpoch } from './election';
+import { noteEpoch, type ArbiterView } from './election';
 import type { EpochRecord } from './epoch-store';
 
 /**

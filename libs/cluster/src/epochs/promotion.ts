@@ -144,16 +144,18 @@ export class Promotion implements ElectionNotes {
     const { d } = this;
     const firstSeq = d.processor.lastSeq + 1;
     if (prev.primary !== d.nodeId) d.faults.onTakeOver(d.processor);
-    const saved = d.epochs
-      .save({ ...prev, epoch, role: 'primary', primary: d.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) })
-      .catch((err: unknown) => {
-        // The arbiter (if any) names this node in the new epoch now: a node that cannot
-        // keep its epoch record must not go on to follow, and ack, the old primary.
+    // A node that cannot keep its epoch record must not go on to follow, and ack, the
+    // old primary (the arbiter, if any, names it in the new epoch now): it fails.
+    const saved = d.epochs.save({ ...prev, epoch, role: 'primary', primary: d.nodeId, history: noteEpoch(prev.history, epoch, firstSeq) });
+    if (d.arbiter !== null) saved.catch((err: unknown) => d.fail(err));
+    else {
+      try {
+        await saved;
+      } catch (err) {
         d.fail(err);
         throw err;
-      });
-    if (d.arbiter === null) await saved;
-    else saved.catch(() => undefined);
+      }
+    }
     d.admission.setEpoch(epoch, 'opened a new epoch');
     this.promotions++;
   }

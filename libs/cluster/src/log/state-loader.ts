@@ -4,7 +4,7 @@
  * ids unpacked (DedupeTable.packLater: a load is a pause the node waits for, and packing
  * would lengthen it); they are packed a slice per timer tick while the node serves.
  */
-import { decodeRecord, releaseDecodedBuffer } from '@txtest/protocol';
+import { decodeRecord, releaseDecodedBuffers } from '@txtest/protocol';
 import { loadSnapshotSliced, type Clock, type Processor } from '@txtest/actors';
 import type { Recovery } from '@txtest/journal';
 import type { Snapshotter } from './snapshotter';
@@ -64,8 +64,7 @@ export class StateLoader {
   private async loadUnpacked<T>(fill: () => Promise<T>): Promise<T> {
     this.d.processor.packLater = true;
     const out = await fill();
-    // The decoder's last buffer is the snapshot body or a log segment (tens of MiB).
-    releaseDecodedBuffer();
+    releaseDecodedBuffers();
     this.d.processor.packLater = false;
     this.packBacklog();
     return out;
