@@ -4,7 +4,10 @@
 # the loadgen: account credits over 10,000 assets, 64 in flight with batching off and
 # on, then 1 in flight. Stops what it started, by PID.
 # Usage: tools/bench/node-bench.sh   (env: PAIR=1 DURATION=8 WARMUP=2 FSYNC=5ms EVENTS=on CLIENTS=1 OUT=dir
-#                                     NODE_ARGS="..." RUNS="name loadgen-flags;name loadgen-flags")
+#                                     NODE_ARGS="..." NODE_FLAGS="..." RUNS="name loadgen-flags;name loadgen-flags")
+# NODE_ARGS go to the node program, NODE_FLAGS to the Node.js runtime that runs it, e.g.
+# NODE_FLAGS="--cpu-prof --cpu-prof-dir tmp/prof" (profiles written when the nodes stop;
+# tools/bench/cpu-top.ts summarises them).
 # With OUT set, each run also writes OUT/<name>.json and OUT/<name>.html (the loadgen's reports).
 # After each run: CPU per committed update of each server process (from /proc, over the
 # measured span: sampled when the warm-up ends and when the loadgen exits).
@@ -22,12 +25,12 @@ NAMES=(nats-server)
 # shellcheck disable=SC2206
 common=(--nats "nats://127.0.0.1:$PORT" --http 0 --fsync "$FSYNC" --events "$EVENTS" --log-level warn ${NODE_ARGS:-})
 if [ "$PAIR" = 1 ]; then
-  node apps/node/bin/txtest-node.js --id b1 --peer b2 --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
-  node apps/node/bin/txtest-node.js --id b2 --peer b1 --data-dir "$DIR/b2" "${common[@]}" > "$DIR/b2.log" 2>&1 & PIDS+=($!)
+  node ${NODE_FLAGS:-} apps/node/bin/txtest-node.js --id b1 --peer b2 --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
+  node ${NODE_FLAGS:-} apps/node/bin/txtest-node.js --id b2 --peer b1 --data-dir "$DIR/b2" "${common[@]}" > "$DIR/b2.log" 2>&1 & PIDS+=($!)
   NAMES+=("primary b1" "standby b2")
   want='"role":"primary"'
 else
-  node apps/node/bin/txtest-node.js --id b1 --standalone --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
+  node ${NODE_FLAGS:-} apps/node/bin/txtest-node.js --id b1 --standalone --data-dir "$DIR/b1" "${common[@]}" > "$DIR/b1.log" 2>&1 & PIDS+=($!)
   NAMES+=("solo b1")
   want='"role":"solo"'
 fi

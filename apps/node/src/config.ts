@@ -22,6 +22,7 @@ export interface NodeConfig {
   readonly forcePrimary: boolean;
   readonly fsync: FsyncPolicy;
   readonly ack: (typeof ACKS)[number];
+  readonly replyFrom: (typeof REPLY_FROM)[number];
   readonly bodyBytesMax: number;
   readonly mailboxMax: number;
   readonly inflightMax: number;
@@ -36,6 +37,7 @@ export interface NodeConfig {
 
 const ARBITERS = ['auto', 'kv', 'off'] as const;
 const ACKS = ['received', 'logged'] as const;
+const REPLY_FROM = ['primary', 'standby'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export function parseFsync(raw: string): FsyncPolicy {
@@ -108,6 +110,14 @@ export const NODE_FLAGS = [
     help: 'always, never, or an interval such as 5ms',
   },
   { name: 'ack', env: 'TXTEST_ACK', type: 'enum', values: ACKS, default: 'received', help: 'standby ack level' },
+  {
+    name: 'reply-from',
+    env: 'TXTEST_REPLY_FROM',
+    type: 'enum',
+    values: REPLY_FROM,
+    default: 'primary',
+    help: 'who publishes client replies while a standby is attached (standby: once its log holds the update, one hop fewer)',
+  },
   { name: 'body-bytes-max', env: 'TXTEST_BODY_BYTES_MAX', type: 'int', min: 1024, max: 1024 * 1024, default: '65536', help: 'largest request body accepted' },
   {
     name: 'mailbox-max',
@@ -189,6 +199,7 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
     forcePrimary: v['force-primary'],
     fsync: v.fsync,
     ack: v.ack,
+    replyFrom: v['reply-from'],
     bodyBytesMax: v['body-bytes-max'],
     mailboxMax: v['mailbox-max'],
     inflightMax: v['inflight-max'],

@@ -112,6 +112,7 @@ function buildNode(
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatMissed: config.heartbeatMissed,
     ack: config.ack,
+    replyFrom: config.replyFrom,
     arbiter: w.arbiter,
     forcePrimary: config.forcePrimary,
     subjects: w.subjects,

@@ -299,6 +299,17 @@ function stateGauges(registers: Registers, stats: () => NodeStats | null): void 
       if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
     },
   });
+  new Gauge({
+    name: 'txtest_chain_replies',
+    help: 'With --reply-from standby: client replies forwarded to the standby (as primary) and published for the primary (as standby). Absent standalone.',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      const c = stats()?.chainReplies;
+      if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
+    },
+  });
   gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
 }
 

@@ -40,6 +40,7 @@ describe('LagTracker', () => {
       dedupeIds: 0,
       promotions: 0,
       syncs: null,
+      chainReplies: null,
       failed: false,
       beatLateMaxMs: 0,
     };

@@ -2,33 +2,33 @@
  * The pair under failure, with real processes: concurrent clients doing credits,
  * SIGKILL of the primary mid-load, the standby takes over, the killed node rejoins as
  * standby. Every acked update must be present exactly once, retries of acked ids must
- * return the original replies, and both nodes must end with equal digests.
+ * return the original replies, and both nodes must end with equal digests. All of it
+ * twice: with the replies published by the primary (the default) and by the standby
+ * (`--reply-from standby`, chain replication).
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
 import { CreditAudit, nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
+import { parsePromText, valueOf } from './helpers/prom-text';
 
 let nats: NatsServerHandle;
 let pair: TestPair;
 const conns: NatsConnection[] = [];
 
-beforeAll(async () => {
-  nats = await startNatsServer();
-  pair = new TestPair({ natsUrl: nats.url });
-});
-
-afterAll(async () => {
-  await Promise.all(conns.map((c) => c.close()));
-  await pair?.close();
-  await nats?.stop();
-});
-
 async function client(opts: ConstructorParameters<typeof TxClient>[1] = {}): Promise<TxClient> {
   const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   conns.push(nc);
   return new TxClient(nc, { attemptTimeoutMs: 500, deadlineMs: 60_000, ...opts });
+}
+
+/** A node's `txtest_chain_replies` counters, from its /metrics. */
+async function chainReplies(id: string): Promise<{ forwarded: number; published: number }> {
+  const { http } = await nodeStatus(conns[0]!, id);
+  const families = parsePromText(await (await fetch(`http://${http}/metrics`)).text());
+  const kind = (k: string) => valueOf(families, 'txtest_chain_replies', { kind: k });
+  return { forwarded: kind('forwarded'), published: kind('published') };
 }
 
 /** Runs `total` credits from `clients` x `perClient` workers; calls `atAck(n)` after each ack. */
@@ -55,7 +55,18 @@ async function creditLoad(
   await Promise.all(clients.flatMap((c, i) => Array.from({ length: perClient }, (_, w) => worker(c, i * perClient + w))));
 }
 
-describe('pair: replication and failover', () => {
+describe.each(['primary', 'standby'] as const)('pair: replication and failover, replies from the %s', (replyFrom) => {
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    pair = new TestPair({ natsUrl: nats.url, args: ['--reply-from', replyFrom] });
+  });
+
+  afterAll(async () => {
+    await Promise.all(conns.splice(0).map((c) => c.close()));
+    await pair?.close();
+    await nats?.stop();
+  });
+
   it('starts as primary (lower id, no history) and standby, and replicates', async () => {
     await Promise.all([pair.start('n1'), pair.start('n2')]);
     await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
@@ -66,6 +77,31 @@ describe('pair: replication and failover', () => {
     expect(s1).toMatchObject({ role: 'primary', peer: { nodeId: 'n2', connected: true } });
     expect(s2).toMatchObject({ role: 'standby', lastSeq: s1.lastSeq });
     expect(s2.digest).toBe(s1.digest);
+  });
+
+  it('each ok comes from the node --reply-from names, and a query after it reads it', async () => {
+    const c = await client();
+    const before = await Promise.all([chainReplies('n1'), chainReplies('n2')]);
+    // Concurrent updates (batched), then each one followed by a query of its asset.
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.update({ asset: `ryw-${i % 20}`, op: 'credit', args: { amount: 1 }, model: 'account' })),
+    );
+    expect(replies.every((r) => r.ok)).toBe(true);
+    for (let i = 0; i < 50; i++) {
+      const r = await c.update({ asset: 'ryw-seq', op: 'credit', args: { amount: 1 }, model: 'account' });
+      const q = await c.query('ryw-seq');
+      expect(q).toMatchObject({ ok: true, version: (r as { version: number }).version });
+    }
+    const after = await Promise.all([chainReplies('n1'), chainReplies('n2')]);
+    const forwarded = after[0].forwarded - before[0].forwarded;
+    const published = after[1].published - before[1].published;
+    if (replyFrom === 'standby') {
+      // Every client message's reply went through the standby: 50 alone, the 200 in at least one batch.
+      expect(forwarded).toBeGreaterThanOrEqual(51);
+      expect(published).toBe(forwarded);
+    } else {
+      expect([forwarded, published]).toEqual([0, 0]);
+    }
   });
 
   it('failover under load: SIGKILL of the primary loses no acked update and doubles none; the old primary rejoins as standby', async () => {

@@ -22,6 +22,10 @@ import { ownString } from './own-string';
  * the sink encodes the reply directly; a refusal comes as a ready error reply.
  */
 export interface ReplySink {
+  /**
+   * The update's outcome: at its release, or at its turn when replies leave from the
+   * standby (`Processor.replyOnApply`); `entry.seq` above `committedSeq` tells the two apart.
+   */
   done(index: number, entry: DedupeEntry): void;
   refused(index: number, reply: ErrorReply): void;
 }
@@ -48,6 +52,8 @@ export interface Pending extends AssetView {
   /** The actor's state and version right after this update, for its committed view. */
   state: unknown;
   version: number;
+  /** Its sink heard it at its turn (replies from the standby): the release only commits it. */
+  replied: boolean;
 }
 
 export class AssetActor implements AssetView {

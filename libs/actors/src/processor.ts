@@ -63,11 +63,19 @@ export class Processor {
   committedSeq = 0;
   /** Only a primary (or solo node) takes client updates. */
   accepting = false;
+  /**
+   * Sinks hear each outcome at its turn, not at its release: the client door forwards
+   * the replies to the standby, which publishes them once it holds the records (set by
+   * the reply gate while a standby is attached with `--reply-from standby`).
+   */
+  replyOnApply = false;
 
   private readonly actors = new AssetTable();
   private readonly dedupe: DedupeTable;
   private readonly ready = new Fifo<AssetActor>();
   private readonly gate = new Fifo<Pending>();
+  /** Work waiting for the watermark: [the lastSeq it waits for, what then]; lastSeq only grows, so oldest first. */
+  private readonly afterCommit = new Fifo<[number, () => void]>();
   private readonly limits: ProcessorLimits;
   private inflight = 0;
   private drainScheduled = false;
@@ -168,7 +176,7 @@ export class Processor {
       mailbox = actor.mailbox = new Fifo<Pending>();
       this.ready.push(actor);
     }
-    mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0 });
+    mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0, replied: false });
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       this.opts.defer(this.drainFn);
@@ -213,6 +221,19 @@ export class Processor {
     p.version = actor.version;
     this.dedupe.stamp(e, seq, ts);
     this.gate.push(p);
+    if (this.replyOnApply) {
+      p.replied = true;
+      p.sink.done(p.index, e);
+    }
+  }
+
+  /**
+   * Runs `fn` once everything applied so far is committed: now, or from the release
+   * that gets there. Dropped if the node stops serving first (its clients retry).
+   */
+  whenCommitted(fn: () => void): void {
+    if (this.committedSeq >= this.lastSeq) return fn();
+    this.afterCommit.push([this.lastSeq, fn]);
   }
 
   /** Applies an update to an actor and records the outcome in its dedupe entry; shared by turns and followers. */
@@ -246,7 +267,7 @@ export class Processor {
       // Released up to its latest turn, the actor's committed view is its applied state again.
       actor.ahead = p.seq === actor.seq ? null : p;
       const entry = p.entry;
-      p.sink.done(p.index, entry);
+      if (!p.replied) p.sink.done(p.index, entry);
       const waiters = entry.waiters;
       if (waiters !== undefined) {
         entry.waiters = undefined;
@@ -255,6 +276,11 @@ export class Processor {
       // Released: retries are answered from the table's row from now on.
       this.dedupe.settle(entry);
       if (entry.ok) this.opts.onEvent(entry);
+    }
+    const after = this.afterCommit;
+    for (let a = after.peek(); a !== undefined && a[0] <= this.committedSeq; a = after.peek()) {
+      after.shift();
+      a[1]();
     }
   }
 
@@ -323,6 +349,7 @@ export class Processor {
     this.committedSeq = this.lastSeq;
     this.ready.clear();
     this.gate.clear();
+    this.afterCommit.clear();
     this.inflight = 0;
   }
 

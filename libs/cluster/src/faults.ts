@@ -21,6 +21,8 @@ export const FAULT_NAMES = [
   'forget-dedupe-on-failover',
   /** Negotiation elects by name (the arbiter's, then the last primary's), not by log: an empty disk can win. */
   'elect-by-name',
+  /** With `--reply-from standby`, the standby publishes forwarded replies on receipt, before its log holds the records. */
+  'standby-replies-before-write',
 ] as const;
 
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -38,6 +40,8 @@ export interface FaultBehaviours {
   doorProcessor(p: Processor): Processor;
   /** Whether a primary's replies wait for the standby's ack (`reply-before-standby-ack`: no). */
   readonly repliesWaitForStandby: boolean;
+  /** Whether a standby's forwarded replies wait for its own log (`standby-replies-before-write`: no). */
+  readonly standbyRepliesWaitForLog: boolean;
   /** Whether a node fences itself on a newer epoch from its peer (`no-fencing`: no). */
   readonly fencesOnNewerEpoch: boolean;
   /** Whether a primary leaves a rejoining node its divergent suffix (`skip-rejoin-truncation`). */
@@ -54,6 +58,7 @@ export function faultBehaviours(faults: Faults): FaultBehaviours {
     doorProcessor: faults.has('drop-acked') ? (p) => dropAckedProcessor(p) : (p) => p,
     repliesWaitForStandby: !faults.has('reply-before-standby-ack'),
     fencesOnNewerEpoch: !faults.has('no-fencing'),
+    standbyRepliesWaitForLog: !faults.has('standby-replies-before-write'),
     skipsRejoinTruncation: faults.has('skip-rejoin-truncation'),
     onTakeOver: faults.has('forget-dedupe-on-failover') ? (p) => p.forgetRequestIds() : () => undefined,
     elect: faults.has('elect-by-name') ? electByName : choosePrimary,

@@ -40,6 +40,8 @@ function harness(role: RoleState, epoch = 5, lastSeq = 10) {
     epoch: () => state.epoch,
     lastSeq: () => state.lastSeq,
     committedSeq: () => state.lastSeq,
+    localMark: () => state.lastSeq,
+    localMarkIsWrite: true,
     history: () => [[1, 1]],
     storage,
     incarnation: 'i',
@@ -65,6 +67,9 @@ function harness(role: RoleState, epoch = 5, lastSeq = 10) {
     rejoin: () => undefined,
     fail: () => undefined,
     resendRetryMs: 80,
+    publishReply: () => undefined,
+    isStandby: () => true,
+    repliesWaitFor: 'written',
     log,
   });
   const dispatch: PeerDispatch = new PeerDispatch({

@@ -8,7 +8,7 @@ import { getModel } from '@txtest/models';
 import { ReplyGate, type GateMode } from '../src/serving/reply-gate';
 import { lineLogger, ManualClock } from './helpers/manual-clock';
 
-function harness(waitsForStandby = true) {
+function harness(waitsForStandby = true, repliesFromStandby = false) {
   const deferred: (() => void)[] = [];
   const p = new Processor({ clock: new ManualClock(), defer: (fn) => deferred.push(fn), getModel, onRecord: () => undefined, onEvent: () => undefined });
   p.accepting = true;
@@ -17,7 +17,14 @@ function harness(waitsForStandby = true) {
   const sink: ReplySink = { done: (_i, e) => void replied.push((replyOf(e) as { id: string }).id), refused: () => undefined };
   const marks = { local: 0, standby: 0 };
   const lines: string[] = [];
-  const gate = new ReplyGate({ processor: p, log: lineLogger(lines), localMark: () => marks.local, standbyAck: () => marks.standby, waitsForStandby });
+  const gate = new ReplyGate({
+    processor: p,
+    log: lineLogger(lines),
+    localMark: () => marks.local,
+    standbyAck: () => marks.standby,
+    waitsForStandby,
+    repliesFromStandby,
+  });
   /** Submits `n` updates and lets them take their turns (seqs 1..n). */
   const submit = (n: number) => {
     for (let i = 1; i <= n; i++) p.submit({ id: `u${i}`, asset: `a${i}`, op: 'credit', args: { amount: 1 }, model: 'account' }, sink, 0);
@@ -29,7 +36,7 @@ function harness(waitsForStandby = true) {
     marks.standby = standby;
     gate.release();
   };
-  return { gate, replied, lines, submit, at };
+  return { gate, replied, lines, submit, at, p };
 }
 
 describe('reply gate', () => {
@@ -61,6 +68,28 @@ describe('reply gate', () => {
     h.submit(3);
     h.at('standby', 3, 0);
     expect(h.replied).toEqual(['u1', 'u2', 'u3']);
+  });
+
+  it('with replies from the standby: each outcome goes out at its turn while a standby is attached, and once only', () => {
+    const h = harness(true, true);
+    h.gate.setMode('standby', 'standby attached');
+    expect(h.p.replyOnApply).toBe(true);
+    h.submit(2);
+    expect(h.replied).toEqual(['u1', 'u2']);
+    h.at('standby', 2, 2);
+    expect(h.replied).toEqual(['u1', 'u2']);
+    expect(h.p.committedSeq).toBe(2);
+    // Solo again: the primary's own release answers.
+    h.gate.setMode('local', 'went solo');
+    expect(h.p.replyOnApply).toBe(false);
+  });
+
+  it('without --reply-from standby the gate never asks for replies at the turn', () => {
+    const h = harness(true, false);
+    h.gate.setMode('standby', 'standby attached');
+    expect(h.p.replyOnApply).toBe(false);
+    h.submit(1);
+    expect(h.replied).toEqual([]);
   });
 
   it('logs each change of mode once, with its reason, at info', () => {

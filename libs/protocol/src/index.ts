@@ -9,3 +9,4 @@ export * from './equal';
 export * from './msg-writer';
 export * from './msg-reader';
 export * from './node-messages';
+export * from './forwarded-replies';

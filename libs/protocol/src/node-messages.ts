@@ -100,6 +100,13 @@ export interface ReplicateHeader {
   committedSeq: number;
   /** True once the standby has caught up: these are the primary's live batches. */
   live: boolean;
+  /**
+   * Where client replies begin in the payload, after the frames (`--reply-from
+   * standby`, libs/protocol forwarded-replies.ts); absent when there are none.
+   */
+  repliesAt?: number;
+  /** The primary's last seq when it forwarded them: the standby publishes them once its log has written it. */
+  upTo?: number;
 }
 
 export interface AckHeader {

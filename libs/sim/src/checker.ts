@@ -180,10 +180,16 @@ export class Checker {
   private onAck(node: SimNode, f: ReplyFacts, id: string): void {
     const tx = node.node!;
     const myEpoch = tx.status(false).epoch;
+    const peer = this.nodes().find((n) => n.id !== node.id)!;
+    // A standby publishes its primary's replies (`--reply-from standby`): they are that primary's acks.
+    const acker = node.role === 'standby' ? peer.id : node.id;
     const other = this.ackerOfEpoch.get(myEpoch);
-    if (other === undefined) this.ackerOfEpoch.set(myEpoch, node.id);
-    else if (other !== node.id)
-      return this.fail('one-acker-per-epoch', `${node.id} acknowledged ${id} (seq ${f.seq}) in epoch ${myEpoch}, in which ${other} acknowledged updates too`);
+    if (other === undefined) this.ackerOfEpoch.set(myEpoch, acker);
+    else if (other !== acker)
+      return this.fail(
+        'one-acker-per-epoch',
+        `${acker} acknowledged ${id} (seq ${f.seq}) in epoch ${myEpoch}${acker === node.id ? '' : ` (through its standby ${node.id})`}, in which ${other} acknowledged updates too`,
+      );
 
     const known = this.byId.get(id);
     if (known !== undefined) {
@@ -202,14 +208,15 @@ export class Checker {
     this.bySeq.set(f.seq, id);
     // The first reveal of this update: was it where the reply gate says it must be?
     const role = node.role;
-    const peer = this.nodes().find((n) => n.id !== node.id)!;
     const ph = this.h(peer.id);
     const atPeer = ph.ever.get(f.seq) === id || f.seq <= ph.everSnapTop;
     const onDisk = node.disk.holds(f.seq, this.strictSync);
     // A primary must not reveal what its standby lacks: the standby could take over without
     // it. What a primary holds in its own log (e.g. recovered records it answers a retry
     // from) is safe while the peer is not a standby yet: the peer must catch up before it can.
-    const ok = role === 'solo' ? onDisk : atPeer || (onDisk && (role !== 'primary' || peer.role !== 'standby'));
+    // A standby publishing its primary's reply must have it in its own log (the primary
+    // sent it, so the primary holds it too).
+    const ok = role === 'solo' || role === 'standby' ? onDisk : atPeer || (onDisk && (role !== 'primary' || peer.role !== 'standby'));
     if (!ok) {
       return this.fail(
         'reply-reveals-unreplicated',

@@ -22,6 +22,7 @@ export interface NodeSettings {
   heartbeatMissed: number;
   fsync: FsyncPolicy;
   ack: 'received' | 'logged';
+  replyFrom: 'primary' | 'standby';
   snapshotEveryRecords: number;
   segmentBytesMax: number;
   replicationRingBytes: number;
@@ -134,6 +135,7 @@ export class SimNode {
       heartbeatIntervalMs: s.heartbeatIntervalMs,
       heartbeatMissed: s.heartbeatMissed,
       ack: s.ack,
+      replyFrom: s.replyFrom,
       arbiter: new SimArbiter(this.arbiterStore, this.net, sched, this.rng.fork(`arbiter-${this.id}-${n}`), this.id, inc, this.arbiterLossP),
       forcePrimary: this.forcePrimary,
       replicationRingBytes: s.replicationRingBytes,

@@ -42,6 +42,7 @@ describe('the simulator catches each test-only breakage of the core within a few
     ['skip-rejoin-truncation', ['convergence-liveness', 'acked-update-lost', 'log-prefix-consistency', 'applied-twice']],
     ['forget-dedupe-on-failover', ['applied-twice', 'acked-update-lost']],
     ['elect-by-name', ['elected-shorter-log', 'acked-update-lost']],
+    ['standby-replies-before-write', ['reply-reveals-unreplicated']],
   ];
   for (const [fault, invariants] of cases) {
     it(`${fault} is caught within ${BOUND} seeds`, async () => {

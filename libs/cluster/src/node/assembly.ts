@@ -10,7 +10,7 @@ import { Promotion } from '../epochs/promotion';
 import type { FaultBehaviours } from '../faults';
 import type { LogWiring } from '../log/log-wiring';
 import type { Admission } from '../serving/admission';
-import { ClientDoor } from '../serving/client-door';
+import { ClientDoor, type ForwardReply } from '../serving/client-door';
 import { EventPublisher } from '../serving/event-publisher';
 import type { ReplyGate } from '../serving/reply-gate';
 import { Serving } from '../serving/serving';
@@ -30,6 +30,8 @@ export interface NodeParts {
   failed(): Error | null;
   fail(err: unknown): void;
   send(event: RoleEvent): void;
+  /** Hands a client reply to the live standby (`--reply-from standby`); false when none is live. */
+  forward: ForwardReply;
 }
 
 /** The processor; every turn's record goes to `onRecord` (the log, the standby, the observer), its event to NATS. */
@@ -48,7 +50,7 @@ export function buildProcessor(o: ResolvedOptions, w: MsgWriter, onRecord: Const
 
 export function buildServing(p: NodeParts): Serving {
   const { o, processor, gate, admission } = p;
-  const door = new ClientDoor(p.faults.doorProcessor(processor), o.transport, o.bodyBytesMax);
+  const door = new ClientDoor(p.faults.doorProcessor(processor), o.transport, o.bodyBytesMax, p.forward);
   return new Serving({
     transport: o.transport,
     subjects: o.subjects,

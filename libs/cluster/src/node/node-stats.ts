@@ -35,6 +35,11 @@ export interface NodeStats {
   promotions: number;
   /** How joiners were caught up by this node as primary (null standalone). */
   syncs: SyncCounts | null;
+  /**
+   * `--reply-from standby`: client replies this node forwarded to its standby (as
+   * primary) and published for its primary (as standby). Null standalone.
+   */
+  chainReplies: { forwarded: number; published: number } | null;
   /** The log failed and the node takes no more updates. */
   failed: boolean;
   /**

@@ -49,6 +49,12 @@ export interface TxNodeOptions {
   heartbeatMissed?: number;
   /** What a standby's ack means: in memory (default) or synced to its log. */
   ack?: 'received' | 'logged';
+  /**
+   * Who publishes the client replies while a standby is attached: the primary once the
+   * standby's ack is back (default), or the standby itself once its log holds the
+   * update (chain replication: one hop fewer; docs/ARCHITECTURE.md).
+   */
+  replyFrom?: 'primary' | 'standby';
   /** Compare-and-set on every epoch change; null runs without one. */
   arbiter?: Arbiter | null;
   /** Start as primary without the peer (operator override). */
@@ -86,6 +92,7 @@ export const NODE_DEFAULTS = {
   heartbeatIntervalMs: 50,
   heartbeatMissed: 4,
   ack: 'received',
+  replyFrom: 'primary',
 } as const;
 
 /** The options with their defaults applied (what the parts read). */
@@ -93,6 +100,7 @@ export interface ResolvedOptions extends TxNodeOptions {
   heartbeatIntervalMs: number;
   heartbeatMissed: number;
   ack: 'received' | 'logged';
+  replyFrom: 'primary' | 'standby';
 }
 
 export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
@@ -101,6 +109,7 @@ export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? NODE_DEFAULTS.heartbeatIntervalMs,
     heartbeatMissed: o.heartbeatMissed ?? NODE_DEFAULTS.heartbeatMissed,
     ack: o.ack ?? NODE_DEFAULTS.ack,
+    replyFrom: o.replyFrom ?? NODE_DEFAULTS.replyFrom,
   };
 }
 

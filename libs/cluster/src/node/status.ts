@@ -74,6 +74,7 @@ export function statsOf(v: NodeView): NodeStats {
     dedupeIds: p.dedupeSize,
     promotions: v.promotions,
     syncs: pair === null ? null : { ...pair.replicator.counts },
+    chainReplies: pair === null ? null : { forwarded: pair.replicator.repliesForwarded, published: pair.follower.repliesPublished },
     failed: v.failed !== null,
     beatLateMaxMs: pair === null ? null : pair.heartbeat.lateMaxMs(),
   };

@@ -71,7 +71,7 @@ export class TxNode {
       processor: this.processor,
       w,
       pause: this.pause,
-      release: () => this.gate.release(),
+      release: () => this.onLogMoved(),
       onSynced: (seq) => this.pair?.onLogSynced(seq),
       onOpened: (lastSeq) => this.pair?.onLogOpened(lastSeq),
       pinnedSeq: () => this.pair?.replicator.pinnedSeq() ?? null,
@@ -84,6 +84,7 @@ export class TxNode {
       localMark: () => this.log.wiring.localMark(),
       standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
       waitsForStandby: this.faults.repliesWaitForStandby,
+      repliesFromStandby: o.replyFrom === 'standby',
     });
     const parts = this.partsView();
     this.serving = buildServing(parts);
@@ -271,7 +272,14 @@ export class TxNode {
       failed: () => this.failed,
       fail: (err) => this.fail(err),
       send: (e) => this.driver.send(e),
+      forward: (subject, body, json) => this.pair?.replicator.forward(subject, body, json) ?? false,
     };
+  }
+
+  /** The local log's watermark moved: replies may leave (a standby's forwarded ones too). */
+  private onLogMoved(): void {
+    this.gate.release();
+    this.pair?.onLogWritten(this.log.wiring.writtenSeq);
   }
 
   private fail(err: unknown): void {

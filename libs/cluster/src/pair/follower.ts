@@ -13,7 +13,7 @@
  * does it take frames, and only frames of that sync.
  */
 import { frameEndAt, IncomingSnapshot, readEpoch, readSeq, SnapshotCorruptError, type LogStorage } from '@txtest/journal';
-import { NodeKind, type ReplicateHeader, type SnapshotHeader, type SyncHeader } from '@txtest/protocol';
+import { NodeKind, readForwardedReplies, type ReplicateHeader, type SnapshotHeader, type SyncHeader } from '@txtest/protocol';
 import type { PeerLink } from './peer-link';
 import type { Logger } from '../transport';
 
@@ -40,6 +40,15 @@ export interface FollowerDeps {
   fail(err: Error): void;
   /** How long to wait before asking again for the same missing seq (or snapshot byte). */
   resendRetryMs: number;
+  /** Publishes a client reply the primary forwarded (`--reply-from standby`). */
+  publishReply(subject: string, body: Uint8Array, json: boolean): void;
+  /** Whether this node is the standby now (only a standby publishes its primary's replies). */
+  isStandby(): boolean;
+  /**
+   * What forwarded replies wait for: the log's write, or its sync (`--ack logged`, or
+   * `--fsync always`); nothing only under the test-only fault `standby-replies-before-write`.
+   */
+  repliesWaitFor: 'written' | 'synced' | 'nothing';
   log: Logger;
 }
 
@@ -73,6 +82,12 @@ export class Follower {
   private applyScheduled = false;
   private catchUpPending = false;
   private readonly applyFn = () => this.applyPending();
+  /** Seq the local log has written (what forwarded replies wait for, unless they wait for its sync). */
+  writtenSeq = 0;
+  /** Forwarded client replies: [the seq the log must hold first, the epoch they came in, the reply section]. */
+  private replies: [number, number, Uint8Array][] = [];
+  /** Forwarded client replies published (for status). */
+  repliesPublished = 0;
 
   constructor(private readonly d: FollowerDeps) {}
 
@@ -85,6 +100,7 @@ export class Follower {
     this.catchUpPending = false;
     // What was received (and perhaps acknowledged) goes into the log and state first.
     this.drain();
+    this.replies = [];
     this.lastStreamAt = Number.NEGATIVE_INFINITY;
     this.resendAskedFor = 0;
     this.installedSeq = -1;
@@ -149,7 +165,8 @@ export class Follower {
     let off = 0;
     let received = 0;
     let gapAt = 0;
-    while (off < payload.length) {
+    const framesEnd = h.repliesAt ?? payload.length;
+    while (off < framesEnd) {
       const next = frameEndAt(payload, off);
       if (next < 0) {
         this.d.log.warn({ firstSeq: h.firstSeq, offset: off }, 'dropped a replication batch with a damaged frame; asking for a resend');
@@ -182,6 +199,37 @@ export class Follower {
     }
     if (gapAt > 0) return this.askResend(gapAt, now);
     this.resendAskedFor = 0;
+    // Replies wait for this node's own log to hold what they reveal; with a gap they are
+    // dropped (their clients retry, and get the outcome from the dedupe memory).
+    if (h.repliesAt !== undefined) {
+      this.replies.push([h.upTo ?? h.firstSeq + h.count - 1, h.epoch, payload.subarray(h.repliesAt)]);
+      this.publishReplies();
+    }
+  }
+
+  /** The standby's log wrote up to seq: forwarded replies it covers may leave. */
+  onWritten(seq: number): void {
+    this.writtenSeq = seq;
+    if (this.replies.length > 0 && this.d.repliesWaitFor === 'written') this.publishReplies();
+  }
+
+  /** Publishes the forwarded replies whose records this node's log holds (synced, with `--ack logged`). */
+  private publishReplies(): void {
+    const wait = this.d.repliesWaitFor;
+    const held = wait === 'written' ? this.writtenSeq : wait === 'synced' ? this.syncedSeq : Number.POSITIVE_INFINITY;
+    const replies = this.replies;
+    let i = 0;
+    for (; i < replies.length && replies[i]![0] <= held; i++) {
+      const [upTo, epoch, section] = replies[i]!;
+      // Only a standby of the epoch they came in speaks for its primary.
+      if (!this.d.isStandby() || epoch !== this.d.epoch()) continue;
+      const problem = readForwardedReplies(section, (subject, body, json) => {
+        this.repliesPublished++;
+        this.d.publishReply(subject, body, json);
+      });
+      if (problem !== null) this.d.log.warn({ upTo, problem }, 'dropped forwarded client replies: the section is damaged');
+    }
+    if (i > 0) this.replies = i === replies.length ? [] : replies.slice(i);
   }
 
   /** The highest seq held: applied, or received and waiting for its apply. */
@@ -263,6 +311,7 @@ export class Follower {
   onSynced(seq: number): void {
     this.syncedSeq = seq;
     if (this.d.ack === 'logged') this.scheduleAck();
+    if (this.replies.length > 0 && this.d.repliesWaitFor === 'synced') this.publishReplies();
   }
 
   scheduleAck(): void {

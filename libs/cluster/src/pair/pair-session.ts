@@ -137,7 +137,14 @@ export class PairSession {
   /** A log writer was opened with `lastSeq` durable. */
   onLogOpened(lastSeq: number): void {
     this.follower.syncedSeq = lastSeq;
+    this.follower.writtenSeq = lastSeq;
     this.replicator.reset(lastSeq + 1);
+  }
+
+  /** The local log's watermarks moved (a standby's forwarded replies wait for its own, and so do a primary's). */
+  onLogWritten(seq: number): void {
+    this.follower.onWritten(seq);
+    this.replicator.onLocalMark();
   }
 
   /** Only a follower acks its syncs (`--ack logged`); a primary's own syncs are no ack. */
@@ -172,6 +179,8 @@ export class PairSession {
       epoch: () => h.epochs.epoch,
       lastSeq: () => h.processor.lastSeq,
       committedSeq: () => h.processor.committedSeq,
+      localMark: () => h.log.wiring.localMark(),
+      localMarkIsWrite: o.fsync.kind !== 'always',
       history: () => h.epochs.record.history,
       storage: o.logStorage,
       incarnation: h.incarnation,
@@ -209,6 +218,9 @@ export class PairSession {
       },
       fail: (err) => h.fail(err),
       resendRetryMs: 2 * o.heartbeatIntervalMs,
+      publishReply: (subject, body, json) => o.transport.publish(subject, body, json ? { json } : undefined),
+      isStandby: () => this.role() === 'standby',
+      repliesWaitFor: !h.faults.standbyRepliesWaitForLog ? 'nothing' : o.ack === 'logged' || o.fsync.kind === 'always' ? 'synced' : 'written',
       log: o.log,
     });
   }

@@ -11,7 +11,7 @@
  * standby saw a gap) rewinds the tail to the seq it names.
  */
 import { JournalRangeError, listSegments, newestSnapshotFile, readFrames, type LogStorage, type SnapshotFileInfo } from '@txtest/journal';
-import { NodeKind, type AckHeader, type JoinHeader, type ResendHeader, type SyncHeader } from '@txtest/protocol';
+import { encodeForwardedReplies, NodeKind, type AckHeader, type ForwardedReply, type JoinHeader, type ResendHeader, type SyncHeader } from '@txtest/protocol';
 import { agreedPrefix } from '../epochs/election';
 import type { PeerLink } from './peer-link';
 import { SnapshotSender } from './snapshot-sender';
@@ -23,6 +23,13 @@ export interface ReplicatorDeps {
   epoch(): number;
   lastSeq(): number;
   committedSeq(): number;
+  /**
+   * This node's own log watermark (written, or synced with `--fsync always`): forwarded
+   * replies never reveal more, so this node holds every update its standby answers.
+   */
+  localMark(): number;
+  /** Whether `localMark` follows the log's writes, which land a few microtasks after the turn (not its syncs). */
+  localMarkIsWrite: boolean;
   history(): [number, number][];
   storage: LogStorage;
   /** Tells this process's plans from a previous one's. */
@@ -82,6 +89,12 @@ export class Replicator {
   private ringBytes = 0;
   private batch: Uint8Array[] = [];
   private batchFirstSeq = 0;
+  /** Client replies for the standby to publish, each with this node's last seq when it came; sent after the frames. */
+  private replies: [number, ForwardedReply][] = [];
+  /** Client replies sent to the standby to publish (for status). */
+  repliesForwarded = 0;
+  /** A flush waits for this node's own log to write what its replies reveal. */
+  private awaitingMark = false;
   private flushScheduled = false;
   mode: 'none' | 'catchup' | 'live' = 'none';
   private nextSeq = 0;
@@ -117,6 +130,8 @@ export class Replicator {
     this.ringFirstSeq = nextSeq;
     this.ringBytes = 0;
     this.batch = [];
+    this.replies = [];
+    this.awaitingMark = false;
     this.stopFollowing();
   }
 
@@ -127,6 +142,8 @@ export class Replicator {
     this.generation++;
     this.standbyAck = 0;
     this.batch = [];
+    this.replies = [];
+    this.awaitingMark = false;
     this.clearInflight();
     this.wakeUp();
   }
@@ -159,17 +176,57 @@ export class Replicator {
     if (this.mode !== 'live') return;
     if (this.batch.length === 0) this.batchFirstSeq = seq;
     this.batch.push(frame);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushFn);
-    }
+    this.flushSoon();
+  }
+
+  /**
+   * A client reply for the live standby to publish once it holds everything this node
+   * has applied (`--reply-from standby`); false when no standby is live.
+   */
+  forward(subject: string, body: Uint8Array, json: boolean): boolean {
+    if (this.mode !== 'live') return false;
+    this.replies.push([this.d.lastSeq(), { subject, body, json }]);
+    this.flushSoon();
+    return true;
+  }
+
+  /** This node's log watermark moved: replies waiting for it may go. */
+  onLocalMark(): void {
+    if (this.awaitingMark || (this.replies.length > 0 && this.replies[0]![0] <= this.d.localMark())) this.flush();
+  }
+
+  private flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flushFn);
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.batch.length === 0 || this.mode !== 'live') return;
-    this.send(this.batchFirstSeq, this.batch, true);
+    this.awaitingMark = false;
+    if ((this.batch.length === 0 && this.replies.length === 0) || this.mode !== 'live') return;
+    const replies = this.replies;
+    const mark = this.d.localMark();
+    let n = 0;
+    while (n < replies.length && replies[n]![0] <= mark) n++;
+    // The turn's write lands a few microtasks from now: frames and replies wait for it
+    // and go as one message. A sync is a disk's wait: the frames go now, the replies after it.
+    if (n < replies.length && this.d.localMarkIsWrite) {
+      this.awaitingMark = true;
+      return;
+    }
+    const frames = this.batch;
+    const firstSeq = frames.length === 0 ? this.d.lastSeq() + 1 : this.batchFirstSeq;
+    if (frames.length === 0 && n === 0) return;
     this.batch = [];
+    if (n === 0) return this.send(firstSeq, frames, true);
+    let repliesAt = 0;
+    for (const f of frames) repliesAt += f.length;
+    const section = encodeForwardedReplies(replies.slice(0, n).map((r) => r[1]));
+    const upTo = replies[n - 1]![0];
+    this.repliesForwarded += n;
+    this.replies = n === replies.length ? [] : replies.slice(n);
+    this.send(firstSeq, frames, true, { repliesAt, upTo }, section);
   }
 
   onAck(h: AckHeader): void {
@@ -514,11 +571,20 @@ export class Replicator {
     }
   }
 
-  private send(firstSeq: number, frames: Uint8Array[], live: boolean): void {
+  private send(firstSeq: number, frames: Uint8Array[], live: boolean, replies?: { repliesAt: number; upTo: number }, section?: Uint8Array): void {
     this.d.link.send(
       NodeKind.REPLICATE,
-      { from: this.d.nodeId, epoch: this.d.epoch(), syncId: this.sync?.id ?? '', firstSeq, count: frames.length, committedSeq: this.d.committedSeq(), live },
-      frames,
+      {
+        from: this.d.nodeId,
+        epoch: this.d.epoch(),
+        syncId: this.sync?.id ?? '',
+        firstSeq,
+        count: frames.length,
+        committedSeq: this.d.committedSeq(),
+        live,
+        ...replies,
+      },
+      section === undefined ? frames : [...frames, section],
     );
   }
 }

@@ -22,6 +22,8 @@ function isEntry(x: Item): x is DedupeEntry {
 class MessageSink implements ReplySink {
   private remaining: number;
   private readonly items: Item[] | null;
+  /** The highest seq among the outcomes so far: the reply may leave once that is committed. */
+  private seq = 0;
 
   constructor(
     private readonly door: ClientDoor,
@@ -35,6 +37,7 @@ class MessageSink implements ReplySink {
   }
 
   done(index: number, entry: DedupeEntry): void {
+    if (entry.seq > this.seq) this.seq = entry.seq;
     this.put(index, entry);
   }
 
@@ -43,11 +46,14 @@ class MessageSink implements ReplySink {
   }
 
   private put(index: number, item: Item): void {
-    if (this.items === null) return this.door.sendItems(this.replyTo, this.json, item, null);
+    if (this.items === null) return this.door.reply(this.replyTo, this.json, item, null, this.seq);
     this.items[index] = item;
-    if (--this.remaining === 0) this.door.sendItems(this.replyTo, this.json, null, this.items);
+    if (--this.remaining === 0) this.door.reply(this.replyTo, this.json, null, this.items, this.seq);
   }
 }
+
+/** Hands a reply to the standby to publish (`--reply-from standby`); false when no standby takes it now. */
+export type ForwardReply = (subject: string, body: Uint8Array, json: boolean) => boolean;
 
 export class ClientDoor {
   private readonly w = new MsgWriter();
@@ -56,14 +62,26 @@ export class ClientDoor {
     private readonly processor: Processor,
     private readonly transport: Transport,
     private readonly bodyBytesMax: number,
+    private readonly forward: ForwardReply,
   ) {}
 
-  /** Sends one reply (`one`) or a batch reply (`batch`). */
-  sendItems(replyTo: string, json: boolean, one: Item | null, batch: Item[] | null): void {
+  /**
+   * Sends one reply (`one`) or a batch reply (`batch`) whose outcomes reach up to `seq`:
+   * now if that is committed; else through the standby, which publishes it once it
+   * holds the records (the outcomes were heard at their turns); else once it commits.
+   */
+  reply(replyTo: string, json: boolean, one: Item | null, batch: Item[] | null, seq: number): void {
     if (replyTo === '') return;
+    const body = this.encode(json, one, batch);
+    if (seq <= this.processor.committedSeq) return this.publish(replyTo, body, json);
+    if (this.processor.replyOnApply && this.forward(replyTo, body, json)) return;
+    this.processor.whenCommitted(() => this.publish(replyTo, body, json));
+  }
+
+  private encode(json: boolean, one: Item | null, batch: Item[] | null): Uint8Array {
     if (json) {
       const toReply = (x: Item) => (isEntry(x) ? replyOf(x) : x);
-      return this.send(replyTo, batch === null ? toReply(one!) : { batch: batch.map(toReply) }, true);
+      return encodeBody(batch === null ? toReply(one!) : { batch: batch.map(toReply) }, 'json');
     }
     const w = this.w;
     if (batch === null) this.writeItem(one!);
@@ -73,7 +91,11 @@ export class ClientDoor {
       w.arrayHeader(batch.length);
       for (let i = 0; i < batch.length; i++) this.writeItem(batch[i]!);
     }
-    this.transport.publish(replyTo, w.take());
+    return w.take();
+  }
+
+  private publish(replyTo: string, body: Uint8Array, json: boolean): void {
+    this.transport.publish(replyTo, body, json ? { json } : undefined);
   }
 
   private writeItem(x: Item): void {
@@ -117,6 +139,11 @@ export class ClientDoor {
     const parsed = parseQuery(decoded.value);
     if (!parsed.ok) return this.send(replyTo, parsed.reply, json);
     if (!this.processor.accepting) return this.send(replyTo, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject'), json);
-    this.send(replyTo, this.processor.query(parsed.value.asset), json);
+    const { asset } = parsed.value;
+    // With replies from the standby a client may hold an ok the primary has not seen
+    // confirmed yet: the query waits for what was applied when it came, so it reads
+    // the client's own writes.
+    if (this.processor.replyOnApply) return this.processor.whenCommitted(() => this.send(replyTo, this.processor.query(asset), json));
+    this.send(replyTo, this.processor.query(asset), json);
   };
 }

@@ -19,6 +19,8 @@ export interface ReplyGateDeps {
   standbyAck(): number;
   /** False only under the test-only fault `reply-before-standby-ack`. */
   waitsForStandby: boolean;
+  /** `--reply-from standby`: with a standby attached, the standby publishes the replies. */
+  repliesFromStandby: boolean;
 }
 
 export class ReplyGate {
@@ -35,6 +37,9 @@ export class ReplyGate {
     const from = this.current;
     if (from === mode) return;
     this.current = mode;
+    // The outcomes go to the standby at their turns, which publishes them once it holds
+    // the records; the release still commits them (views, events, the dedupe rows).
+    this.d.processor.replyOnApply = this.d.repliesFromStandby && mode === 'standby';
     this.d.log.info({ from, to: mode, reason }, `reply gate: ${from} -> ${mode}`);
   }
 
