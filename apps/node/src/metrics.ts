@@ -288,28 +288,30 @@ function stateGauges(registers: Registers, stats: () => NodeStats | null): void 
   gauge('txtest_assets', 'Assets in memory.', (s) => s.assets);
   gauge('txtest_dedupe_ids', 'Request ids remembered for exactly-once.', (s) => s.dedupeIds);
   gauge('txtest_epochs_opened', 'Epochs this node opened (starts as primary, failovers, moves to solo).', (s) => s.promotions);
-  new Gauge({
-    name: 'txtest_syncs',
-    help: 'Joiner catch-ups served as primary, by kind: started (a new sync id), resumed (a repeated JOIN continued the running sync), snapshot (plans streaming a snapshot file), truncation (a divergent joiner truncated and took the tail). Absent standalone.',
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      this.reset();
-      const c = stats()?.syncs;
-      if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
-    },
-  });
-  new Gauge({
-    name: 'txtest_chain_replies',
-    help: 'With --reply-from standby: client replies forwarded to the standby (as primary) and published for the primary (as standby). Absent standalone.',
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      this.reset();
-      const c = stats()?.chainReplies;
-      if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
-    },
-  });
+  // Counts by kind, absent standalone.
+  const byKind = (name: string, help: string, read: (s: NodeStats) => Record<string, number> | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const s = stats();
+        const c = s === null ? null : read(s);
+        if (c) for (const [kind, n] of Object.entries(c)) this.set({ kind }, n);
+      },
+    });
+  byKind(
+    'txtest_syncs',
+    'Joiner catch-ups served as primary, by kind: started (a new sync id), resumed (a repeated JOIN continued the running sync), snapshot (plans streaming a snapshot file), truncation (a divergent joiner truncated and took the tail). Absent standalone.',
+    (s) => s.syncs as Record<string, number> | null,
+  );
+  byKind(
+    'txtest_chain_replies',
+    'With --reply-from standby: client replies forwarded to the standby (as primary) and published for the primary (as standby). Absent standalone.',
+    (s) => s.chainReplies,
+  );
   gauge('txtest_log_failed', '1 once the log failed and the node refuses updates.', (s) => (s.failed ? 1 : 0));
 }
 

@@ -14,9 +14,33 @@
  * walk) must take it before (`onOverwrite`).
  */
 import { unpackMsgpack, type Args } from '@txtest/protocol';
-import { F64Column, I32Column, RefColumn, U32Column, U8Column, type RingColumn } from './ring-column';
+import { F64Rows, RefColumn, U32Rows, type RingColumn } from './ring-column';
 
 const CAPACITY_MIN = 64;
+
+/** The fields of a row's `nums`. */
+const NUM_SEQ = 0;
+const NUM_TS = 1;
+const NUM_VERSION = 2;
+const NUM_WIDTH = 3;
+/** The fields of a row's `ints`: the id's hash (as u32), epoch * 2 + ok, the packed offsets. */
+const INT_HASH = 0;
+const INT_EPOCH_OK = 1;
+const INT_AT = 2;
+const INT_ARGS = 3;
+const INT_MID = 4;
+const INT_END = 5;
+const INT_WIDTH = 6;
+
+/** The number fields of a row. */
+export interface RowNumbers {
+  hash: number;
+  seq: number;
+  ts: number;
+  version: number;
+  epoch: number;
+  ok: boolean;
+}
 
 /** A row inserted unpacked: its id, args and outcome as objects, until `packSome` packs them. */
 export type LooseRow = [id: string, args: Args | undefined, outcome: unknown];
@@ -28,18 +52,12 @@ export class DedupeRing {
   private mask = CAPACITY_MIN - 1;
   assets = new RefColumn<string>(CAPACITY_MIN);
   ops = new RefColumn<string>(CAPACITY_MIN);
-  hashes = new I32Column(CAPACITY_MIN);
-  seqs = new F64Column(CAPACITY_MIN);
-  tss = new F64Column(CAPACITY_MIN);
-  versions = new F64Column(CAPACITY_MIN);
-  epochs = new U32Column(CAPACITY_MIN);
-  oks = new U8Column(CAPACITY_MIN);
   /** The slab of a packed entry (id at..args, args args..mid, outcome mid..end); null while unpacked. */
   slabs = new RefColumn<Buffer | null>(CAPACITY_MIN);
-  packedAt = new U32Column(CAPACITY_MIN);
-  packedArgs = new U32Column(CAPACITY_MIN);
-  packedMid = new U32Column(CAPACITY_MIN);
-  packedEnd = new U32Column(CAPACITY_MIN);
+  /** seq, ts, version of each row (NUM_*). */
+  nums = new F64Rows(CAPACITY_MIN, NUM_WIDTH);
+  /** hash, epoch x 2 + ok, and the packed offsets of each row (INT_*). */
+  ints = new U32Rows(CAPACITY_MIN, INT_WIDTH);
   /** [id, args, outcome] of entries inserted unpacked (a recovery's), by slot; allocated on first use. */
   loose: RingColumn<LooseRow | undefined> | null = null;
 
@@ -79,24 +97,7 @@ export class DedupeRing {
   private grow(): void {
     const oldCapacity = this.mask + 1;
     if (this.tail - this.head !== oldCapacity) throw new Error('DedupeRing.grow: the ring is not full');
-    for (const c of [
-      this.assets,
-      this.ops,
-      this.slabs,
-      this.loose,
-      this.hashes,
-      this.seqs,
-      this.tss,
-      this.versions,
-      this.epochs,
-      this.oks,
-      this.packedAt,
-      this.packedArgs,
-      this.packedMid,
-      this.packedEnd,
-    ]) {
-      c?.grow(this.head, oldCapacity);
-    }
+    for (const c of [this.assets, this.ops, this.slabs, this.loose, this.nums, this.ints]) c?.grow(this.head, oldCapacity);
     this.mask = oldCapacity * 2 - 1;
   }
 
@@ -105,18 +106,81 @@ export class DedupeRing {
     return (this.loose ??= new RefColumn<LooseRow>(this.mask + 1));
   }
 
+  /** Writes the number fields of the row in `slot`, one page lookup per kind. */
+  setNumbers(slot: number, r: RowNumbers): void {
+    const n = this.nums.page(slot);
+    const a = this.nums.offset(slot);
+    n[a + NUM_SEQ] = r.seq;
+    n[a + NUM_TS] = r.ts;
+    n[a + NUM_VERSION] = r.version;
+    const i = this.ints.page(slot);
+    const b = this.ints.offset(slot);
+    i[b + INT_HASH] = r.hash >>> 0;
+    i[b + INT_EPOCH_OK] = r.epoch * 2 + (r.ok ? 1 : 0);
+  }
+
+  /** Where the row's id, args and outcome lie in its slab (id at..args, args args..mid, outcome mid..end). */
+  setPacked(slot: number, at: number, args: number, mid: number, end: number): void {
+    const i = this.ints.page(slot);
+    const b = this.ints.offset(slot);
+    i[b + INT_AT] = at;
+    i[b + INT_ARGS] = args;
+    i[b + INT_MID] = mid;
+    i[b + INT_END] = end;
+  }
+
+  hash(slot: number): number {
+    return this.ints.get(slot, INT_HASH) | 0;
+  }
+
+  seq(slot: number): number {
+    return this.nums.get(slot, NUM_SEQ);
+  }
+
+  ts(slot: number): number {
+    return this.nums.get(slot, NUM_TS);
+  }
+
+  version(slot: number): number {
+    return this.nums.get(slot, NUM_VERSION);
+  }
+
+  epoch(slot: number): number {
+    return this.ints.get(slot, INT_EPOCH_OK) >>> 1;
+  }
+
+  ok(slot: number): boolean {
+    return (this.ints.get(slot, INT_EPOCH_OK) & 1) === 1;
+  }
+
+  packedAt(slot: number): number {
+    return this.ints.get(slot, INT_AT);
+  }
+
+  packedArgs(slot: number): number {
+    return this.ints.get(slot, INT_ARGS);
+  }
+
+  packedMid(slot: number): number {
+    return this.ints.get(slot, INT_MID);
+  }
+
+  packedEnd(slot: number): number {
+    return this.ints.get(slot, INT_END);
+  }
+
   /** The id of the row in `slot` (decoded from its slab when packed: a retry's reply, a snapshot). */
   idAt(slot: number): string {
     const slab = this.slabs.get(slot);
     if (slab === null || slab === undefined) return this.loose!.get(slot)![0];
-    return unpackMsgpack(slab.subarray(this.packedAt.get(slot), this.packedArgs.get(slot))) as string;
+    return unpackMsgpack(slab.subarray(this.packedAt(slot), this.packedArgs(slot))) as string;
   }
 
   /** Whether the row in `slot` has the id `id`, without decoding it (the index's hash matches). */
   idIs(slot: number, id: string): boolean {
     const slab = this.slabs.get(slot);
     if (slab === null || slab === undefined) return this.loose!.get(slot)![0] === id;
-    return packedStrEquals(slab, this.packedAt.get(slot), this.packedArgs.get(slot), id);
+    return packedStrEquals(slab, this.packedAt(slot), this.packedArgs(slot), id);
   }
 
   /** First position in [head, tail) whose seq is above `seq` (seqs ascend). */
@@ -125,7 +189,7 @@ export class DedupeRing {
     let hi = this.tail;
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
-      if (this.seqs.get(mid & this.mask) <= seq) lo = mid + 1;
+      if (this.seq(mid & this.mask) <= seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;

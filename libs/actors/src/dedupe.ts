@@ -301,10 +301,7 @@ export class DedupeTable {
     const end = w.pendingLength;
     ring.slabs.set(slot, w.slab);
     const at = w.takeAt();
-    ring.packedAt.set(slot, at);
-    ring.packedArgs.set(slot, at + argsAt);
-    ring.packedMid.set(slot, at + mid);
-    ring.packedEnd.set(slot, at + end);
+    ring.setPacked(slot, at, at + argsAt, at + mid, at + end);
   }
 
   /** Appends a turned entry as a row, indexes it, and evicts what retention lets go. */
@@ -314,17 +311,9 @@ export class DedupeTable {
     const slot = ring.claim();
     ring.assets.set(slot, e.asset);
     ring.ops.set(slot, e.op);
-    ring.hashes.set(slot, e.hash);
-    ring.seqs.set(slot, e.seq);
-    ring.tss.set(slot, e.ts);
-    ring.versions.set(slot, e.version);
-    ring.epochs.set(slot, e.epoch);
-    ring.oks.set(slot, e.ok ? 1 : 0);
+    ring.setNumbers(slot, e);
     ring.slabs.set(slot, e.packed);
-    ring.packedAt.set(slot, e.packedAt);
-    ring.packedArgs.set(slot, e.packedArgs);
-    ring.packedMid.set(slot, e.packedMid);
-    ring.packedEnd.set(slot, e.packedEnd);
+    ring.setPacked(slot, e.packedAt, e.packedArgs, e.packedMid, e.packedEnd);
     // A loose row outlives the message (a snapshot or log chunk) its id came in: own copy.
     if (e.packed === null) ring.looseColumn().set(slot, [ownString(e.id), e.args, e.outcome]);
     else if (ring.loose !== null) ring.loose.set(slot, undefined);
@@ -340,8 +329,8 @@ export class DedupeTable {
       const n = ring.length;
       if (n <= countMin) return;
       const slot = ring.slot(ring.head);
-      if (n <= countMax && ring.tss.get(slot)! > nowTs - retainMs) return;
-      this.byId.delete(ring.hashes.get(slot)!, ring.head);
+      if (n <= countMax && ring.ts(slot) > nowTs - retainMs) return;
+      this.byId.delete(ring.hash(slot), ring.head);
       // A snapshot still to read this row keeps the slot as it is until it is overwritten.
       if (this.readers.length === 0 || !this.readerNeeds(ring.head)) ring.clearSlot(slot);
       ring.head++;
@@ -357,12 +346,12 @@ export class DedupeTable {
   private entryAt(pos: number): DedupeEntry {
     const ring = this.ring;
     const slot = ring.slot(pos);
-    const e = blankEntry(ring.idAt(slot), ring.hashes.get(slot)!, ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
-    e.seq = ring.seqs.get(slot)!;
-    e.ts = ring.tss.get(slot)!;
-    e.version = ring.versions.get(slot)!;
-    e.epoch = ring.epochs.get(slot)!;
-    e.ok = ring.oks.get(slot) === 1;
+    const e = blankEntry(ring.idAt(slot), ring.hash(slot), ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
+    e.seq = ring.seq(slot);
+    e.ts = ring.ts(slot);
+    e.version = ring.version(slot);
+    e.epoch = ring.epoch(slot);
+    e.ok = ring.ok(slot);
     const slab = ring.slabs.get(slot);
     if (slab === null || slab === undefined) {
       const l = ring.loose?.get(slot);
@@ -370,10 +359,10 @@ export class DedupeTable {
       e.outcome = l?.[2];
     } else {
       e.packed = slab;
-      e.packedAt = ring.packedAt.get(slot)!;
-      e.packedArgs = ring.packedArgs.get(slot)!;
-      e.packedMid = ring.packedMid.get(slot)!;
-      e.packedEnd = ring.packedEnd.get(slot)!;
+      e.packedAt = ring.packedAt(slot);
+      e.packedArgs = ring.packedArgs(slot);
+      e.packedMid = ring.packedMid(slot);
+      e.packedEnd = ring.packedEnd(slot);
     }
     return e;
   }

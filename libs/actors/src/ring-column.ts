@@ -14,7 +14,7 @@ const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
 
 /** What a page is: a typed array or a plain array. */
-interface Page<T> {
+export interface Page<T> {
   [i: number]: T;
 }
 
@@ -23,6 +23,60 @@ export interface RingColumn<T> {
   set(slot: number, value: T): void;
   /** Re-lays the column for twice `oldCapacity` slots; the ring is full, its oldest position `head`. */
   grow(head: number, oldCapacity: number): void;
+}
+
+/**
+ * The pages of a column (or of rows `width` wide) re-laid for twice `oldCapacity`
+ * slots; the ring is full, its oldest position `head`.
+ */
+function grownPages<T>(
+  pages: (Page<T> | null)[],
+  head: number,
+  oldCapacity: number,
+  width: number,
+  make: (n: number) => Page<T>,
+  blank: T,
+): (Page<T> | null)[] {
+  const capacity = oldCapacity * 2;
+  if (capacity <= PAGE) {
+    // One small page: copy each position to its slot in the doubled ring.
+    const old = pages[0]!;
+    if (old === null) return pages;
+    const next = make(capacity * width);
+    for (let pos = head; pos < head + oldCapacity; pos++) {
+      const to = (pos & (capacity - 1)) * width;
+      const from = (pos & (oldCapacity - 1)) * width;
+      for (let f = 0; f < width; f++) next[to + f] = old[from + f]!;
+    }
+    return [next];
+  }
+  // The full ring holds positions [head, head + old capacity). Slot s >= h (the
+  // head's slot) holds lap `base + s`, slot s < h the next lap: a position keeps its
+  // slot or moves up by the old capacity, by lap. Whole pages move as one; the page
+  // h falls inside of is split in two.
+  const n = pages.length;
+  const h = head & (oldCapacity - 1);
+  const base = head - h;
+  const thisLap = (base & oldCapacity) === 0 ? 0 : n;
+  const nextLap = n - thisLap;
+  const next: (Page<T> | null)[] = new Array<Page<T> | null>(2 * n).fill(null);
+  for (let k = 0; k < n; k++) {
+    const page = pages[k]!;
+    const from = k * PAGE;
+    if (h <= from) next[k + thisLap] = page;
+    else if (h >= from + PAGE) next[k + nextLap] = page;
+    else if (page !== null) {
+      // Slots [from, h) are the next lap: copied out; [h, from + PAGE) stay.
+      const moved = make(PAGE * width);
+      for (let i = 0; i < (h - from) * width; i++) {
+        moved[i] = page[i]!;
+        page[i] = blank;
+      }
+      next[k + nextLap] = moved;
+      next[k + thisLap] = page;
+    }
+  }
+  return next;
 }
 
 /**
@@ -50,44 +104,54 @@ function columnClass<T>(make: (n: number) => Page<T>, blank: T): new (capacity: 
     }
 
     grow(head: number, oldCapacity: number): void {
-      const capacity = oldCapacity * 2;
-      if (capacity <= PAGE) {
-        // One small page: copy each position to its slot in the doubled ring.
-        const old = this.pages[0]!;
-        this.pageSize = capacity;
-        if (old === null) return;
-        const next = make(capacity);
-        for (let pos = head; pos < head + oldCapacity; pos++) next[pos & (capacity - 1)] = old[pos & (oldCapacity - 1)]!;
-        this.pages = [next];
-        return;
-      }
-      // The full ring holds positions [head, head + old capacity). Slot s >= h (the
-      // head's slot) holds lap `base + s`, slot s < h the next lap: a position keeps its
-      // slot or moves up by the old capacity, by lap. Whole pages move as one; the page
-      // h falls inside of is split in two.
-      const n = this.pages.length;
-      const h = head & (oldCapacity - 1);
-      const base = head - h;
-      const thisLap = (base & oldCapacity) === 0 ? 0 : n;
-      const nextLap = n - thisLap;
-      const next: (Page<T> | null)[] = new Array<Page<T> | null>(2 * n).fill(null);
-      for (let k = 0; k < n; k++) {
-        const page = this.pages[k]!;
-        const from = k * PAGE;
-        if (h <= from) next[k + thisLap] = page;
-        else if (h >= from + PAGE) next[k + nextLap] = page;
-        else if (page !== null) {
-          // Slots [from, h) are the next lap: copied out; [h, from + PAGE) stay.
-          const moved = make(PAGE);
-          for (let i = 0; i < h - from; i++) {
-            moved[i] = page[i]!;
-            page[i] = blank;
-          }
-          next[k + nextLap] = moved;
-          next[k + thisLap] = page;
-        }
-      }
-      this.pages = next;
+      this.pages = grownPages(this.pages, head, oldCapacity, 1, make, blank);
+      this.pageSize = Math.min(oldCapacity * 2, PAGE);
+    }
+  };
+}
+
+/**
+ * Several number fields of each slot side by side in one page (`width` per slot), so
+ * that a row is written with one page lookup instead of one per field: the caller
+ * writes `page(slot)[offset(slot) + field]`; a read names the field.
+ */
+export interface RingRows {
+  /** The page holding the slot's row, allocated on first use. */
+  page(slot: number): Page<number>;
+  /** Where the slot's row starts in its page. */
+  offset(slot: number): number;
+  get(slot: number, field: number): number;
+  grow(head: number, oldCapacity: number): void;
+}
+
+function rowsClass(make: (n: number) => Page<number>): new (capacity: number, width: number) => RingRows {
+  return class implements RingRows {
+    private pages: (Page<number> | null)[] = [null];
+    private pageSlots: number;
+
+    constructor(
+      capacity: number,
+      private readonly width: number,
+    ) {
+      this.pageSlots = Math.min(capacity, PAGE);
+    }
+
+    page(slot: number): Page<number> {
+      return (this.pages[slot >>> PAGE_BITS] ??= make(this.pageSlots * this.width));
+    }
+
+    offset(slot: number): number {
+      return (slot & PAGE_MASK) * this.width;
+    }
+
+    get(slot: number, field: number): number {
+      const p = this.pages[slot >>> PAGE_BITS]!;
+      return p === null ? 0 : p[(slot & PAGE_MASK) * this.width + field]!;
+    }
+
+    grow(head: number, oldCapacity: number): void {
+      this.pages = grownPages(this.pages, head, oldCapacity, this.width, make, 0);
+      this.pageSlots = Math.min(oldCapacity * 2, PAGE);
     }
   };
 }
@@ -95,7 +159,5 @@ function columnClass<T>(make: (n: number) => Page<T>, blank: T): new (capacity: 
 export const RefColumn = columnClass<unknown>((n) => new Array<unknown>(n).fill(undefined), undefined) as new <T>(
   capacity: number,
 ) => RingColumn<T | undefined>;
-export const F64Column = columnClass<number>((n) => new Float64Array(n), 0);
-export const I32Column = columnClass<number>((n) => new Int32Array(n), 0);
-export const U32Column = columnClass<number>((n) => new Uint32Array(n), 0);
-export const U8Column = columnClass<number>((n) => new Uint8Array(n), 0);
+export const F64Rows = rowsClass((n) => new Float64Array(n));
+export const U32Rows = rowsClass((n) => new Uint32Array(n));

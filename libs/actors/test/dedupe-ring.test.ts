@@ -10,8 +10,7 @@ function run(ring: DedupeRing, to: number, keep: number): void {
   while (ring.tail < to) {
     const pos = ring.tail;
     const slot = ring.claim();
-    ring.seqs.set(slot, pos * 2);
-    ring.oks.set(slot, pos % 2);
+    ring.setNumbers(slot, { hash: Math.imul(pos, 0x9e3779b1), seq: pos * 2, ts: pos * 3, version: pos + 1, epoch: pos % 7, ok: pos % 2 === 1 });
     // One row in three loose (its id an object field), the others packed (the id in a slab).
     if (pos % 3 === 0) {
       ring.looseColumn().set(slot, [`id-${pos}`, { pos }, pos]);
@@ -20,8 +19,7 @@ function run(ring: DedupeRing, to: number, keep: number): void {
       const slab = Buffer.from(packMsgpack(`id-${pos}`));
       ring.loose?.set(slot, undefined);
       ring.slabs.set(slot, slab);
-      ring.packedAt.set(slot, 0);
-      ring.packedArgs.set(slot, slab.length);
+      ring.setPacked(slot, 0, slab.length, slab.length, slab.length);
     }
     while (ring.length > keep) {
       ring.clearSlot(ring.slot(ring.head));
@@ -40,8 +38,12 @@ function firstWrongRow(ring: DedupeRing): number | null {
       ring.idAt(slot) !== `id-${pos}` ||
       !ring.idIs(slot, `id-${pos}`) ||
       ring.idIs(slot, `id-${pos + 1}`) ||
-      ring.seqs.get(slot) !== pos * 2 ||
-      ring.oks.get(slot) !== pos % 2 ||
+      ring.hash(slot) !== Math.imul(pos, 0x9e3779b1) ||
+      ring.seq(slot) !== pos * 2 ||
+      ring.ts(slot) !== pos * 3 ||
+      ring.version(slot) !== pos + 1 ||
+      ring.epoch(slot) !== pos % 7 ||
+      ring.ok(slot) !== (pos % 2 === 1) ||
       !looseOk
     )
       return pos;
