@@ -7,7 +7,7 @@
  * Retention is judged by the records' own timestamps, so the primary, the standby and
  * every replay evict exactly the same ids.
  */
-import { MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { msgpackChunk, MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import type { SnapshotDedupe } from './snapshot-walk';
 import { DedupeRing } from './dedupe-ring';
 import { hashId, IdIndex } from './id-index';
@@ -72,46 +72,61 @@ export function replyOf(e: DedupeEntry): UpdateReply {
     : { id: e.id, ok: false, error: { code: 'REJECTED', message: outcome as string }, asset: e.asset, version: e.version, seq: e.seq, epoch: e.epoch };
 }
 
-/** Writes an entry's reply (PROTOCOL.md section 3) without building the reply object. */
-export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
+// The constant runs of replies and events, between the values (see msgpackChunk).
+const REPLY_HEAD = msgpackChunk((w) => {
   w.mapHeader(7);
   w.str('id');
-  w.str(e.id);
+});
+const OK_RESULT = msgpackChunk((w) => {
   w.str('ok');
-  w.bool(e.ok);
-  if (e.ok) {
-    w.str('result');
-    writeOutcome(w, e);
-  } else {
-    w.str('error');
-    w.mapHeader(2);
-    w.str('code');
-    w.str('REJECTED');
-    w.str('message');
-    writeOutcome(w, e);
-  }
+  w.bool(true);
+  w.str('result');
+});
+const REJECTED_MESSAGE = msgpackChunk((w) => {
+  w.str('ok');
+  w.bool(false);
+  w.str('error');
+  w.mapHeader(2);
+  w.str('code');
+  w.str('REJECTED');
+  w.str('message');
+});
+const EVENT_HEAD = msgpackChunk((w) => w.mapHeader(6));
+const KEY_ASSET = msgpackChunk((w) => w.str('asset'));
+const KEY_VERSION = msgpackChunk((w) => w.str('version'));
+const KEY_SEQ = msgpackChunk((w) => w.str('seq'));
+const KEY_EPOCH = msgpackChunk((w) => w.str('epoch'));
+const KEY_OP = msgpackChunk((w) => w.str('op'));
+const KEY_RESULT = msgpackChunk((w) => w.str('result'));
+
+/** Writes an entry's reply (PROTOCOL.md section 3) without building the reply object. */
+export function writeReplyOf(w: MsgWriter, e: DedupeEntry): void {
+  w.raw(REPLY_HEAD);
+  w.str(e.id);
+  w.raw(e.ok ? OK_RESULT : REJECTED_MESSAGE);
+  writeOutcome(w, e);
   writePosition(w, e);
 }
 
 /** The four fields that place an update: asset, version, seq, epoch (replies and events both carry them). */
 function writePosition(w: MsgWriter, e: DedupeEntry): void {
-  w.str('asset');
+  w.raw(KEY_ASSET);
   w.str(e.asset);
-  w.str('version');
+  w.raw(KEY_VERSION);
   w.num(e.version);
-  w.str('seq');
+  w.raw(KEY_SEQ);
   w.num(e.seq);
-  w.str('epoch');
+  w.raw(KEY_EPOCH);
   w.num(e.epoch);
 }
 
-/** Writes the event of a committed, accepted update (PROTOCOL.md section 6). */
+/** Writes a committed update's event (PROTOCOL.md section 6): asset, version, seq, epoch, op, result. */
 export function writeEventOf(w: MsgWriter, e: DedupeEntry): void {
-  w.mapHeader(6);
+  w.raw(EVENT_HEAD);
   writePosition(w, e);
-  w.str('op');
+  w.raw(KEY_OP);
   w.str(e.op);
-  w.str('result');
+  w.raw(KEY_RESULT);
   writeOutcome(w, e);
 }
 

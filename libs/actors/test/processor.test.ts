@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getModel } from '@txtest/models';
-import { encodeRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import { encodeRecord, MsgWriter, unpackMsgpack, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import {
   DedupeTable,
   Processor,
@@ -12,14 +12,26 @@ import {
   encodeSnapshot,
   loadSnapshotSliced,
   replyOf,
+  writeEventOf,
+  writeReplyOf,
   type DedupeEntry,
   type ProcessorOptions,
   type ReplySink,
 } from '../src/index';
 
-/** A sink that hands each reply, rebuilt as the client would decode it, to `fn`. */
+const bytesOf = new MsgWriter();
+
+/** A sink that hands each reply, as the client decodes the bytes the node writes, to `fn`; they must equal the reply object. */
 function sinkOf(fn: (r: UpdateReply) => void): ReplySink {
-  return { done: (_i, e) => fn(replyOf(e)), refused: (_i, r) => fn(r) };
+  return {
+    done: (_i, e) => {
+      writeReplyOf(bytesOf, e);
+      const r = unpackMsgpack(bytesOf.take()) as UpdateReply;
+      expect(r).toEqual(replyOf(e));
+      fn(r);
+    },
+    refused: (_i, r) => fn(r),
+  };
 }
 
 function harness(over: Partial<ProcessorOptions> = {}) {
@@ -33,7 +45,12 @@ function harness(over: Partial<ProcessorOptions> = {}) {
     getModel,
     onRecord: (epoch, seq, ts, req, model) =>
       records.push({ epoch, seq, payload: encodeRecord({ ts, id: req.id, asset: req.asset, model, op: req.op, args: req.args }) }),
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      writeEventOf(bytesOf, e);
+      const { ok: _ok, id: _id, ...position } = replyOf(e) as UpdateReply & { result: unknown };
+      expect(unpackMsgpack(bytesOf.take())).toEqual({ ...position, op: e.op });
+      events.push(e);
+    },
     ...over,
   });
   p.epoch = 3;

@@ -69,6 +69,16 @@ export class MsgWriter {
     this.pos += n;
   }
 
+  /** Copies a constant run of MessagePack (a `msgpackChunk`) into the output. */
+  raw(chunk: Uint8Array): void {
+    const n = chunk.length;
+    this.ensure(n);
+    const b = this.buf;
+    let at = this.pos;
+    for (let i = 0; i < n; i++) b[at++] = chunk[i]!;
+    this.pos = at;
+  }
+
   /** Forgets the bytes written since the last take. */
   discard(): void {
     this.pos = this.start;
@@ -196,4 +206,15 @@ export class MsgWriter {
         throw new TypeError(`cannot encode a ${typeof v} as protocol data`);
     }
   }
+}
+
+/**
+ * The bytes `write` puts out, once, for `MsgWriter.raw`: the constant parts of a message
+ * (a map header and its first key, a key and the next key) copied as one run, rather
+ * than each key string encoded again for every message.
+ */
+export function msgpackChunk(write: (w: MsgWriter) => void): Uint8Array {
+  const w = new MsgWriter();
+  write(w);
+  return Uint8Array.from(w.take());
 }
