@@ -1,19 +1,20 @@
 /**
- * One asset: its model, its applied state, its committed view, and its mailbox.
+ * One asset: its model, its applied state and its committed view (its mailbox, while
+ * updates queue for it, is the processor's).
  * The applied state may run ahead of the committed one (pipelining: the actor applies
  * its next update before the standby confirms the previous one); readers only ever see
  * the committed view, which the reply gate advances.
  *
  * A node holds a million of these, almost all idle and fully committed, so an actor
- * keeps only what an idle asset needs (docs/ARCHITECTURE.md, "Memory layout"): no
- * mailbox until updates queue for it, no separate committed fields while the
+ * keeps only what an idle asset needs (docs/ARCHITECTURE.md, "Memory layout"): not even
+ * a field for a mailbox (the processor keeps those of the assets with queued updates,
+ * by actor), no separate committed fields while the
  * committed view equals the applied state (`ahead === null`), and its model on the
  * prototype of its class rather than in a field.
  */
 import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import type { DedupeEntry } from './dedupe';
-import { Fifo } from './fifo';
 import { ownString } from './own-string';
 
 /**
@@ -61,11 +62,6 @@ export class AssetActor implements AssetView {
   version = 0;
   /** Seq of the latest applied update of this asset. */
   seq = 0;
-  /**
-   * Updates queued for a turn; null while there are none. Non-null exactly while the
-   * actor is on the scheduler's ready list, so it doubles as the "scheduled" flag.
-   */
-  mailbox: Fifo<Pending> | null = null;
   /** The committed view while applied turns await the gate; null when it is the applied state. */
   ahead: AssetView | null = null;
 
@@ -82,10 +78,6 @@ export class AssetActor implements AssetView {
   /** What readers see: the committed view. */
   get committed(): AssetView {
     return this.ahead ?? this;
-  }
-
-  get queued(): number {
-    return this.mailbox === null ? 0 : this.mailbox.length;
   }
 
   /** On followers, in replay, and when a primary steps down: what is applied is committed. */

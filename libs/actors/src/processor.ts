@@ -72,7 +72,13 @@ export class Processor {
 
   private readonly actors = new AssetTable();
   private readonly dedupe: DedupeTable;
-  private readonly ready = new Fifo<AssetActor>();
+  /**
+   * The mailboxes of the actors with updates queued for a turn, in turn order; each is
+   * also in `mailboxes` under its actor. A field on every actor would cost a million
+   * idle assets 8 bytes each.
+   */
+  private readonly ready = new Fifo<Fifo<Pending>>();
+  private readonly mailboxes = new Map<AssetActor, Fifo<Pending>>();
   private readonly gate = new Fifo<Pending>();
   /** Work waiting for the watermark: [the lastSeq it waits for, what then]; lastSeq only grows, so oldest first. */
   private readonly afterCommit = new Fifo<[number, () => void]>();
@@ -124,8 +130,14 @@ export class Processor {
   /** Deepest mailbox right now (for metrics). */
   mailboxDepthMax(): number {
     let max = 0;
-    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.queued);
+    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.length);
     return max;
+  }
+
+  /** Updates queued for an asset's next turns (0 when none, or no such asset). */
+  queuedFor(asset: string): number {
+    const actor = this.actors.get(asset);
+    return actor === undefined ? 0 : (this.mailboxes.get(actor)?.length ?? 0);
   }
 
   /**
@@ -158,10 +170,11 @@ export class Processor {
         errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id),
       );
     }
-    if (actor !== undefined && actor.queued >= this.limits.mailboxMax) {
+    let mailbox = actor === undefined ? undefined : this.mailboxes.get(actor);
+    if (mailbox !== undefined && mailbox.length >= this.limits.mailboxMax) {
       return sink.refused(
         index,
-        errorReply('OVERLOADED', `asset "${req.asset}" has ${actor.queued} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id),
+        errorReply('OVERLOADED', `asset "${req.asset}" has ${mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id),
       );
     }
     if (actor === undefined) {
@@ -170,11 +183,11 @@ export class Processor {
     }
     const entry = this.dedupe.admit(req, actor.asset, hash);
     this.inflight++;
-    let mailbox = actor.mailbox;
-    if (mailbox === null) {
+    if (mailbox === undefined) {
       // An actor gets a mailbox (and a place on the ready list) only while updates queue for it.
-      mailbox = actor.mailbox = new Fifo<Pending>();
-      this.ready.push(actor);
+      mailbox = new Fifo<Pending>();
+      this.mailboxes.set(actor, mailbox);
+      this.ready.push(mailbox);
     }
     mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0, replied: false });
     if (!this.drainScheduled) {
@@ -198,11 +211,11 @@ export class Processor {
     this.drainScheduled = false;
     const budget = this.limits.turnBudget;
     while (this.ready.length > 0) {
-      const actor = this.ready.shift()!;
-      const mailbox = actor.mailbox!;
+      const mailbox = this.ready.shift()!;
+      const actor = mailbox.peek()!.actor;
       for (let n = 0; n < budget && mailbox.length > 0; n++) this.turn(actor, mailbox.shift()!);
-      if (mailbox.length > 0) this.ready.push(actor);
-      else actor.mailbox = null;
+      if (mailbox.length > 0) this.ready.push(mailbox);
+      else this.mailboxes.delete(actor);
     }
   }
 
@@ -339,12 +352,11 @@ export class Processor {
     }
     const ready = this.ready;
     for (let i = 0; i < ready.length; i++) {
-      const actor = ready.at(i)!;
       // Admitted updates without a turn are forgotten (their clients retry elsewhere).
-      const mailbox = actor.mailbox!;
+      const mailbox = ready.at(i)!;
       for (let j = 0; j < mailbox.length; j++) this.dedupe.forget(mailbox.at(j)!.entry);
-      actor.mailbox = null;
     }
+    this.mailboxes.clear();
     // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
     this.committedSeq = this.lastSeq;
     this.ready.clear();
