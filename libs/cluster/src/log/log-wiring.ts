@@ -13,7 +13,7 @@ export interface LogWiringDeps {
   clock: Clock;
   fsync: FsyncPolicy;
   segmentBytesMax: number;
-  /** The node's one writer (records and events are each written and taken within one call). */
+  /** The records' writer: each frame is written and taken within one call. */
   w: MsgWriter;
   /** The reply gate's watermark may have moved. */
   release(): void;

@@ -14,7 +14,7 @@ import { StateLoader } from './state-loader';
 export interface NodeLogDeps {
   o: ResolvedOptions;
   processor: Processor;
-  /** The node's one writer (records and events). */
+  /** The records' writer. */
   w: MsgWriter;
   /** Gives the event loop a turn between slices. */
   pause(): Promise<void>;

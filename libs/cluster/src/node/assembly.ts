@@ -4,7 +4,6 @@
  * (tx-node.ts) decides the order and what each part reaches of the others.
  */
 import { Processor, type RoleEvent } from '@txtest/actors';
-import type { MsgWriter } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import { Promotion } from '../epochs/promotion';
 import type { FaultBehaviours } from '../faults';
@@ -35,8 +34,8 @@ export interface NodeParts {
 }
 
 /** The processor; every turn's record goes to `onRecord` (the log, the standby, the observer), its event to NATS. */
-export function buildProcessor(o: ResolvedOptions, w: MsgWriter, onRecord: ConstructorParameters<typeof Processor>[0]['onRecord']): Processor {
-  const events = o.events === false ? null : new EventPublisher(o.transport, o.subjects, o.clock, w);
+export function buildProcessor(o: ResolvedOptions, onRecord: ConstructorParameters<typeof Processor>[0]['onRecord']): Processor {
+  const events = o.events === false ? null : new EventPublisher(o.transport, o.subjects, o.clock);
   return new Processor({
     clock: o.clock,
     defer: o.defer,

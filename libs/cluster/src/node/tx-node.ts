@@ -57,9 +57,9 @@ export class TxNode {
     const o = (this.o = resolveOptions(options));
     this.faults = faultBehaviours(o.faults ?? NO_FAULTS);
     this.incarnation = o.clock.now().toString(36);
-    // One writer for records and events: both are written and taken within one call.
+    // The records' writer (events have their own: event-publisher.ts).
     const w = new MsgWriter();
-    this.processor = buildProcessor(o, w, (epoch, seq, ts, req, model) => {
+    this.processor = buildProcessor(o, (epoch, seq, ts, req, model) => {
       const frame = this.log.wiring.appendTurn(epoch, seq, ts, req, model);
       this.pair?.replicator.onFrame(seq, frame);
       o.onApplied?.(seq, req.id, epoch);

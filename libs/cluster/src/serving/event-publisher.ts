@@ -4,7 +4,7 @@
  * event loop (and the heartbeat) for long.
  */
 import { writeEventOf, type Clock, type DedupeEntry } from '@txtest/actors';
-import type { MsgWriter, Subjects } from '@txtest/protocol';
+import { MsgWriter, type Subjects } from '@txtest/protocol';
 import type { Transport } from '../transport';
 
 /** Event subjects kept (see EventPublisher.subjectOf). */
@@ -24,12 +24,17 @@ export class EventPublisher {
   /** How many of `events` are published already (a long list goes out a slice per timer tick). */
   private eventsFrom = 0;
 
-  /** `w` is the node's one writer: records and events are each written and taken within one call. */
+  /**
+   * Events have a writer of their own: in the records' writer their bytes would sit
+   * between the frames the replication ring keeps (8 MiB of them, as views), and each
+   * kept slab would hold as many event bytes again, about 8 MiB per node for nothing.
+   */
+  private readonly w = new MsgWriter();
+
   constructor(
     private readonly transport: Transport,
     private readonly subjects: Subjects,
     private readonly clock: Clock,
-    private readonly w: MsgWriter,
   ) {}
 
   /** The processor's event hook: one committed update. */
