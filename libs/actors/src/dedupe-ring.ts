@@ -19,18 +19,20 @@ import { F64Rows, RefColumn, U32Rows, type RingColumn } from './ring-column';
 const CAPACITY_MIN = 64;
 
 /** The fields of a row's `nums`. */
-const NUM_SEQ = 0;
-const NUM_TS = 1;
-const NUM_VERSION = 2;
+export const NUM_SEQ = 0;
+export const NUM_TS = 1;
+export const NUM_VERSION = 2;
 const NUM_WIDTH = 3;
+type NumField = typeof NUM_SEQ | typeof NUM_TS | typeof NUM_VERSION;
 /** The fields of a row's `ints`: the id's hash (as u32), epoch * 2 + ok, the packed offsets. */
 const INT_HASH = 0;
 const INT_EPOCH_OK = 1;
-const INT_AT = 2;
-const INT_ARGS = 3;
-const INT_MID = 4;
-const INT_END = 5;
+export const PACKED_AT = 2;
+export const PACKED_ARGS = 3;
+export const PACKED_MID = 4;
+export const PACKED_END = 5;
 const INT_WIDTH = 6;
+type PackedField = typeof PACKED_AT | typeof PACKED_ARGS | typeof PACKED_MID | typeof PACKED_END;
 
 /** The number fields of a row. */
 export interface RowNumbers {
@@ -123,26 +125,19 @@ export class DedupeRing {
   setPacked(slot: number, at: number, args: number, mid: number, end: number): void {
     const i = this.ints.page(slot);
     const b = this.ints.offset(slot);
-    i[b + INT_AT] = at;
-    i[b + INT_ARGS] = args;
-    i[b + INT_MID] = mid;
-    i[b + INT_END] = end;
+    i[b + PACKED_AT] = at;
+    i[b + PACKED_ARGS] = args;
+    i[b + PACKED_MID] = mid;
+    i[b + PACKED_END] = end;
   }
 
   hash(slot: number): number {
     return this.ints.get(slot, INT_HASH) | 0;
   }
 
-  seq(slot: number): number {
-    return this.nums.get(slot, NUM_SEQ);
-  }
-
-  ts(slot: number): number {
-    return this.nums.get(slot, NUM_TS);
-  }
-
-  version(slot: number): number {
-    return this.nums.get(slot, NUM_VERSION);
+  /** One of the row's number fields: `NUM_SEQ`, `NUM_TS` or `NUM_VERSION`. */
+  num(slot: number, field: NumField): number {
+    return this.nums.get(slot, field);
   }
 
   epoch(slot: number): number {
@@ -153,34 +148,23 @@ export class DedupeRing {
     return (this.ints.get(slot, INT_EPOCH_OK) & 1) === 1;
   }
 
-  packedAt(slot: number): number {
-    return this.ints.get(slot, INT_AT);
-  }
-
-  packedArgs(slot: number): number {
-    return this.ints.get(slot, INT_ARGS);
-  }
-
-  packedMid(slot: number): number {
-    return this.ints.get(slot, INT_MID);
-  }
-
-  packedEnd(slot: number): number {
-    return this.ints.get(slot, INT_END);
+  /** One of the row's packed offsets in its slab: `PACKED_AT`, `PACKED_ARGS`, `PACKED_MID` or `PACKED_END`. */
+  packed(slot: number, field: PackedField): number {
+    return this.ints.get(slot, field);
   }
 
   /** The id of the row in `slot` (decoded from its slab when packed: a retry's reply, a snapshot). */
   idAt(slot: number): string {
     const slab = this.slabs.get(slot);
     if (slab === null || slab === undefined) return this.loose!.get(slot)![0];
-    return unpackMsgpack(slab.subarray(this.packedAt(slot), this.packedArgs(slot))) as string;
+    return unpackMsgpack(slab.subarray(this.packed(slot, PACKED_AT), this.packed(slot, PACKED_ARGS))) as string;
   }
 
   /** Whether the row in `slot` has the id `id`, without decoding it (the index's hash matches). */
   idIs(slot: number, id: string): boolean {
     const slab = this.slabs.get(slot);
     if (slab === null || slab === undefined) return this.loose!.get(slot)![0] === id;
-    return packedStrEquals(slab, this.packedAt(slot), this.packedArgs(slot), id);
+    return packedStrEquals(slab, this.packed(slot, PACKED_AT), this.packed(slot, PACKED_ARGS), id);
   }
 
   /** First position in [head, tail) whose seq is above `seq` (seqs ascend). */
@@ -189,7 +173,7 @@ export class DedupeRing {
     let hi = this.tail;
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
-      if (this.seq(mid & this.mask) <= seq) lo = mid + 1;
+      if (this.num(mid & this.mask, NUM_SEQ) <= seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -9,7 +9,7 @@
  */
 import { msgpackChunk, MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import type { SnapshotDedupe } from './snapshot-walk';
-import { DedupeRing } from './dedupe-ring';
+import { DedupeRing, NUM_SEQ, NUM_TS, NUM_VERSION, PACKED_ARGS, PACKED_AT, PACKED_END, PACKED_MID } from './dedupe-ring';
 import { hashId, IdIndex } from './id-index';
 import { ownString } from './own-string';
 
@@ -344,7 +344,7 @@ export class DedupeTable {
       const n = ring.length;
       if (n <= countMin) return;
       const slot = ring.slot(ring.head);
-      if (n <= countMax && ring.ts(slot) > nowTs - retainMs) return;
+      if (n <= countMax && ring.num(slot, NUM_TS) > nowTs - retainMs) return;
       this.byId.delete(ring.hash(slot), ring.head);
       // A snapshot still to read this row keeps the slot as it is until it is overwritten.
       if (this.readers.length === 0 || !this.readerNeeds(ring.head)) ring.clearSlot(slot);
@@ -362,9 +362,9 @@ export class DedupeTable {
     const ring = this.ring;
     const slot = ring.slot(pos);
     const e = blankEntry(ring.idAt(slot), ring.hash(slot), ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
-    e.seq = ring.seq(slot);
-    e.ts = ring.ts(slot);
-    e.version = ring.version(slot);
+    e.seq = ring.num(slot, NUM_SEQ);
+    e.ts = ring.num(slot, NUM_TS);
+    e.version = ring.num(slot, NUM_VERSION);
     e.epoch = ring.epoch(slot);
     e.ok = ring.ok(slot);
     const slab = ring.slabs.get(slot);
@@ -374,10 +374,10 @@ export class DedupeTable {
       e.outcome = l?.[2];
     } else {
       e.packed = slab;
-      e.packedAt = ring.packedAt(slot);
-      e.packedArgs = ring.packedArgs(slot);
-      e.packedMid = ring.packedMid(slot);
-      e.packedEnd = ring.packedEnd(slot);
+      e.packedAt = ring.packed(slot, PACKED_AT);
+      e.packedArgs = ring.packed(slot, PACKED_ARGS);
+      e.packedMid = ring.packed(slot, PACKED_MID);
+      e.packedEnd = ring.packed(slot, PACKED_END);
     }
     return e;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { packMsgpack } from '@txtest/protocol';
-import { DedupeRing, packedStrEquals } from '../src/dedupe-ring';
+import { DedupeRing, NUM_SEQ, NUM_TS, NUM_VERSION, packedStrEquals } from '../src/dedupe-ring';
 
 /**
  * Fills `ring` from `from` to `to` (exclusive) with rows derived from the position, and
@@ -39,9 +39,9 @@ function firstWrongRow(ring: DedupeRing): number | null {
       !ring.idIs(slot, `id-${pos}`) ||
       ring.idIs(slot, `id-${pos + 1}`) ||
       ring.hash(slot) !== Math.imul(pos, 0x9e3779b1) ||
-      ring.seq(slot) !== pos * 2 ||
-      ring.ts(slot) !== pos * 3 ||
-      ring.version(slot) !== pos + 1 ||
+      ring.num(slot, NUM_SEQ) !== pos * 2 ||
+      ring.num(slot, NUM_TS) !== pos * 3 ||
+      ring.num(slot, NUM_VERSION) !== pos + 1 ||
       ring.epoch(slot) !== pos % 7 ||
       ring.ok(slot) !== (pos % 2 === 1) ||
       !looseOk
