@@ -5,12 +5,14 @@
  *
  *   1. grow: one credit per account, acct-0 .. acct-(N-1), at --in-flight (batching on),
  *      so every account exists and the dedupe window holds N ids; RSS and bytes per
- *      asset of each node, the longest event-loop stall, and any false failover;
+ *      asset of each node, the longest event-loop stall, and any false failover or
+ *      standby dropped (during the growth and the idle wait after it);
  *   2. SIGKILL the standby, take --solo-updates updates on the primary alone, restart
  *      the standby: time until it is standby and caught up, the primary's peak RSS;
  *   3. SIGKILL the primary under load: the failover gap (kill to the first ok in a
  *      higher epoch), then the old primary's rejoin (time until standby and caught up);
- *   4. digests of both nodes equal; --samples balances queried and exact.
+ *   4. digests of both nodes equal; --samples balances queried and exact; no promotion
+ *      over the whole run but the two the kills cause (every process's log counted).
  *
  * Run: npx tsx tools/bench/scale.ts [--accounts 1000000] [--json out.json]   (--help for all)
  * It starts its own nats-server on a free port and stops everything it started.
@@ -278,7 +280,21 @@ async function untilCaughtUp(
  * standby (it goes solo in a new epoch; the standby rejoins).
  */
 function promotions(pair: TestPair, id: string, since: number, from: 'standby' | 'primary'): number {
-  return pair.node(id).lines.filter((l) => l.from === from && reached('promoting', since)(l)).length;
+  return promotionsIn(pair.node(id), since, from);
+}
+
+function promotionsIn(proc: NodeProcess, since: number, from: 'standby' | 'primary'): number {
+  return proc.lines.filter((l) => l.from === from && reached('promoting', since)(l)).length;
+}
+
+/**
+ * Promotions in every process of the run beyond the two the kills cause (the primary
+ * giving up on its killed standby, the standby taking over from its killed primary).
+ */
+function unexpectedPromotions(started: { proc: NodeProcess }[]): number {
+  let n = 0;
+  for (const { proc } of started) n += promotionsIn(proc, 0, 'standby') + promotionsIn(proc, 0, 'primary');
+  return n - 2;
 }
 
 /** With --log-dir, every node process's log lines and stderr, one file each. */
@@ -299,7 +315,7 @@ interface Bench {
 }
 
 /** 1. Growth: one credit per account, the RSS of both nodes after each tenth; the roles as they are after it. */
-async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }> {
+async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number; standbyDropped: number }> {
   const { nc, pair, ledger, say } = b;
   const t0 = Date.now();
   const step = Math.max(1, Math.floor(ACCOUNTS / 10));
@@ -311,8 +327,6 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
     say(`grown to ${reported} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS n1 ${mib(a)} MiB, n2 ${mib(c)} MiB; failures ${ledger.failures}`);
   }
   const growthS = (Date.now() - t0) / 1000;
-  const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
-  const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
   // A failover during the growth swapped the roles: take them as they are now.
   const shape = await settledRoles(nc, 'the growth');
   // The standby holds everything the primary replied to once its acks are in: wait for equal lastSeq.
@@ -320,6 +334,10 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
   const grown = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
   const settledS = await untilRssSettles(pair, [shape.primary, shape.standby]);
   const settled = [await figures(nc, shape.primary), await figures(nc, shape.standby)];
+  // Counted over the growth and the idle wait after it: the full collections that follow
+  // a growth stall a node as much as the growth itself does.
+  const falseFailovers = promotions(pair, 'n1', t0, 'standby') + promotions(pair, 'n2', t0, 'standby');
+  const standbyDropped = promotions(pair, 'n1', t0, 'primary') + promotions(pair, 'n2', t0, 'primary');
   results.growth = {
     seconds: Number(growthS.toFixed(1)),
     rate: Math.round(ACCOUNTS / growthS),
@@ -332,7 +350,7 @@ async function grow(b: Bench): Promise<{ shape: Shape; falseFailovers: number }>
     settled,
   };
   say(`growth: ${ACCOUNTS} accounts in ${growthS.toFixed(1)} s, ${falseFailovers} false failover(s), standby dropped ${standbyDropped} time(s)`);
-  return { shape, falseFailovers };
+  return { shape, falseFailovers, standbyDropped };
 }
 
 /** 2. Standby down, updates solo, standby back: how long until it is standby and caught up. */
@@ -455,7 +473,7 @@ async function main(): Promise<number> {
     const { shape } = grown;
     if (flags['growth-only']) {
       report();
-      return grown.falseFailovers === 0 ? 0 : 1;
+      return grown.falseFailovers === 0 && grown.standbyDropped === 0 ? 0 : 1;
     }
     const pick = rng(1);
     const random = () => Math.floor(pick() * ACCOUNTS);
@@ -465,8 +483,10 @@ async function main(): Promise<number> {
     results.failover = failover;
     b.say(`failover: ${JSON.stringify(failover)}`);
     const { digestsEqual, wrong } = await check(b);
+    const unexpected = unexpectedPromotions(started);
+    results.unexpectedPromotions = unexpected;
     report();
-    return digestsEqual && wrong === 0 && grown.falseFailovers === 0 ? 0 : 1;
+    return digestsEqual && wrong === 0 && unexpected === 0 ? 0 : 1;
   } finally {
     writeLogs(started);
     client.close();
@@ -513,6 +533,7 @@ function printTable(): void {
   rows.push(['standby rejoin', JSON.stringify(results.standbyRejoin)]);
   rows.push(['primary failover', JSON.stringify(results.failover)]);
   rows.push(['check', JSON.stringify(results.check)]);
+  rows.push(['unexpected promotions', `${String(results.unexpectedPromotions)} over the whole run (beyond the two the kills cause)`]);
   for (const n of (results.end as (NodeFigures | null)[]).filter((x) => x !== null))
     rows.push([`${n.id} at the end`, `RSS ${n.rssMiB} MiB, ${n.bytesPerAsset} B/asset, external ${n.externalMiB} MiB, stall peak ${n.stallPeakMs} ms`]);
   for (const n of ((results.endSettled ?? []) as (NodeFigures | null)[]).filter((x) => x !== null))
