@@ -27,6 +27,11 @@ export interface Transport {
   flush(): Promise<void>;
 }
 
+/** Publishes a body in the encoding the request came in (a reply, PROTOCOL.md section 2). */
+export function publishInEncoding(t: Transport, subject: string, body: Uint8Array, json: boolean): void {
+  t.publish(subject, body, json ? { json } : undefined);
+}
+
 /** What the node logs through (pino in production). */
 export interface Logger {
   debug(obj: object, msg?: string): void;

@@ -70,13 +70,8 @@ export class MsgWriter {
   }
 
   /** Copies a constant run of MessagePack (a `msgpackChunk`) into the output. */
-  raw(chunk: Uint8Array): void {
-    const n = chunk.length;
-    this.ensure(n);
-    const b = this.buf;
-    let at = this.pos;
-    for (let i = 0; i < n; i++) b[at++] = chunk[i]!;
-    this.pos = at;
+  raw(chunk: Buffer): void {
+    this.copy(chunk, 0, chunk.length);
   }
 
   /** Forgets the bytes written since the last take. */
@@ -213,8 +208,8 @@ export class MsgWriter {
  * (a map header and its first key, a key and the next key) copied as one run, rather
  * than each key string encoded again for every message.
  */
-export function msgpackChunk(write: (w: MsgWriter) => void): Uint8Array {
+export function msgpackChunk(write: (w: MsgWriter) => void): Buffer {
   const w = new MsgWriter();
   write(w);
-  return Uint8Array.from(w.take());
+  return Buffer.from(w.take());
 }

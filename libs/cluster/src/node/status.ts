@@ -9,6 +9,7 @@ import type { LogWiring } from '../log/log-wiring';
 import type { PairSession } from '../pair/pair-session';
 import type { NodeStats } from './node-stats';
 import type { ResolvedOptions } from './options';
+import { publishInEncoding } from '../transport';
 
 /** The parts of a node that status and stats read. */
 export interface NodeView {
@@ -91,7 +92,7 @@ export function answerStatus(
   if (reply === '') return;
   const d = decodeBody(data, json ? 'json' : 'msgpack');
   const wantDigest = d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { digest?: unknown }).digest === true;
-  const send = (s: NodeStatus) => o.transport.publish(reply, encodeBody(s, json ? 'json' : 'msgpack'), json ? { json } : undefined);
+  const send = (s: NodeStatus) => publishInEncoding(o.transport, reply, encodeBody(s, json ? 'json' : 'msgpack'), json);
   if (!wantDigest) return send(status());
   withDigest().then(send, (err: Error) => o.log.warn({ err: err.message }, 'status digest abandoned'));
 }

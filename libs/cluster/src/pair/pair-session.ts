@@ -22,6 +22,7 @@ import { Negotiation } from './negotiation';
 import { PeerDispatch } from './peer-dispatch';
 import { PeerLink } from './peer-link';
 import { Replicator } from './replicator';
+import { publishInEncoding } from '../transport';
 
 /** What the session needs of the rest of the node. */
 export interface PairHost {
@@ -218,7 +219,7 @@ export class PairSession {
       },
       fail: (err) => h.fail(err),
       resendRetryMs: 2 * o.heartbeatIntervalMs,
-      publishReply: (subject, body, json) => o.transport.publish(subject, body, json ? { json } : undefined),
+      publishReply: (subject, body, json) => publishInEncoding(o.transport, subject, body, json),
       isStandby: () => this.role() === 'standby',
       repliesWaitFor: !h.faults.standbyRepliesWaitForLog ? 'nothing' : o.ack === 'logged' || o.fsync.kind === 'always' ? 'synced' : 'written',
       log: o.log,

@@ -220,13 +220,11 @@ export class Replicator {
     if (frames.length === 0 && n === 0) return;
     this.batch = [];
     if (n === 0) return this.send(firstSeq, frames, true);
-    let repliesAt = 0;
-    for (const f of frames) repliesAt += f.length;
     const section = encodeForwardedReplies(replies.slice(0, n).map((r) => r[1]));
     const upTo = replies[n - 1]![0];
     this.repliesForwarded += n;
     this.replies = n === replies.length ? [] : replies.slice(n);
-    this.send(firstSeq, frames, true, { repliesAt, upTo }, section);
+    this.send(firstSeq, frames, true, { upTo, section });
   }
 
   onAck(h: AckHeader): void {
@@ -571,7 +569,10 @@ export class Replicator {
     }
   }
 
-  private send(firstSeq: number, frames: Uint8Array[], live: boolean, replies?: { repliesAt: number; upTo: number }, section?: Uint8Array): void {
+  /** One REPLICATE; `replies`, forwarded client replies, go after the frames. */
+  private send(firstSeq: number, frames: Uint8Array[], live: boolean, replies?: { upTo: number; section: Uint8Array }): void {
+    let repliesAt = 0;
+    if (replies !== undefined) for (const f of frames) repliesAt += f.length;
     this.d.link.send(
       NodeKind.REPLICATE,
       {
@@ -582,9 +583,9 @@ export class Replicator {
         count: frames.length,
         committedSeq: this.d.committedSeq(),
         live,
-        ...replies,
+        ...(replies === undefined ? {} : { repliesAt, upTo: replies.upTo }),
       },
-      section === undefined ? frames : [...frames, section],
+      replies === undefined ? frames : [...frames, replies.section],
     );
   }
 }

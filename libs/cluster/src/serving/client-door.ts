@@ -6,7 +6,7 @@
  */
 import { batchEntries, decodeBody, encodeBody, errorReply, MsgWriter, parseQuery, parseUpdate, type ErrorReply } from '@txtest/protocol';
 import { replyOf, writeReplyOf, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
-import type { Transport } from '../transport';
+import { publishInEncoding, type Transport } from '../transport';
 
 type Item = DedupeEntry | ErrorReply;
 
@@ -95,7 +95,7 @@ export class ClientDoor {
   }
 
   private publish(replyTo: string, body: Uint8Array, json: boolean): void {
-    this.transport.publish(replyTo, body, json ? { json } : undefined);
+    publishInEncoding(this.transport, replyTo, body, json);
   }
 
   private writeItem(x: Item): void {
@@ -105,7 +105,7 @@ export class ClientDoor {
 
   send(replyTo: string, value: unknown, json: boolean): void {
     if (replyTo === '') return;
-    this.transport.publish(replyTo, encodeBody(value, json ? 'json' : 'msgpack'), json ? { json } : undefined);
+    this.publish(replyTo, encodeBody(value, json ? 'json' : 'msgpack'), json);
   }
 
   readonly onTx = (data: Uint8Array, replyTo: string, json: boolean): void => {
