@@ -1,21 +1,18 @@
 /**
- * One asset: its model, its applied state and its committed view (its mailbox, while
- * updates queue for it, is the processor's).
+ * An asset's actor: its applied state and its mailbox, while it has work. A node holds
+ * a million assets, almost all idle and fully committed; an idle asset is only a row of
+ * the asset store (asset-store.ts), which also holds every asset's committed view. The
+ * processor makes an actor from the row when an update arrives for it and drops it
+ * once its mailbox is empty and its last turn has left the gate, so the actors alive
+ * are bounded by the updates in flight (docs/ARCHITECTURE.md, "Memory layout").
  * The applied state may run ahead of the committed one (pipelining: the actor applies
  * its next update before the standby confirms the previous one); readers only ever see
- * the committed view, which the reply gate advances.
- *
- * A node holds a million of these, almost all idle and fully committed, so an actor
- * keeps only what an idle asset needs (docs/ARCHITECTURE.md, "Memory layout"): not even
- * a field for a mailbox (the processor keeps those of the assets with queued updates,
- * by actor), no separate committed fields while the
- * committed view equals the applied state (`ahead === null`), and its model on the
- * prototype of its class rather than in a field.
+ * the committed view, which the reply gate writes to the row at each release.
  */
 import type { ErrorReply, UpdateRequest } from '@txtest/protocol';
 import type { Model } from '@txtest/models';
 import type { DedupeEntry } from './dedupe';
-import { ownString } from './own-string';
+import type { Fifo } from './fifo';
 
 /**
  * Where a reply goes: one sink per client message, `index` the entry within a batch.
@@ -40,8 +37,8 @@ export interface AssetView {
 
 /**
  * An update on its way through the node: queued in a mailbox, then (the same object)
- * waiting in the reply gate, so a turn allocates no second holder. Once released, it
- * may serve as its actor's committed view (state, version and seq right after it).
+ * waiting in the reply gate, so a turn allocates no second holder. Its release writes
+ * its state, version and seq to the asset's row: the committed view.
  */
 export interface Pending extends AssetView {
   readonly req: UpdateRequest;
@@ -50,7 +47,7 @@ export interface Pending extends AssetView {
   readonly index: number;
   actor: AssetActor;
   seq: number;
-  /** The actor's state and version right after this update, for its committed view. */
+  /** The asset's state and version right after this update. */
   state: unknown;
   version: number;
   /** Its sink heard it at its turn (replies from the standby): the release only commits it. */
@@ -58,54 +55,18 @@ export interface Pending extends AssetView {
 }
 
 export class AssetActor implements AssetView {
-  state: unknown;
-  version = 0;
-  /** Seq of the latest applied update of this asset. */
-  seq = 0;
-  /** The committed view while applied turns await the gate; null when it is the applied state. */
-  ahead: AssetView | null = null;
+  /** Updates waiting for a turn; null once they all had one. */
+  mailbox: Fifo<Pending> | null = null;
+  /** Its turns still in the gate (not yet released). */
+  turns = 0;
 
-  readonly asset: string;
-  /** On the prototype of a class per model (`actorFor`), so a million actors do not each hold it. */
-  declare readonly model: Model;
-
-  protected constructor(asset: string, state: unknown) {
-    // Kept for the node's lifetime: an own copy, not a view into the message it came in.
-    this.asset = ownString(asset);
-    this.state = state;
-  }
-
-  /** What readers see: the committed view. */
-  get committed(): AssetView {
-    return this.ahead ?? this;
-  }
-
-  /** On followers, in replay, and when a primary steps down: what is applied is committed. */
-  commitApplied(): void {
-    this.ahead = null;
-  }
-
-  /** A new actor of `model`, in its initial state. */
-  static create(asset: string, model: Model): AssetActor {
-    return new (actorClass(model))(asset, model.initial());
-  }
-}
-
-type ActorClass = new (asset: string, state: unknown) => AssetActor;
-const classes = new Map<Model, ActorClass>();
-
-/** The actor class of one model: AssetActor with `model` on its prototype. */
-function actorClass(model: Model): ActorClass {
-  let c = classes.get(model);
-  if (c === undefined) {
-    // A subclass only to reach the protected constructor; the model goes on its prototype.
-    c = class extends AssetActor {
-      constructor(asset: string, state: unknown) {
-        super(asset, state);
-      }
-    };
-    Object.defineProperty(c.prototype, 'model', { value: model });
-    classes.set(model, c);
-  }
-  return c;
+  constructor(
+    /** Its row in the asset store. */
+    readonly row: number,
+    readonly model: Model,
+    /** The applied state, version and seq (of the latest applied update of the asset). */
+    public state: unknown,
+    public version: number,
+    public seq: number,
+  ) {}
 }

@@ -6,7 +6,8 @@
  * and move on every full collection (docs/ARCHITECTURE.md, "Memory layout"). The id,
  * args and outcome of a row are MessagePack in shared slabs (MsgWriter), placed by
  * offsets: id at..args, args args..mid, outcome mid..end. The id is not kept as a string:
- * a million of them were 48 bytes each on the heap (header, characters, reference).
+ * a million of them were 48 bytes each on the heap (header, characters, reference); nor
+ * is the asset's id, only its row in the asset store (asset-store.ts).
  *
  * Entries leave at the head in order; positions are absolute and never reused, so an
  * index or a snapshot walk can hold one while the ring moves on. A slot is reused once
@@ -24,14 +25,18 @@ export const NUM_TS = 1;
 export const NUM_VERSION = 2;
 const NUM_WIDTH = 3;
 type NumField = typeof NUM_SEQ | typeof NUM_TS | typeof NUM_VERSION;
-/** The fields of a row's `ints`: the id's hash (as u32), epoch * 2 + ok, the packed offsets. */
+/**
+ * The fields of a row's `ints`: the id's hash (as u32), epoch * 2 + ok, the packed
+ * offsets, the asset's row in the asset store.
+ */
 const INT_HASH = 0;
 const INT_EPOCH_OK = 1;
 export const PACKED_AT = 2;
 export const PACKED_ARGS = 3;
 export const PACKED_MID = 4;
 export const PACKED_END = 5;
-const INT_WIDTH = 6;
+const INT_ASSET = 6;
+const INT_WIDTH = 7;
 type PackedField = typeof PACKED_AT | typeof PACKED_ARGS | typeof PACKED_MID | typeof PACKED_END;
 
 /** The number fields of a row. */
@@ -52,7 +57,6 @@ export class DedupeRing {
   head = 0;
   tail = 0;
   private mask = CAPACITY_MIN - 1;
-  assets = new RefColumn<string>(CAPACITY_MIN);
   ops = new RefColumn<string>(CAPACITY_MIN);
   /** The slab of a packed entry (id at..args, args args..mid, outcome mid..end); null while unpacked. */
   slabs = new RefColumn<Buffer | null>(CAPACITY_MIN);
@@ -89,7 +93,6 @@ export class DedupeRing {
 
   /** Drops the head entry's references (its strings and slab) so they can be collected. */
   clearSlot(slot: number): void {
-    this.assets.set(slot, undefined);
     this.ops.set(slot, undefined);
     this.slabs.set(slot, undefined);
     if (this.loose !== null) this.loose.set(slot, undefined);
@@ -99,7 +102,7 @@ export class DedupeRing {
   private grow(): void {
     const oldCapacity = this.mask + 1;
     if (this.tail - this.head !== oldCapacity) throw new Error('DedupeRing.grow: the ring is not full');
-    for (const c of [this.assets, this.ops, this.slabs, this.loose, this.nums, this.ints]) c?.grow(this.head, oldCapacity);
+    for (const c of [this.ops, this.slabs, this.loose, this.nums, this.ints]) c?.grow(this.head, oldCapacity);
     this.mask = oldCapacity * 2 - 1;
   }
 
@@ -129,6 +132,15 @@ export class DedupeRing {
     i[b + PACKED_ARGS] = args;
     i[b + PACKED_MID] = mid;
     i[b + PACKED_END] = end;
+  }
+
+  setAsset(slot: number, row: number): void {
+    this.ints.page(slot)[this.ints.offset(slot) + INT_ASSET] = row;
+  }
+
+  /** The row of the asset in the asset store. */
+  asset(slot: number): number {
+    return this.ints.get(slot, INT_ASSET);
   }
 
   hash(slot: number): number {

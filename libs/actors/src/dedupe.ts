@@ -9,6 +9,7 @@
  */
 import { msgpackChunk, MsgWriter, plainEqual, unpackMsgpack, type Args, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import type { SnapshotDedupe } from './snapshot-walk';
+import { AssetStore } from './asset-store';
 import { DedupeRing, NUM_SEQ, NUM_TS, NUM_VERSION, PACKED_ARGS, PACKED_AT, PACKED_END, PACKED_MID } from './dedupe-ring';
 import { hashId, IdIndex } from './id-index';
 import { ownString } from './own-string';
@@ -28,6 +29,8 @@ export interface DedupeEntry {
   /** `hashId(id)`, computed once per request. */
   readonly hash: number;
   readonly asset: string;
+  /** The asset's row in the asset store; -1 until the table looks it up. */
+  readonly assetRow: number;
   readonly op: string;
   /** The request's args until packed (then undefined: see `argsOf`). */
   args: Args | undefined;
@@ -147,11 +150,12 @@ export interface DedupeLimits {
 
 export const DEFAULT_DEDUPE_LIMITS: DedupeLimits = { countMin: 1_000_000, retainMs: 600_000, countMax: 5_000_000 };
 
-function blankEntry(id: string, hash: number, asset: string, op: string, args: Args | undefined): DedupeEntry {
+function blankEntry(id: string, hash: number, asset: string, assetRow: number, op: string, args: Args | undefined): DedupeEntry {
   return {
     id,
     hash,
     asset,
+    assetRow,
     op,
     args,
     seq: 0,
@@ -193,7 +197,14 @@ export class DedupeTable {
   /** Snapshots reading rows: each keeps the rows it has not read before they are overwritten. */
   private readonly readers: DedupeRows[] = [];
 
-  constructor(private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS) {}
+  /**
+   * `assets` names the rows the ring keeps instead of asset id strings: the processor's
+   * store, or (a table on its own, in tests) one of the table's own.
+   */
+  constructor(
+    private readonly limits: DedupeLimits = DEFAULT_DEDUPE_LIMITS,
+    private readonly assets = new AssetStore(),
+  ) {}
 
   private static newRing(t: DedupeTable): DedupeRing {
     const ring = new DedupeRing();
@@ -223,16 +234,16 @@ export class DedupeTable {
   }
 
   /**
-   * A new entry for a request; `asset` should be the actor's own id string (shared). The
-   * id string lives only while the request is in flight (the ring keeps its bytes), so
-   * it may stay a view into the message it came in.
+   * A new entry for a request, `assetRow` its asset's row when known. The id and asset
+   * strings live only while the request is in flight (the ring keeps the id's bytes and
+   * the row), so they may stay views into the message they came in.
    */
-  static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id)): DedupeEntry {
-    return blankEntry(id, hash, asset, internOp(op), args);
+  static entry(id: string, asset: string, op: string, args: Args | undefined, hash = hashId(id), assetRow = -1): DedupeEntry {
+    return blankEntry(id, hash, asset, assetRow, internOp(op), args);
   }
 
-  admit(req: UpdateRequest, asset: string, hash = hashId(req.id)): DedupeEntry {
-    const e = DedupeTable.entry(req.id, asset, req.op, req.args, hash);
+  admit(req: UpdateRequest, assetRow = -1, hash = hashId(req.id)): DedupeEntry {
+    const e = DedupeTable.entry(req.id, req.asset, req.op, req.args, hash, assetRow);
     this.live.set(e.id, e);
     this.unstamped++;
     return e;
@@ -324,7 +335,7 @@ export class DedupeTable {
     const ring = this.ring;
     const pos = ring.tail;
     const slot = ring.claim();
-    ring.assets.set(slot, e.asset);
+    ring.setAsset(slot, e.assetRow >= 0 ? e.assetRow : this.assets.intern(e.asset));
     ring.ops.set(slot, e.op);
     ring.setNumbers(slot, e);
     ring.slabs.set(slot, e.packed);
@@ -361,7 +372,8 @@ export class DedupeTable {
   private entryAt(pos: number): DedupeEntry {
     const ring = this.ring;
     const slot = ring.slot(pos);
-    const e = blankEntry(ring.idAt(slot), ring.hash(slot), ring.assets.get(slot)!, ring.ops.get(slot)!, undefined);
+    const row = ring.asset(slot);
+    const e = blankEntry(ring.idAt(slot), ring.hash(slot), this.assets.name(row), row, ring.ops.get(slot)!, undefined);
     e.seq = ring.num(slot, NUM_SEQ);
     e.ts = ring.num(slot, NUM_TS);
     e.version = ring.num(slot, NUM_VERSION);

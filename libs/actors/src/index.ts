@@ -3,6 +3,7 @@ export * from './errors';
 export * from './fifo';
 export * from './dedupe';
 export * from './asset-actor';
+export * from './asset-store';
 export * from './processor';
 export * from './snapshot-walk';
 export * from './snapshot-codec';

@@ -19,7 +19,7 @@
 import { decodeRecord, errorReply, type ErrorReply, type QueryReply, type UpdateRecord, type UpdateRequest } from '@txtest/protocol';
 import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
-import { AssetTable } from './asset-table';
+import { AssetStore } from './asset-store';
 import type { Clock, Defer } from './clock';
 import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
@@ -70,15 +70,13 @@ export class Processor {
    */
   replyOnApply = false;
 
-  private readonly actors = new AssetTable();
+  /** Every asset as a row: id, model and committed view (asset-store.ts). */
+  private readonly assets = new AssetStore();
+  /** The actors of the assets with work (queued updates, or turns in the gate), by row. */
+  private readonly actors = new Map<number, AssetActor>();
   private readonly dedupe: DedupeTable;
-  /**
-   * The mailboxes of the actors with updates queued for a turn, in turn order; each is
-   * also in `mailboxes` under its actor. A field on every actor would cost a million
-   * idle assets 8 bytes each.
-   */
-  private readonly ready = new Fifo<Fifo<Pending>>();
-  private readonly mailboxes = new Map<AssetActor, Fifo<Pending>>();
+  /** The actors with updates queued for a turn, in turn order. */
+  private readonly ready = new Fifo<AssetActor>();
   private readonly gate = new Fifo<Pending>();
   /** Work waiting for the watermark: [the lastSeq it waits for, what then]; lastSeq only grows, so oldest first. */
   private readonly afterCommit = new Fifo<[number, () => void]>();
@@ -90,14 +88,16 @@ export class Processor {
   private walks: SnapshotWalk[] = [];
   /** Bumped when all state is replaced, which invalidates the walks in progress. */
   private generation = 0;
+  /** A follower's copy of the row it applies a record to (one object for all records). */
+  private readonly scratch: Applied = { state: undefined, version: 0, seq: 0 };
 
   constructor(private readonly opts: ProcessorOptions) {
     this.limits = { ...DEFAULT_PROCESSOR_LIMITS, ...opts.limits };
-    this.dedupe = new DedupeTable(opts.dedupe ?? DEFAULT_DEDUPE_LIMITS);
+    this.dedupe = new DedupeTable(opts.dedupe ?? DEFAULT_DEDUPE_LIMITS, this.assets);
   }
 
   get assetCount(): number {
-    return this.actors.size;
+    return this.assets.size;
   }
 
   get inflightCount(): number {
@@ -130,14 +130,13 @@ export class Processor {
   /** Deepest mailbox right now (for metrics). */
   mailboxDepthMax(): number {
     let max = 0;
-    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.length);
+    for (let i = 0; i < this.ready.length; i++) max = Math.max(max, this.ready.at(i)!.mailbox!.length);
     return max;
   }
 
   /** Updates queued for an asset's next turns (0 when none, or no such asset). */
   queuedFor(asset: string): number {
-    const actor = this.actors.get(asset);
-    return actor === undefined ? 0 : (this.mailboxes.get(actor)?.length ?? 0);
+    return this.actors.get(this.assets.find(asset))?.mailbox?.length ?? 0;
   }
 
   /**
@@ -150,14 +149,14 @@ export class Processor {
     const known = this.dedupe.get(req.id, hash);
     if (known !== undefined) return this.duplicate(known, req, sink, index);
 
-    let actor = this.actors.get(req.asset);
-    let model: Model | undefined;
-    if (actor === undefined) {
+    const assets = this.assets;
+    let row = assets.find(req.asset);
+    let model = row < 0 ? undefined : assets.model(row);
+    if (model === undefined) {
       if (req.model === undefined) return sink.refused(index, errorReply('BAD_REQUEST', `model is required: asset "${req.asset}" does not exist yet`, req.id));
       model = this.opts.getModel(req.model);
       if (model === undefined) return sink.refused(index, errorReply('UNKNOWN_MODEL', `model "${req.model}" does not exist`, req.id));
     } else {
-      model = actor.model;
       if (req.model !== undefined && req.model !== model.name) {
         return sink.refused(index, errorReply('MODEL_MISMATCH', `asset "${req.asset}" has model "${model.name}", not "${req.model}"`, req.id));
       }
@@ -170,24 +169,23 @@ export class Processor {
         errorReply('OVERLOADED', `node has ${this.inflight} updates in flight (limit ${this.limits.inflightMax}); retry later`, req.id),
       );
     }
-    let mailbox = actor === undefined ? undefined : this.mailboxes.get(actor);
-    if (mailbox !== undefined && mailbox.length >= this.limits.mailboxMax) {
+    let actor = row < 0 ? undefined : this.actors.get(row);
+    let mailbox = actor === undefined ? null : actor.mailbox;
+    if (mailbox !== null && mailbox.length >= this.limits.mailboxMax) {
       return sink.refused(
         index,
         errorReply('OVERLOADED', `asset "${req.asset}" has ${mailbox.length} updates queued (limit ${this.limits.mailboxMax}); retry later`, req.id),
       );
     }
-    if (actor === undefined) {
-      actor = AssetActor.create(req.asset, model);
-      this.actors.add(actor);
-    }
-    const entry = this.dedupe.admit(req, actor.asset, hash);
+    if (row < 0) row = assets.add(req.asset, model);
+    else if (!assets.hasModel(row)) assets.setModel(row, model);
+    actor ??= this.actorOf(row, model);
+    const entry = this.dedupe.admit(req, row, hash);
     this.inflight++;
-    if (mailbox === undefined) {
-      // An actor gets a mailbox (and a place on the ready list) only while updates queue for it.
-      mailbox = new Fifo<Pending>();
-      this.mailboxes.set(actor, mailbox);
-      this.ready.push(mailbox);
+    if (mailbox === null) {
+      // An actor has a mailbox (and a place on the ready list) only while updates queue for it.
+      mailbox = actor.mailbox = new Fifo<Pending>();
+      this.ready.push(actor);
     }
     mailbox.push({ req, entry, sink, index, actor, seq: 0, state: undefined, version: 0, replied: false });
     if (!this.drainScheduled) {
@@ -196,9 +194,18 @@ export class Processor {
     }
   }
 
+  /** The actor of a row with work coming: made from the row's committed view if it had none. */
+  private actorOf(row: number, model: Model): AssetActor {
+    const assets = this.assets;
+    const actor = new AssetActor(row, model, assets.state(row), assets.version(row), assets.seq(row));
+    this.actors.set(row, actor);
+    return actor;
+  }
+
   private duplicate(known: NonNullable<ReturnType<DedupeTable['get']>>, req: UpdateRequest, sink: ReplySink, index: number): void {
-    const actor = this.actors.get(req.asset);
-    const modelDiffers = req.model !== undefined && actor !== undefined && actor.model.name !== req.model;
+    const row = this.assets.find(req.asset);
+    const model = row < 0 ? undefined : this.assets.model(row);
+    const modelDiffers = req.model !== undefined && model !== undefined && model.name !== req.model;
     if (modelDiffers || !DedupeTable.sameRequest(known, req)) {
       return sink.refused(index, errorReply('ID_CONFLICT', `id "${req.id}" was already used for a different request`, req.id));
     }
@@ -211,11 +218,11 @@ export class Processor {
     this.drainScheduled = false;
     const budget = this.limits.turnBudget;
     while (this.ready.length > 0) {
-      const mailbox = this.ready.shift()!;
-      const actor = mailbox.peek()!.actor;
+      const actor = this.ready.shift()!;
+      const mailbox = actor.mailbox!;
       for (let n = 0; n < budget && mailbox.length > 0; n++) this.turn(actor, mailbox.shift()!);
-      if (mailbox.length > 0) this.ready.push(mailbox);
-      else this.mailboxes.delete(actor);
+      if (mailbox.length > 0) this.ready.push(actor);
+      else actor.mailbox = null;
     }
   }
 
@@ -224,11 +231,9 @@ export class Processor {
     const seq = ++this.lastSeq;
     const ts = this.opts.clock.now();
     this.opts.onRecord(this.epoch, seq, ts, req, actor.model.name);
-    // The first turn beyond the committed view keeps that view (one small object); later
-    // ones until the gate catches up leave it as it is.
-    if (actor.ahead === null) actor.ahead = { state: actor.state, version: actor.version, seq: actor.seq };
     const e = p.entry;
-    this.applyTo(actor, e, seq, this.epoch);
+    this.applyTo(actor.model, actor, e, seq, this.epoch);
+    actor.turns++;
     p.seq = seq;
     p.state = actor.state;
     p.version = actor.version;
@@ -249,9 +254,12 @@ export class Processor {
     this.afterCommit.push([this.lastSeq, fn]);
   }
 
-  /** Applies an update to an actor and records the outcome in its dedupe entry; shared by turns and followers. */
-  private applyTo(actor: AssetActor, e: DedupeEntry, seq: number, epoch: number): void {
-    const out = actor.model.apply(actor.state, e.op, e.args);
+  /**
+   * Applies an update to an asset's state (an actor's, or a follower's scratch copy of a
+   * row) and records the outcome in its dedupe entry; shared by turns and followers.
+   */
+  private applyTo(model: Model, actor: Applied, e: DedupeEntry, seq: number, epoch: number): void {
+    const out = model.apply(actor.state, e.op, e.args);
     actor.seq = seq;
     e.seq = seq;
     e.epoch = epoch;
@@ -276,9 +284,10 @@ export class Processor {
       gate.shift();
       this.inflight--;
       const actor = p.actor;
-      if (this.walks.length !== 0) this.keepForWalks(actor);
-      // Released up to its latest turn, the actor's committed view is its applied state again.
-      actor.ahead = p.seq === actor.seq ? null : p;
+      if (this.walks.length !== 0) this.keepForWalks(actor.row);
+      this.assets.commit(actor.row, p.state, p.version, p.seq);
+      // Its last turn released and nothing queued: the asset is only its row again.
+      if (--actor.turns === 0 && actor.mailbox === null) this.actors.delete(actor.row);
       const entry = p.entry;
       if (!p.replied) p.sink.done(p.index, entry);
       const waiters = entry.waiters;
@@ -309,17 +318,24 @@ export class Processor {
     } catch (err) {
       throw new RecordApplyError(`record ${seq} cannot be decoded: ${(err as Error).message}`, seq, { cause: err });
     }
-    let actor = this.actors.get(rec.asset);
-    if (actor === undefined) {
-      const model = this.opts.getModel(rec.model);
+    const assets = this.assets;
+    let row = assets.find(rec.asset);
+    let model = row < 0 ? undefined : assets.model(row);
+    if (model === undefined) {
+      model = this.opts.getModel(rec.model);
       if (model === undefined) throw new RecordApplyError(`record ${seq} names unknown model "${rec.model}"`, seq);
-      actor = AssetActor.create(rec.asset, model);
-      this.actors.add(actor);
+      if (row < 0) row = assets.add(rec.asset, model);
+      else assets.setModel(row, model);
     }
-    const entry = DedupeTable.entry(rec.id, actor.asset, rec.op, rec.args);
-    if (this.walks.length !== 0) this.keepForWalks(actor);
-    this.applyTo(actor, entry, seq, epoch);
-    actor.commitApplied();
+    const entry = DedupeTable.entry(rec.id, rec.asset, rec.op, rec.args, undefined, row);
+    if (this.walks.length !== 0) this.keepForWalks(row);
+    const s = this.scratch;
+    s.state = assets.state(row);
+    s.version = assets.version(row);
+    s.seq = assets.seq(row);
+    this.applyTo(model, s, entry, seq, epoch);
+    assets.commit(row, s.state, s.version, s.seq);
+    s.state = undefined;
     // A replayed id that is already known (a duplicate record cannot exist, but a
     // snapshot may overlap the log's first records) is replaced by the newer entry.
     this.dedupe.insert(entry, seq, rec.ts);
@@ -345,18 +361,20 @@ export class Processor {
     const gate = this.gate;
     for (let i = 0; i < gate.length; i++) {
       const p = gate.at(i)!;
-      if (this.walks.length !== 0) this.keepForWalks(p.actor);
-      p.actor.commitApplied();
+      const a = p.actor;
+      if (this.walks.length !== 0) this.keepForWalks(a.row);
+      // The actor's latest applied state: the same for all of its turns in the gate.
+      this.assets.commit(a.row, a.state, a.version, a.seq);
       // The turn stays remembered (its row); the waiting clients retry elsewhere.
       this.dedupe.settle(p.entry);
     }
     const ready = this.ready;
     for (let i = 0; i < ready.length; i++) {
       // Admitted updates without a turn are forgotten (their clients retry elsewhere).
-      const mailbox = ready.at(i)!;
+      const mailbox = ready.at(i)!.mailbox!;
       for (let j = 0; j < mailbox.length; j++) this.dedupe.forget(mailbox.at(j)!.entry);
     }
-    this.mailboxes.clear();
+    this.actors.clear();
     // ... and so does the watermark: a snapshot taken at committedSeq must not hold more than it says.
     this.committedSeq = this.lastSeq;
     this.ready.clear();
@@ -366,12 +384,12 @@ export class Processor {
   }
 
   query(asset: string): QueryReply {
-    const actor = this.actors.get(asset);
-    const c = actor?.committed;
-    if (actor === undefined || c!.version === 0) {
-      return errorReply('NOT_FOUND', `asset "${asset}" does not exist`) as ErrorReply;
-    }
-    return { ok: true, asset, model: actor.model.name, version: c!.version, state: viewOf(actor.model, c!.state), seq: c!.seq };
+    const assets = this.assets;
+    const row = assets.find(asset);
+    const version = row < 0 ? 0 : assets.version(row);
+    if (version === 0) return errorReply('NOT_FOUND', `asset "${asset}" does not exist`) as ErrorReply;
+    const model = assets.model(row)!;
+    return { ok: true, asset, model: model.name, version, state: viewOf(model, assets.state(row)), seq: assets.seq(row) };
   }
 
   /**
@@ -412,7 +430,7 @@ export class Processor {
     const walk = new SnapshotWalk(
       seq,
       this.epoch,
-      this.actors.values(),
+      this.assets,
       this.dedupe.rowsUpTo(seq),
       (w) => (this.walks = this.walks.filter((x) => x !== w)),
       () => {
@@ -435,8 +453,8 @@ export class Processor {
     return { seq: walk.seq, epoch: walk.epoch, assets, dedupe };
   }
 
-  private keepForWalks(actor: AssetActor): void {
-    for (const w of this.walks) w.keep(actor);
+  private keepForWalks(row: number): void {
+    for (const w of this.walks) w.keep(row);
   }
 
   /** Replaces all state with a snapshot's (recovery, or a standby's catch-up sync). */
@@ -457,9 +475,9 @@ export class Processor {
     // A snapshot walk in progress reads the state being replaced: it ends here, with an error.
     this.generation++;
     for (const w of [...this.walks]) w.end();
-    this.actors.clear();
-    this.dedupe.clear();
     this.abandonPending();
+    this.assets.clear();
+    this.dedupe.clear();
   }
 
   /** `seq` is the snapshot's, for the error message. */
@@ -467,23 +485,21 @@ export class Processor {
     for (const [asset, modelName, version, aseq, state] of rows) {
       const model = this.opts.getModel(modelName);
       if (model === undefined) throw new RecordApplyError(`snapshot names unknown model "${modelName}"`, seq);
-      const a = AssetActor.create(asset, model);
+      let s: unknown;
       try {
-        a.state = stateOf(model, state);
+        s = stateOf(model, state);
       } catch (err) {
         throw new RecordApplyError(`snapshot asset "${asset}": ${(err as Error).message}`, seq, { cause: err });
       }
-      a.version = version;
-      a.seq = aseq;
-      a.commitApplied();
-      this.actors.add(a);
+      if (this.assets.find(asset) >= 0) throw new RecordApplyError(`snapshot holds asset "${asset}" twice`, seq);
+      this.assets.commit(this.assets.add(asset, model), s, version, aseq);
     }
   }
 
   loadDedupe(rows: readonly (SnapshotDedupe | DedupeEntry)[]): void {
     for (const row of rows) {
       const [id, asset, op, args, seq, ts, epoch, version, ok, outcome] = dedupeRow(row);
-      const e = DedupeTable.entry(id, this.actors.get(asset)?.asset ?? asset, op, args ?? undefined);
+      const e = DedupeTable.entry(id, asset, op, args ?? undefined, undefined, this.assets.intern(asset));
       e.epoch = epoch;
       e.version = version;
       e.ok = ok;
@@ -502,6 +518,13 @@ export class Processor {
   reset(): void {
     this.loadSnapshot({ seq: 0, epoch: 0, assets: [], dedupe: [] });
   }
+}
+
+/** What `applyTo` changes: an actor, or a follower's scratch copy of a row. */
+interface Applied {
+  state: unknown;
+  version: number;
+  seq: number;
 }
 
 export interface SnapshotImage {

@@ -13,6 +13,12 @@ const PAGE_BITS = 12;
 const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
 
+/**
+ * The capacity of a column that only appends (the asset store's): no ring reaches it,
+ * so it never grows; its pages are allocated as rows reach them.
+ */
+export const APPEND_ONLY = 2 ** 31;
+
 /** What a page is: a typed array or a plain array. */
 export interface Page<T> {
   [i: number]: T;

@@ -5,13 +5,15 @@
  * million ids never mean one long synchronous loop.
  *
  * The committed view keeps moving while the walk goes on. The processor therefore
- * reports every actor whose committed view is about to change (`keep`): the first time
- * during a walk, the walk keeps the view as it was (states are immutable values, so a
- * reference is enough). Reading an actor, the walk prefers that kept view. The kept
+ * reports every asset row whose committed view is about to change (`keep`): the first
+ * time during a walk, the walk keeps the view as it was (states are immutable values,
+ * so a reference is enough). Reading a row, the walk prefers that kept view. The kept
  * views are bounded by the assets touched during the walk, not by the node's size.
+ * Rows added after the walk began are not read: their assets did not exist at `seq`.
  */
 import { viewOf } from '@txtest/models';
-import type { AssetActor, AssetView } from './asset-actor';
+import type { AssetView } from './asset-actor';
+import type { AssetStore } from './asset-store';
 import type { DedupeRows } from './dedupe';
 
 /** [asset, model, version, seq, state] */
@@ -34,27 +36,29 @@ export interface SnapshotSource {
 }
 
 export class SnapshotWalk implements SnapshotSource {
-  private readonly kept = new Map<AssetActor, AssetView>();
-  /** All assets read. */
-  private done = false;
+  private readonly kept = new Map<number, AssetView>();
+  /** The next row to read, and the end of the rows that existed when the walk began. */
+  private next = 0;
+  private readonly end_: number;
   private ended = false;
 
   constructor(
     readonly seq: number,
     readonly epoch: number,
-    private readonly actors: Iterator<AssetActor>,
+    private readonly assets: AssetStore,
     private readonly dedupe: DedupeRows,
     private readonly onEnd: (walk: SnapshotWalk) => void,
     /** Throws when the processor's state was replaced under the walk. */
     private readonly check: () => void,
-  ) {}
+  ) {
+    this.end_ = assets.rows;
+  }
 
-  /** Called before `actor`'s committed view changes. */
-  keep(actor: AssetActor): void {
-    if (this.kept.has(actor)) return;
-    const c = actor.committed;
-    // An actor that is its own view is about to change in place: copy its three fields.
-    this.kept.set(actor, c === actor ? { state: actor.state, version: actor.version, seq: actor.seq } : c);
+  /** Called before the committed view of the asset in `row` changes. */
+  keep(row: number): void {
+    if (row < this.next || row >= this.end_ || this.kept.has(row)) return;
+    const a = this.assets;
+    this.kept.set(row, { state: a.state(row), version: a.version(row), seq: a.seq(row) });
   }
 
   get dedupeCount(): number {
@@ -69,16 +73,16 @@ export class SnapshotWalk implements SnapshotSource {
   nextAssets(max: number): SnapshotAsset[] {
     this.check();
     const out: SnapshotAsset[] = [];
-    while (!this.done && out.length < max) {
-      const r = this.actors.next();
-      if (r.done === true) {
-        this.done = true;
-        break;
-      }
-      const a = r.value;
-      const c = this.kept.get(a) ?? a.committed;
+    const a = this.assets;
+    for (; this.next < this.end_ && out.length < max; this.next++) {
+      const row = this.next;
+      const c = this.kept.get(row);
+      if (c !== undefined) this.kept.delete(row);
+      const version = c?.version ?? a.version(row);
       // Version 0: the asset did not exist yet at `seq` (created later, or only refused so far).
-      if (c.version > 0) out.push([a.asset, a.model.name, c.version, c.seq, viewOf(a.model, c.state)]);
+      if (version === 0) continue;
+      const model = a.model(row)!;
+      out.push([a.name(row), model.name, version, c?.seq ?? a.seq(row), viewOf(model, c === undefined ? a.state(row) : c.state)]);
     }
     return out;
   }
@@ -86,7 +90,7 @@ export class SnapshotWalk implements SnapshotSource {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.done = true;
+    this.next = this.end_;
     this.kept.clear();
     this.dedupe.end();
     this.onEnd(this);

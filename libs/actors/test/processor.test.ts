@@ -270,7 +270,7 @@ describe('dedupe retention', () => {
     const t = new DedupeTable({ countMin: 3, retainMs: 100, countMax: 6 });
     // As the processor does: admitted, stamped at the turn, settled once its reply is out.
     const stamp = (id: string, seq: number, ts: number) => {
-      const e = t.admit({ id, asset: 'a', op: 'o' }, 'a');
+      const e = t.admit({ id, asset: 'a', op: 'o' });
       t.stamp(e, seq, ts);
       t.settle(e);
     };

@@ -1,7 +1,7 @@
 /**
- * What keeps a node of a million assets small and its failover short: lazy mailboxes,
- * a committed view kept only while an actor runs ahead of the gate, abandonPending that
- * touches only the actors with work in flight, and snapshots and digests walked a slice
+ * What keeps a node of a million assets small and its failover short: an actor only for
+ * an asset with work (the rest are rows of the asset store), abandonPending that
+ * touches only the assets with work in flight, and snapshots and digests walked a slice
  * at a time yet exact as of the moment they began.
  */
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   imageSource,
   replyOf,
   type AssetActor,
+  type AssetStore,
   type ReplySink,
   type SnapshotAsset,
   type SnapshotImage,
@@ -50,8 +51,8 @@ function harness() {
   const run = () => {
     while (deferred.length > 0) deferred.shift()!();
   };
-  const actor = (asset: string) => (p as unknown as { actors: Map<string, AssetActor> }).actors.get(asset)!;
-  return { p, records, submit, run, actor };
+  const actors = () => (p as unknown as { actors: Map<number, AssetActor> }).actors;
+  return { p, records, submit, run, actors };
 }
 
 /** Everything a snapshot holds, decoded, for comparing two of them. */
@@ -61,28 +62,28 @@ async function encoded(image: Parameters<typeof encodeSnapshot>[0]): Promise<Sna
 }
 
 describe('memory layout and stall-free whole-state passes', () => {
-  it('an actor has a mailbox only while updates queue for it, and a separate committed view only while ahead of the gate', () => {
+  it('an actor exists only while updates queue for it or its turns await the gate; the committed view is its row', () => {
     const h = harness();
     h.submit('a', 5);
     h.submit('a', 7);
     expect(h.p.queuedFor('a')).toBe(2);
+    expect(h.actors().size).toBe(1);
     h.run();
-    const a = h.actor('a');
     expect(h.p.queuedFor('a')).toBe(0);
-    expect(Object.keys(a)).not.toContain('mailbox');
-    // Applied twice, committed not at all: the committed view is the state before both turns.
-    expect(a.ahead).not.toBeNull();
-    expect(a.committed).toMatchObject({ version: 0, state: 0 });
+    const a = h.actors().values().next().value!;
+    expect([a.mailbox, a.turns, a.state, a.version]).toEqual([null, 2, 12, 2]);
+    // Applied twice, committed not at all: readers see no asset yet.
+    expect(h.p.query('a')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     h.p.release(1);
-    expect(a.committed).toMatchObject({ version: 1, seq: 1, state: 5 });
+    expect(h.p.query('a')).toMatchObject({ ok: true, version: 1, seq: 1, state: { balance: 5 } });
+    expect(h.actors().size).toBe(1);
     h.p.release(2);
-    // Fully released: the actor is its own view again, holding nothing extra.
-    expect(a.ahead).toBeNull();
-    expect(a.committed).toBe(a);
+    // Fully released: the asset is only its row again.
+    expect(h.actors().size).toBe(0);
     expect(h.p.query('a')).toMatchObject({ ok: true, version: 2, seq: 2, state: { balance: 12 } });
   });
 
-  it('abandonPending touches only actors with updates in flight, never a pass over all of them', () => {
+  it('abandonPending touches only assets with updates in flight, never a pass over all of them', () => {
     const h = harness();
     for (let i = 0; i < 1000; i++) h.submit(`idle${i}`);
     h.run();
@@ -91,16 +92,20 @@ describe('memory layout and stall-free whole-state passes', () => {
     h.run();
     h.submit('busy', 4); // queued, no turn yet
     h.submit('queued', 9);
-    // Any pass over every actor would go through this iterator.
-    const actors = (h.p as unknown as { actors: Map<string, AssetActor> }).actors;
-    actors.values = () => {
-      throw new Error('abandonPending walked every actor');
+    // Every row it writes goes through commit.
+    const store = (h.p as unknown as { assets: AssetStore }).assets;
+    const commit = store.commit.bind(store);
+    const written: number[] = [];
+    store.commit = (row, ...rest) => {
+      written.push(row);
+      commit(row, ...rest);
     };
     const before = h.p.dedupeSize;
     h.p.abandonPending();
     // The turn taken joins the committed view; the two updates without a turn are forgotten.
-    expect(h.actor('busy').ahead).toBeNull();
-    expect(h.actor('busy').committed).toMatchObject({ version: 1, state: 3 });
+    expect(written).toEqual([store.find('busy')]);
+    expect(h.p.query('busy')).toMatchObject({ ok: true, version: 1, state: { balance: 3 } });
+    expect(h.actors().size).toBe(0);
     expect(h.p.queuedFor('busy')).toBe(0);
     expect(h.p.queuedFor('queued')).toBe(0);
     expect(h.p.dedupeSize).toBe(before - 2);
@@ -177,7 +182,7 @@ describe('the dedupe table as columns', () => {
 
   it('answers a remembered id with its reply rebuilt from the row, after the live object is gone', () => {
     const t = new DedupeTable({ countMin: 10, retainMs: 0, countMax: 10 });
-    const e = t.admit({ id: 'request-id-1', asset: 'acct-1', op: 'credit', args: { amount: 1 } }, 'acct-1');
+    const e = t.admit({ id: 'request-id-1', asset: 'acct-1', op: 'credit', args: { amount: 1 } });
     expect(t.size).toBe(1);
     e.ok = true;
     e.outcome = { balance: 1 };
