@@ -3,12 +3,14 @@
  * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when one answers there, else starts
  * a private nats-server on that port (JetStream on, store under ./data/nats); then
  * starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072: status, metrics and the
- * visualizer page) with readable logs (pino-pretty here only; nodes log JSON).
+ * visualizer page) with readable logs (pino-pretty here only; nodes log JSON). The two
+ * share a cluster key, generated once into ./data/cluster.key (docs/SECURITY.md).
  * Ctrl-C stops everything it started, by PID: the nodes first (SIGTERM, so a primary
  * hands over cleanly), then the private nats-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import pretty from 'pino-pretty';
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     nats = await startNatsServer({ port, storeDir });
     process.stdout.write(`serve: started a private nats-server (pid ${nats.pid}) on ${url}, JetStream store ${storeDir}\n`);
   }
+  const keyFile = devClusterKey();
   const ports: Record<string, number> = { n1: 7071, n2: 7072 };
   for (const [id, peer] of [
     ['n1', 'n2'],
@@ -52,7 +55,21 @@ async function main(): Promise<void> {
   ] as const) {
     const node = spawn(
       process.execPath,
-      [NODE_BIN, '--id', id, '--peer', peer, '--nats', url, '--http', `127.0.0.1:${ports[id]}`, '--data-dir', join(REPO_ROOT, 'data', id)],
+      [
+        NODE_BIN,
+        '--id',
+        id,
+        '--peer',
+        peer,
+        '--nats',
+        url,
+        '--http',
+        `127.0.0.1:${ports[id]}`,
+        '--data-dir',
+        join(REPO_ROOT, 'data', id),
+        '--cluster-key-file',
+        keyFile,
+      ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(node);
@@ -65,6 +82,17 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`serve: visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)\n`);
   process.stdout.write('serve: Ctrl-C stops everything\n');
+}
+
+/** The dev pair's cluster key: made on the first run, private to its owner, kept with the data. */
+function devClusterKey(): string {
+  const file = join(REPO_ROOT, 'data', 'cluster.key');
+  if (!existsSync(file)) {
+    mkdirSync(join(REPO_ROOT, 'data'), { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    process.stdout.write(`serve: generated the dev pair's cluster key in ${file}\n`);
+  }
+  return file;
 }
 
 let stopping = false;

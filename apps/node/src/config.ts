@@ -5,6 +5,7 @@
  */
 import { CliError, expected, parseDuration, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
 import type { FsyncPolicy } from '@txtest/cluster';
+import { readClusterKeyFile } from './cluster-key-file';
 import { NATS_FLAGS, natsSettings, SUBJECT_FLAGS, subjectToken, type NatsSettings } from '@txtest/transport-nats';
 
 export interface NodeConfig {
@@ -32,6 +33,8 @@ export interface NodeConfig {
   readonly heapGrowthPercent: number;
   readonly repairLog: boolean;
   readonly events: boolean;
+  /** Null without --cluster-key-file: node-to-node traffic unauthenticated (warned about at start). */
+  readonly clusterKeys: readonly Uint8Array[] | null;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -167,6 +170,14 @@ export const NODE_FLAGS = [
   },
   { name: 'events', env: 'TXTEST_EVENTS', type: 'bool', onOff: true, default: true, help: 'publish committed updates on P.C.events.<asset>' },
   { name: 'repair-log', env: 'TXTEST_REPAIR_LOG', type: 'bool', help: 'truncate the log at a corrupt record instead of refusing to start' },
+  {
+    name: 'cluster-key-file',
+    env: 'TXTEST_CLUSTER_KEY_FILE',
+    type: 'string',
+    value: 'file',
+    parse: readClusterKeyFile,
+    help: 'shared secret of the pair, one key per line (the first signs, all are accepted): node-to-node messages are authenticated (docs/SECURITY.md)',
+  },
   { name: 'log-level', env: 'TXTEST_LOG_LEVEL', type: 'enum', values: LOG_LEVELS, default: 'info', help: 'pino log level' },
 ] as const satisfies readonly Flag[];
 
@@ -209,6 +220,7 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
     heapGrowthPercent: v['heap-growth-percent'],
     repairLog: v['repair-log'],
     events: v.events,
+    clusterKeys: v['cluster-key-file'] ?? null,
     logLevel: v['log-level'],
   });
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { getModel } from '@txtest/models';
-import { parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster';
+import { ClusterKeys, parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster';
 import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
@@ -114,6 +114,7 @@ function buildNode(
     ack: config.ack,
     replyFrom: config.replyFrom,
     arbiter: w.arbiter,
+    clusterKeys: config.clusterKeys === null ? null : new ClusterKeys(config.clusterKeys),
     forcePrimary: config.forcePrimary,
     subjects: w.subjects,
     transport: w.transport,
@@ -196,6 +197,11 @@ async function run(config: NodeConfig): Promise<void> {
   // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
   const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
   if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
+  if (config.peer !== null && config.clusterKeys === null)
+    log.warn(
+      { subject: subjectsOf(config.prefix, config.cluster).node(config.id) },
+      'NODE-TO-NODE TRAFFIC IS UNAUTHENTICATED: anyone who may publish on the internal subjects can steer this pair; give both nodes --cluster-key-file (docs/SECURITY.md)',
+    );
   // The metrics, the HTTP status and the live feed exist before the node and report "starting" until it does.
   let node: TxNode | null = null;
   const current = () => node;

@@ -131,6 +131,18 @@ export class NodeMetrics {
       registers,
     });
 
+    new Counter({
+      name: 'txtest_node_messages_rejected_total',
+      help: "Messages on this node's internal subject dropped without effect, by reason: malformed, not-peer, unauthenticated, no-key, bad-mac, replay, stale-session (docs/SECURITY.md). Absent standalone.",
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        // The link counts; a scrape copies its totals (they only grow).
+        this.reset();
+        const r = stats()?.nodeMessagesRejected;
+        if (r) for (const [reason, n] of Object.entries(r)) this.inc({ reason }, n);
+      },
+    });
     stateGauges(registers, stats);
     replicationGauges(registers, stats, lag, peerId);
     stallGauges(registers, stats, stalls, peerId);

@@ -3,7 +3,10 @@
  * documented flag and env form gives the setting it promises, the checks across flags
  * hold, and a bad setting is one sentence naming it.
  */
-import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CliError, parseCommand } from '@txtest/cli';
 import { NODE_COMMAND, nodeConfig, type NodeConfig } from '../src/config';
 
@@ -132,5 +135,38 @@ describe('node settings', () => {
     [['--id', 'n1', '--peer', 'n2'], { TXTEST_STANDALONE: 'maybe' }, 'TXTEST_STANDALONE (--standalone): expected 1 or 0'],
   ])('%j (env %j) is refused in one sentence', (argv, env, want) => {
     expect(refusal(argv, env)).toContain(want);
+  });
+
+  describe('--cluster-key-file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'txtest-keyfile-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, text: string, mode = 0o600) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      chmodSync(path, mode);
+      return path;
+    };
+    const KEY = 'a'.repeat(64);
+
+    it('reads one key per line (the first signs), skipping blanks and comments; the env form too', () => {
+      const path = file('two.key', `# rotation: the new key first\n${KEY}\n\n${'b'.repeat(32)}\n`);
+      const keys = config(['--id', 'n1', '--peer', 'n2', '--cluster-key-file', path]).clusterKeys!;
+      expect(keys.map((k) => Buffer.from(k).toString())).toEqual([KEY, 'b'.repeat(32)]);
+      expect(config(['--id', 'n1', '--peer', 'n2'], { TXTEST_CLUSTER_KEY_FILE: path }).clusterKeys).toHaveLength(2);
+      expect(config(['--id', 'n1', '--peer', 'n2']).clusterKeys).toBeNull();
+    });
+
+    it.each([
+      ['missing', () => join(dir, 'nope.key'), 'cannot read', 'ENOENT'],
+      ['short', () => file('short.key', 'abc123\n'), 'is 6 bytes; at least 32 are needed', 'openssl rand -hex 32'],
+      ['empty', () => file('empty.key', '\n# nothing\n'), 'holds no key', 'one per line'],
+      ['world-readable', () => file('open.key', KEY, 0o644), 'is open to group or others (mode 644)', 'chmod 600'],
+      ['group-readable', () => file('group.key', KEY, 0o640), 'mode 640', 'chmod 600'],
+    ])('a %s key file is refused in one sentence', (_what, path, want, hint) => {
+      const msg = refusal(['--id', 'n1', '--peer', 'n2', '--cluster-key-file', path()]);
+      expect(msg).toMatch(/^--cluster-key-file: /);
+      expect(msg).toContain(want);
+      expect(msg).toContain(hint);
+    });
   });
 });

@@ -43,6 +43,7 @@ describe('LagTracker', () => {
       chainReplies: null,
       failed: false,
       beatLateMaxMs: 0,
+      nodeMessagesRejected: null,
     };
     lag.sampleStats(0, { ...base, role: 'primary', lastSeq: 20, committedSeq: 18, standbyAckSeq: 18, peerLastSeq: 18 });
     expect([lag.side, lag.lagSeq]).toEqual(['primary', 2]);

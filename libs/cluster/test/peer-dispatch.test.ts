@@ -25,15 +25,17 @@ function harness(role: RoleState, epoch = 5, lastSeq = 10) {
   const events: RoleEvent[] = [];
   const calls: string[] = [];
   const state = { role, epoch, lastSeq, failed: false };
-  const link = new PeerLink(
-    bus,
-    SUBJECTS,
-    'n1',
-    'n2',
-    (m) => dispatch.onMessage(m),
+  const link = new PeerLink({
+    transport: bus,
+    subjects: SUBJECTS,
+    nodeId: 'n1',
+    peerId: 'n2',
+    clock,
     log,
-    () => undefined,
-  );
+    auth: null,
+    onMessage: (m) => dispatch.onMessage(m),
+    onError: () => undefined,
+  });
   const replicator = new Replicator({
     link,
     nodeId: 'n1',

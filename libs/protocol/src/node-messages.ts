@@ -11,7 +11,9 @@
  *                                                     +---------------------------+
  *
  * Every message carries the sender's epoch: a receiver refuses a lower one and steps
- * down on a higher one (docs/PAIR.md rule 2). REPLICATE's payload is the very bytes
+ * down on a higher one (docs/PAIR.md rule 2). With a cluster key the kind byte's high
+ * bit is set and a trailer (sessions, counter, MAC) follows the payload: see
+ * libs/cluster peer-auth.ts and docs/SECURITY.md. REPLICATE's payload is the very bytes
  * the primary wrote to its own log, so the standby appends them unchanged.
  */
 import { packMsgpack, unpackMsgpack } from './codec';
@@ -153,9 +155,10 @@ export type NodeMessage =
   | { kind: typeof NodeKind.HANDOVER; header: { from: string; epoch: number; lastSeq: number }; payload: Uint8Array }
   | { kind: typeof NodeKind.SYNC; header: SyncHeader; payload: Uint8Array };
 
-export function encodeNodeMessage(kind: NodeKind, header: object, payload: readonly Uint8Array[] = []): Uint8Array {
+/** `reserve` bytes are left zero at the end, for the authentication trailer (libs/cluster peer-auth.ts). */
+export function encodeNodeMessage(kind: NodeKind, header: object, payload: readonly Uint8Array[] = [], reserve = 0): Uint8Array {
   const h = packMsgpack(header);
-  let size = 5 + h.length;
+  let size = 5 + h.length + reserve;
   for (const p of payload) size += p.length;
   const out = new Uint8Array(size);
   out[0] = kind;
@@ -177,7 +180,8 @@ const KINDS = new Set<number>(Object.values(NodeKind));
 /** Decodes a node message; returns a sentence instead of throwing on anything malformed. */
 export function decodeNodeMessage(bytes: Uint8Array): NodeMessage | string {
   if (bytes.length < 5) return `node message of ${bytes.length} bytes is too short`;
-  const kind = bytes[0]!;
+  // The high bit marks an authenticated message, whose trailer the receiver has already checked and cut off.
+  const kind = bytes[0]! & 0x7f;
   if (!KINDS.has(kind)) return `unknown node message kind ${kind}`;
   const len = ((bytes[1]! << 24) >>> 0) + ((bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!);
   if (5 + len > bytes.length) return `node message header of ${len} bytes overruns the message`;

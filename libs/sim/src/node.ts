@@ -5,7 +5,7 @@
  * scheduler, its subscriptions vanish, and whatever its code still tries (a promise
  * chain that was already resolved) reaches only dead facades.
  */
-import { TxNode, type CoreErrorKind, type Faults, type FsyncPolicy, type Logger } from '@txtest/cluster';
+import { ClusterKeys, TxNode, type CoreErrorKind, type Faults, type FsyncPolicy, type Logger } from '@txtest/cluster';
 import type { Clock, RoleState, TimerHandle } from '@txtest/actors';
 import { getModel } from '@txtest/models';
 import { subjects } from '@txtest/protocol';
@@ -16,6 +16,7 @@ import type { Rng } from './prng';
 import type { Owner, Scheduler } from './scheduler';
 
 export const SUBJECTS = subjects('sim', 'pair');
+const SIM_KEYS = new ClusterKeys([new TextEncoder().encode('the simulated pair shares this 32+ byte key')]);
 
 export interface NodeSettings {
   heartbeatIntervalMs: number;
@@ -23,6 +24,8 @@ export interface NodeSettings {
   fsync: FsyncPolicy;
   ack: 'received' | 'logged';
   replyFrom: 'primary' | 'standby';
+  /** Node-to-node messages carry a MAC (a cluster key shared by both nodes). */
+  authenticated: boolean;
   snapshotEveryRecords: number;
   segmentBytesMax: number;
   replicationRingBytes: number;
@@ -136,6 +139,7 @@ export class SimNode {
       heartbeatMissed: s.heartbeatMissed,
       ack: s.ack,
       replyFrom: s.replyFrom,
+      clusterKeys: s.authenticated ? SIM_KEYS : null,
       arbiter: new SimArbiter(this.arbiterStore, this.net, sched, this.rng.fork(`arbiter-${this.id}-${n}`), this.id, inc, this.arbiterLossP),
       forcePrimary: this.forcePrimary,
       replicationRingBytes: s.replicationRingBytes,

@@ -107,7 +107,7 @@ class World {
     this.diskPlan = this.rng.fork('disk-loss');
     this.settings = pickSettings(this.rng.fork('config'), o.faults ?? []);
     const s = this.settings;
-    this.config = `hb ${s.heartbeatIntervalMs}x${s.heartbeatMissed} fsync ${s.fsync.kind} ack ${s.ack} replies ${s.replyFrom} snap ${s.snapshotEveryRecords} seg ${s.segmentBytesMax} ring ${s.replicationRingBytes}${s.faults.size ? ` FAULTS ${[...s.faults].join(',')}` : ''}`;
+    this.config = `hb ${s.heartbeatIntervalMs}x${s.heartbeatMissed} fsync ${s.fsync.kind} ack ${s.ack} replies ${s.replyFrom}${s.authenticated ? ' auth' : ''} snap ${s.snapshotEveryRecords} seg ${s.segmentBytesMax} ring ${s.replicationRingBytes}${s.faults.size ? ` FAULTS ${[...s.faults].join(',')}` : ''}`;
     this.checker = new Checker(
       () => this.sched.now,
       () => this.nodes,
@@ -591,5 +591,7 @@ function pickSettings(c: Rng, faults: readonly FaultName[]): NodeSettings {
     faults: new Set(faults.filter((f) => (FAULT_NAMES as readonly string[]).includes(f))),
     // Drawn last, so that every other setting of a seed stays what it was before this one existed.
     replyFrom: c.chance(0.5) || faults.includes('standby-replies-before-write') ? 'standby' : 'primary',
+    // After replyFrom, for the same reason.
+    authenticated: c.chance(0.5),
   };
 }

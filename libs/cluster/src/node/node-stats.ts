@@ -5,6 +5,7 @@
  * knows nothing of either.
  */
 import type { RoleState } from '@txtest/actors';
+import type { RejectReason } from '../pair/peer-auth';
 import type { SyncCounts } from '../pair/replicator';
 
 export interface NodeStats {
@@ -40,6 +41,11 @@ export interface NodeStats {
    * primary) and published for its primary (as standby). Null standalone.
    */
   chainReplies: { forwarded: number; published: number } | null;
+  /**
+   * Messages on this node's internal subject dropped since start, by reason (peer-auth.ts:
+   * malformed, not from the peer, unauthenticated, a bad MAC, a replay...). Null standalone.
+   */
+  nodeMessagesRejected: Record<RejectReason, number> | null;
   /** The log failed and the node takes no more updates. */
   failed: boolean;
   /**

@@ -10,6 +10,7 @@ import type { Subjects } from '@txtest/protocol';
 import type { Arbiter } from '../epochs/arbiter';
 import type { EpochStorage } from '../epochs/epoch-store';
 import type { Faults } from '../faults';
+import type { ClusterKeys } from '../pair/peer-auth';
 import type { FsyncPolicy } from '../log/durability';
 import type { Logger, Transport } from '../transport';
 
@@ -57,6 +58,8 @@ export interface TxNodeOptions {
   replyFrom?: 'primary' | 'standby';
   /** Compare-and-set on every epoch change; null runs without one. */
   arbiter?: Arbiter | null;
+  /** Authenticates node-to-node messages (docs/SECURITY.md); null or absent: they go unauthenticated. */
+  clusterKeys?: ClusterKeys | null;
   /** Start as primary without the peer (operator override). */
   forcePrimary?: boolean;
   /** Bytes of recent frames the primary keeps in memory for resends (default 8 MiB); older ones come from the log. */

@@ -76,6 +76,7 @@ export function statsOf(v: NodeView): NodeStats {
     promotions: v.promotions,
     syncs: pair === null ? null : { ...pair.replicator.counts },
     chainReplies: pair === null ? null : { forwarded: pair.replicator.repliesForwarded, published: pair.follower.repliesPublished },
+    nodeMessagesRejected: pair === null ? null : { ...pair.link.rejected },
     failed: v.failed !== null,
     beatLateMaxMs: pair === null ? null : pair.heartbeat.lateMaxMs(),
   };

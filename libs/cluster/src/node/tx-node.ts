@@ -42,6 +42,8 @@ export class TxNode {
   private readonly faults: FaultBehaviours;
   /** Tells this process's syncs from a previous one's (the primary starts over only for a new sync id). */
   private readonly incarnation: string;
+  /** When this process's node began (its clock): its session in authenticated peer traffic. */
+  private readonly startedAt: number;
   private readonly subs: Subscription[] = [];
   private readonly epochs: EpochKeeper;
   private readonly admission: Admission;
@@ -56,7 +58,8 @@ export class TxNode {
   constructor(options: TxNodeOptions) {
     const o = (this.o = resolveOptions(options));
     this.faults = faultBehaviours(o.faults ?? NO_FAULTS);
-    this.incarnation = o.clock.now().toString(36);
+    this.startedAt = o.clock.now();
+    this.incarnation = this.startedAt.toString(36);
     // The records' writer (events have their own: event-publisher.ts).
     const w = new MsgWriter();
     this.processor = buildProcessor(o, (epoch, seq, ts, req, model) => {
@@ -238,7 +241,7 @@ export class TxNode {
   }
 
   private buildPair(peerId: string): PairSession {
-    const { o, processor, epochs, promotion, log, gate, serving, faults, incarnation } = this;
+    const { o, processor, epochs, promotion, log, gate, serving, faults, incarnation, startedAt } = this;
     return new PairSession({
       o,
       peerId,
@@ -250,6 +253,7 @@ export class TxNode {
       serving,
       faults,
       incarnation,
+      startedAt,
       driver: () => this.driver,
       failed: () => this.failed !== null,
       fail: (err) => this.fail(err),

@@ -20,6 +20,7 @@ import { Heartbeat } from './heartbeat';
 import { Joiner, syncEpochOf } from './joiner';
 import { Negotiation } from './negotiation';
 import { PeerDispatch } from './peer-dispatch';
+import { PeerAuth } from './peer-auth';
 import { PeerLink } from './peer-link';
 import { Replicator } from './replicator';
 import { publishInEncoding } from '../transport';
@@ -37,6 +38,8 @@ export interface PairHost {
   faults: FaultBehaviours;
   /** Tells this process's syncs from a previous one's. */
   incarnation: string;
+  /** When this process's node began: its session in authenticated peer traffic (peer-auth.ts). */
+  startedAt: number;
   /** The role driver (built after the session: its actions use it). */
   driver(): RoleDriver;
   failed(): boolean;
@@ -60,15 +63,17 @@ export class PairSession {
     const { o } = h;
     const { wiring, snapshotter, loader } = h.log;
     this.rejoin = new RejoinLog({ storage: o.logStorage, log: o.log, processor: h.processor, epochs: h.epochs, wiring, snapshotter, loader, peerId: h.peerId });
-    this.link = new PeerLink(
-      o.transport,
-      o.subjects,
-      o.nodeId,
-      h.peerId,
-      (m) => this.dispatch.onMessage(m),
-      o.log,
-      (err, kind) => h.coreError('peer-message-failed', err, 'handling a node message failed', { kind, err: err.stack ?? String(err) }),
-    );
+    this.link = new PeerLink({
+      transport: o.transport,
+      subjects: o.subjects,
+      nodeId: o.nodeId,
+      peerId: h.peerId,
+      clock: o.clock,
+      log: o.log,
+      auth: o.clusterKeys ? new PeerAuth(o.clusterKeys, h.startedAt) : null,
+      onMessage: (m) => this.dispatch.onMessage(m),
+      onError: (err, kind) => h.coreError('peer-message-failed', err, 'handling a node message failed', { kind, err: err.stack ?? String(err) }),
+    });
     this.replicator = this.buildReplicator();
     this.follower = this.buildFollower();
     this.heartbeat = new Heartbeat({
