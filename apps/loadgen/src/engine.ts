@@ -78,6 +78,7 @@ export class Engine {
           backoffInitialMs: cfg.backoffInitialMs,
           backoffMaxMs: cfg.backoffMaxMs,
           onRetry: e.recorder.onRetry,
+          inboxPrefix: cfg.nats.inboxPrefix,
         }),
       );
     }

@@ -88,6 +88,7 @@ export class LoadRun {
         deadlineMs: a.deadlineMs,
         backoffInitialMs: a.backoffInitialMs,
         backoffMaxMs: a.backoffMaxMs,
+        inboxPrefix: a.nats.inboxPrefix,
       });
       try {
         audit = await runAudit(

@@ -30,9 +30,10 @@ export class ReplyMux {
 
   constructor(
     private readonly nc: NatsConnection,
+    inboxPrefix = '',
     sweepMs = 50,
   ) {
-    this.prefix = `${createInbox()}.`;
+    this.prefix = `${createInbox(inboxPrefix)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => (err === null ? this.onReply(msg) : undefined) });
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();

@@ -55,6 +55,12 @@ export interface TxClientOptions {
   batchEntriesMax?: number;
   /** Called for every retry, with its reason (for the loadgen's counters). */
   onRetry?: (reason: string) => void;
+  /**
+   * The prefix of this client's reply subjects (default `_INBOX`): a deployment whose
+   * client user may subscribe only to its own inboxes (docs/SECURITY.md) sets the same
+   * prefix here and on the connection (`inboxPrefix`).
+   */
+  inboxPrefix?: string;
 }
 
 export interface UpdateInput {
@@ -118,7 +124,7 @@ export class TxClient {
     private readonly opts: TxClientOptions = {},
   ) {
     this.subjects = subjects(opts.prefix ?? DEFAULT_PREFIX, opts.cluster ?? DEFAULT_CLUSTER);
-    this.mux = new ReplyMux(nc);
+    this.mux = new ReplyMux(nc, opts.inboxPrefix);
     this.batching = opts.batching ?? true;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 250;
     this.deadlineMs = opts.deadlineMs ?? 30_000;

@@ -24,6 +24,8 @@ export interface NatsServerOptions {
   args?: string[];
   /** Where JetStream keeps its store; a fresh temp dir when absent (removed on stop). */
   storeDir?: string;
+  /** Extra environment (a configuration file's `$VARIABLES`, such as infra/nats's passwords). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Resolves once a TCP connection to host:port succeeds, or rejects after timeoutMs. */
@@ -48,7 +50,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const ownStore = opts.storeDir === undefined;
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'txtest-nats-'));
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(opts.jetstream === false ? [] : ['-js', '-sd', storeDir]), ...(opts.args ?? [])];
-  const child: ChildProcess = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

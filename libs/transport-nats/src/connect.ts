@@ -15,6 +15,8 @@ export interface NatsSettings {
   tlsCaFile?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** The prefix of reply subjects (default `_INBOX`), where the NATS user may subscribe only to its own. */
+  inboxPrefix?: string;
 }
 
 export async function connectNats(s: NatsSettings, name: string, extra: Partial<NodeConnectionOptions> = {}): Promise<NatsConnection> {
@@ -32,6 +34,7 @@ export async function connectNats(s: NatsSettings, name: string, extra: Partial<
     if (s.password !== undefined) opts.pass = s.password;
   }
   if (s.token !== undefined) opts.token = s.token;
+  if (s.inboxPrefix !== undefined) opts.inboxPrefix = s.inboxPrefix;
   if (s.tlsCaFile !== undefined || s.tlsCertFile !== undefined || s.tlsKeyFile !== undefined) {
     opts.tls = {};
     if (s.tlsCaFile !== undefined) opts.tls.caFile = s.tlsCaFile;

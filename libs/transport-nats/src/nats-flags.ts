@@ -34,6 +34,12 @@ function natsUrls(raw: string): string {
   return raw;
 }
 
+/** Subject tokens joined by dots, no wildcards: what an inbox prefix may be. */
+function inboxPrefix(raw: string): string {
+  if (!raw.split('.').every((t) => /^[A-Za-z0-9_$-]+$/.test(t))) throw expected('subject tokens joined by dots, no wildcards, e.g. _INBOX_clients', raw);
+  return raw;
+}
+
 export const NATS_FLAGS = [
   {
     name: 'nats',
@@ -51,6 +57,14 @@ export const NATS_FLAGS = [
   { name: 'nats-tls-ca', env: 'TXTEST_NATS_TLS_CA', type: 'string', value: 'file', help: 'CA file to verify the NATS server' },
   { name: 'nats-tls-cert', env: 'TXTEST_NATS_TLS_CERT', type: 'string', value: 'file', help: 'client certificate file for NATS TLS' },
   { name: 'nats-tls-key', env: 'TXTEST_NATS_TLS_KEY', type: 'string', value: 'file', help: 'client key file for NATS TLS' },
+  {
+    name: 'nats-inbox-prefix',
+    env: 'TXTEST_NATS_INBOX_PREFIX',
+    type: 'string',
+    value: 'prefix',
+    parse: inboxPrefix,
+    help: 'prefix of reply subjects [_INBOX], for a NATS user that may subscribe only to its own inboxes (docs/SECURITY.md)',
+  },
 ] as const satisfies readonly Flag[];
 
 /** The parsed NATS flags as connectNats takes them; only the settings given are present. */
@@ -64,6 +78,7 @@ export function natsSettings(v: Values<typeof NATS_FLAGS>): NatsSettings {
     ['tlsCaFile', 'nats-tls-ca'],
     ['tlsCertFile', 'nats-tls-cert'],
     ['tlsKeyFile', 'nats-tls-key'],
+    ['inboxPrefix', 'nats-inbox-prefix'],
   ];
   for (const [key, flag] of optional) {
     const value = v[flag];
