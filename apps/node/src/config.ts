@@ -20,6 +20,8 @@ export interface NodeConfig {
   readonly heartbeatIntervalMs: number;
   readonly heartbeatMissed: number;
   readonly arbiter: (typeof ARBITERS)[number];
+  /** Null: decided at start from the NATS cluster's size. */
+  readonly arbiterReplicas: number | null;
   readonly forcePrimary: boolean;
   readonly fsync: FsyncPolicy;
   readonly ack: (typeof ACKS)[number];
@@ -97,6 +99,15 @@ export const NODE_FLAGS = [
     help: 'missed heartbeats before the peer counts as lost, 2..100',
   },
   { name: 'arbiter', env: 'TXTEST_ARBITER', type: 'enum', values: ARBITERS, default: 'auto', help: 'kv, off, or auto: kv when JetStream is available' },
+  {
+    name: 'arbiter-replicas',
+    env: 'TXTEST_ARBITER_REPLICAS',
+    type: 'int',
+    min: 1,
+    max: 5,
+    defaultHelp: '3 when the NATS cluster has at least three servers, else 1',
+    help: "copies of the arbiter's KV bucket in a JetStream cluster",
+  },
   {
     name: 'force-primary',
     env: 'TXTEST_FORCE_PRIMARY',
@@ -207,6 +218,7 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
     heartbeatIntervalMs: v['heartbeat-interval-ms'],
     heartbeatMissed: v['heartbeat-missed'],
     arbiter: v.arbiter,
+    arbiterReplicas: v['arbiter-replicas'] ?? null,
     forcePrimary: v['force-primary'],
     fsync: v.fsync,
     ack: v.ack,

@@ -9,7 +9,7 @@ import { getModel } from '@txtest/models';
 import { ClusterKeys, parseFaults, TxNode, type Arbiter, type Logger } from '@txtest/cluster';
 import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
-import { connectNats, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
+import { connectNats, defaultArbiterReplicas, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
 import { CliError, commandLine, exitOnCliError } from '@txtest/cli';
 import { NODE_COMMAND, nodeConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
@@ -50,9 +50,11 @@ async function connectWiring(config: NodeConfig, log: NodeLog, current: () => Tx
   const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
   if (!config.standalone && config.arbiter !== 'off') {
-    const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix });
+    const replicas = config.arbiterReplicas ?? defaultArbiterReplicas(nc);
+    const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix, replicas });
     if (kv === null && config.arbiter === 'kv') throw new CliError('--arbiter kv needs JetStream on the NATS server, and it is not enabled there');
-    log.info({ arbiter: kv === null ? 'off (no JetStream)' : kv.bucket }, 'arbiter');
+    log.info(kv === null ? { arbiter: 'off (no JetStream)' } : { arbiter: kv.bucket, replicas: kv.replicas }, 'arbiter');
+    if (kv?.mismatch) log.warn({ arbiter: kv.bucket, replicas: kv.replicas, asked: replicas }, kv.mismatch);
     arbiter = kv;
   }
   return { nc, subjects, transport, metrics, lag, peerWatch, arbiter };

@@ -23,6 +23,17 @@ export interface KvArbiterOptions {
   prefix?: string;
   /** Deadline for every KV operation, so a node never hangs on a dead arbiter. */
   timeoutMs?: number;
+  /** Copies of the bucket a JetStream cluster keeps (default 1): 3 survive the loss of one server. */
+  replicas?: number;
+}
+
+/**
+ * The arbiter's replicas when the operator names none: 3 when the connection knows of at
+ * least three servers in its NATS cluster (the INFO's `connect_urls`), else 1. A bucket
+ * the cluster keeps three copies of decides even while one server is down.
+ */
+export function defaultArbiterReplicas(nc: NatsConnection): number {
+  return (nc.info?.connect_urls?.length ?? 0) >= 3 ? 3 : 1;
 }
 
 /**
@@ -95,6 +106,26 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+/** How long a new bucket may take to answer reads (a replicated one elects its leader first). */
+const READABLE_WITHIN_MS = 15_000;
+
+/**
+ * Waits until the bucket answers a read. A bucket just created with replicas answers its
+ * stream info at once but reads only once its copies have elected a leader (a second or
+ * two in a three-server cluster); a node must not fail its start in that window.
+ */
+async function readable(kv: KV, bucket: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + READABLE_WITHIN_MS;
+  for (;;) {
+    try {
+      await withTimeout(kv.get(ARBITER_KEY), timeoutMs, `reading arbiter bucket ${bucket}`);
+      return;
+    } catch (err) {
+      if (Date.now() + timeoutMs > deadline) throw err;
+    }
+  }
+}
+
 export class KvArbiter implements Arbiter {
   private closed = false;
 
@@ -102,6 +133,10 @@ export class KvArbiter implements Arbiter {
     private readonly kv: KV,
     readonly bucket: string,
     private readonly timeoutMs: number,
+    /** Replicas of the bucket as the server keeps it. */
+    readonly replicas: number,
+    /** Set when the bucket existed with other settings than asked: one sentence for the log and the operator. */
+    readonly mismatch: string | null,
   ) {}
 
   /**
@@ -121,8 +156,16 @@ export class KvArbiter implements Arbiter {
       // Kvm.create opens the bucket when the stream already exists (whatever its
       // history) and adds it otherwise; two nodes adding it at once is harmless,
       // since the server accepts an identical stream config twice.
-      const kv = await withTimeout(kvm.create(bucket, { history: HISTORY }), timeoutMs, `opening arbiter bucket ${bucket}`);
-      return new KvArbiter(kv, bucket, timeoutMs);
+      const replicas = opts.replicas ?? 1;
+      const kv = await withTimeout(kvm.create(bucket, { history: HISTORY, replicas }), timeoutMs, `opening arbiter bucket ${bucket}`);
+      // An existing bucket is opened as it is: say so when it is not what was asked for.
+      const status = await withTimeout(kv.status(), timeoutMs, `reading the settings of arbiter bucket ${bucket}`);
+      const mismatch =
+        status.replicas === replicas
+          ? null
+          : `arbiter bucket ${bucket} exists with ${status.replicas} replica(s), not the ${replicas} asked for: it is used as it is; to change it, edit the stream KV_${bucket} (nats stream edit KV_${bucket} --replicas ${replicas}) or delete the bucket while both nodes are down`;
+      await readable(kv, bucket, timeoutMs);
+      return new KvArbiter(kv, bucket, timeoutMs, status.replicas, mismatch);
     } catch (err) {
       if (isJetStreamUnavailable(err)) return null;
       throw new Error(`cannot open arbiter bucket ${bucket}: ${describe(err)}`, { cause: err });

@@ -33,6 +33,16 @@ export interface PromotionDeps {
 
 type Outcome = { epoch: number } | { refused: string };
 
+/**
+ * How long a promotion keeps asking an arbiter that does not answer (a timeout, no
+ * leader) before it gives up. A replicated bucket elects a new leader within a few
+ * seconds of losing the server that led it, which is often when the primary died too
+ * (the same machine); giving up at the first timeout left the standby waiting for an
+ * operator. A refusal (a lost compare-and-set) is an answer and is never retried.
+ */
+export const ARBITER_RETRY_MS = 10_000;
+const ARBITER_RETRY_PAUSE_MS = 100;
+
 /** What negotiation leaves for the promotion that follows it. */
 export interface ElectionNotes {
   /** The arbiter as last read, with its revision (negotiation weighs the value). */
@@ -99,6 +109,21 @@ export class Promotion implements ElectionNotes {
     }
   }
 
+  /** Runs an arbiter operation again while it fails (not refuses), for up to ARBITER_RETRY_MS. */
+  private async untilAnswered<T>(op: () => Promise<T>): Promise<T> {
+    const { d } = this;
+    const deadline = d.clock.now() + ARBITER_RETRY_MS;
+    for (;;) {
+      try {
+        return await op();
+      } catch (err) {
+        if (d.clock.now() >= deadline || d.failed() !== null) throw err;
+        d.log.warn({ err: (err as Error).message }, 'the arbiter did not answer: asking again');
+        await new Promise<void>((resolve) => d.clock.setTimeout(resolve, ARBITER_RETRY_PAUSE_MS));
+      }
+    }
+  }
+
   /** With an arbiter, wins `epoch` (or a higher one) by compare-and-set; without, takes it. */
   private async claim(prev: EpochRecord, epoch: number): Promise<Outcome> {
     const { d } = this;
@@ -110,7 +135,8 @@ export class Promotion implements ElectionNotes {
     const weighed = this.electedOver;
     this.electedOver = null;
     const cached = this.arbiterRead;
-    let r = cached ?? (this.arbiterRead = await d.arbiter.read());
+    const arbiter = d.arbiter;
+    let r = cached ?? (this.arbiterRead = await this.untilAnswered(() => arbiter.read()));
     for (;;) {
       const judged = weighed !== null && r.value !== null && weighed.epoch === r.value.epoch && weighed.primary === r.value.primary;
       if (r.value !== null && r.value.epoch > prev.epoch && r.value.primary !== d.nodeId && !forced && !judged) {
@@ -119,7 +145,8 @@ export class Promotion implements ElectionNotes {
       const won = Math.max(epoch, (r.value?.epoch ?? 0) + 1);
       // Where the epoch begins goes with it, so a node lacking it can name what it lacks.
       const value = { epoch: won, primary: d.nodeId, firstSeq: d.processor.lastSeq + 1 };
-      const cas = await d.arbiter.compareAndSet(r.revision, value);
+      const revision = r.revision;
+      const cas = await this.untilAnswered(() => arbiter.compareAndSet(revision, value));
       if (cas.ok) {
         this.arbiterRead = { value, revision: cas.revision };
         return { epoch: won };
