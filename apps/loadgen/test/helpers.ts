@@ -1,14 +1,13 @@
 /** Shared by the loadgen tests: a report built from real recorders, and running the CLI. */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Aggregate } from '../src/aggregate';
 import { encodeHistogram, percentileSpectrum } from '../src/histogram';
 import { Recorder } from '../src/recorder';
 import type { RunReport } from '../src/report';
 import type { UpdateResult } from '@txtest/client';
+import { runLoadgen } from '@txtest/testkit';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = `${REPO}apps/loadgen/bin/txtest-loadgen.js`;
 
 const ok = (epoch: number): UpdateResult => ({ id: 'x', ok: true, asset: 'a', version: 1, seq: 1, epoch, result: {} });
 
@@ -88,28 +87,5 @@ export function syntheticReport(): RunReport {
   };
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the loadgen CLI as a user would (node bin/txtest-loadgen.js ...). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`txtest-loadgen ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    // 'close', not 'exit': by then stdout and stderr have been read to their end.
-    child.once('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export const runCli = runLoadgen;

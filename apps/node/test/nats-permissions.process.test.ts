@@ -7,13 +7,11 @@
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNodeMessage, NodeKind, subjects } from '@txtest/protocol';
-import { nodeStatus, REPO_ROOT, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
+import { nodeStatus, REPO_ROOT, runLoadgen, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 
 const CONFIG = `${REPO_ROOT}infra/nats/nats-server.conf`;
-const LOADGEN = `${REPO_ROOT}apps/loadgen/bin/txtest-loadgen.js`;
 const PASSWORDS = { TXTEST_NODE_PASSWORD: 'node-secret-for-the-test', TXTEST_CLIENT_PASSWORD: 'client-secret-for-the-test' };
 const S = subjects('txtest', 'default');
 
@@ -21,16 +19,9 @@ let nats: NatsServerHandle;
 let client: NatsConnection;
 let pair: TestPair;
 
-function loadgen(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, TXTEST_NATS_URL: nats.url, TXTEST_NATS_USER: 'txtest-client', TXTEST_NATS_PASSWORD: PASSWORDS.TXTEST_CLIENT_PASSWORD };
-    const child = spawn(process.execPath, [LOADGEN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The loadgen as the client user. */
+function loadgen(args: string[]) {
+  return runLoadgen(args, { TXTEST_NATS_URL: nats.url, TXTEST_NATS_USER: 'txtest-client', TXTEST_NATS_PASSWORD: PASSWORDS.TXTEST_CLIENT_PASSWORD });
 }
 
 beforeAll(async () => {

@@ -5,3 +5,4 @@ export * from './status';
 export * from './pair';
 export * from './audit';
 export * from './join-storm';
+export * from './loadgen-process';

@@ -1,0 +1,31 @@
+/** Running the loadgen CLI as a user would (node bin/txtest-loadgen.js ...), to its end. */
+import { spawn } from 'node:child_process';
+import { REPO_ROOT } from './node-process';
+
+export const LOADGEN_BIN = `${REPO_ROOT}apps/loadgen/bin/txtest-loadgen.js`;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the loadgen with `args` (and `env` over this process's), killing it after `timeoutMs`. */
+export function runLoadgen(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOADGEN_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`txtest-loadgen ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    // 'close', not 'exit': by then stdout and stderr have been read to their end.
+    child.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
