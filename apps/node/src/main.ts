@@ -199,15 +199,15 @@ async function run(config: NodeConfig): Promise<void> {
   // Test-only breakage (faults.ts): never set in production, so it is loud when it is.
   const faults = parseFaults(process.env.TXTEST_TEST_FAULTS);
   if (faults.size > 0) log.warn({ faults: [...faults] }, 'TEST FAULTS ENABLED: this node is deliberately broken');
-  if (config.peer !== null && config.clusterKeys === null)
-    log.warn(
-      { subject: subjectsOf(config.prefix, config.cluster).node(config.id) },
-      'NODE-TO-NODE TRAFFIC IS UNAUTHENTICATED: anyone who may publish on the internal subjects can steer this pair; give both nodes --cluster-key-file (docs/SECURITY.md)',
-    );
   // The metrics, the HTTP status and the live feed exist before the node and report "starting" until it does.
   let node: TxNode | null = null;
   const current = () => node;
   const w = await connectWiring(config, log, current);
+  if (config.peer !== null && config.clusterKeys === null)
+    log.warn(
+      { subject: w.subjects.node(config.id) },
+      'NODE-TO-NODE TRAFFIC IS UNAUTHENTICATED: anyone who may publish on the internal subjects can steer this pair; give both nodes --cluster-key-file (docs/SECURITY.md)',
+    );
   const web = await serveHttp(config, w, current);
   // `stop` is defined below; the node only calls it after start, when it exists.
   node = buildNode(config, logger, w, web, faults, (reason, exitCode) => stop(reason, exitCode));

@@ -8,7 +8,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,36 +70,35 @@ async function serverOf(nodeId: string): Promise<number> {
   throw new Error(`node ${nodeId} is connected to none of the servers`);
 }
 
-/** JetStream in a cluster answers once its meta group has a leader: polled, since the server announces it nowhere a client can wait on. */
-async function jetstreamReady(): Promise<void> {
-  for (;;) {
-    try {
-      await (await jetstreamManager(admin, { timeout: 1000 })).getAccountInfo();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 /**
- * The arbiter's bucket has a leader and both other copies are current: a server
- * restarted a moment ago has caught up with the stream again (polled: JetStream
- * announces it nowhere a client can wait on). Killing the next server before that
- * leaves the bucket without a quorum, which no pair can help.
+ * Asks JetStream (as the node user) until `healthy` says yes. Polled: a JetStream cluster
+ * announces its leaders nowhere a client can wait on; an error means no leader yet.
  */
-async function bucketHealthy(): Promise<void> {
+async function untilJetstream(healthy: (jsm: JetStreamManager) => Promise<boolean>): Promise<void> {
   for (;;) {
     try {
-      const info = await (await jetstreamManager(admin, { timeout: 1000 })).streams.info(BUCKET_STREAM);
-      const replicas = info.cluster?.replicas ?? [];
-      if (info.cluster?.leader && replicas.length === 2 && replicas.every((r) => r.current && !r.offline)) return;
+      if (await healthy(await jetstreamManager(admin, { timeout: 1000 }))) return;
     } catch {
       // no leader yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** JetStream answers once its meta group has a leader. */
+const jetstreamReady = () => untilJetstream(async (jsm) => Boolean(await jsm.getAccountInfo()));
+
+/**
+ * The arbiter's bucket has a leader and both other copies are current: a server
+ * restarted a moment ago has caught up with the stream again. Killing the next server
+ * before that leaves the bucket without a quorum, which no pair can help.
+ */
+const bucketHealthy = () =>
+  untilJetstream(async (jsm) => {
+    const info = await jsm.streams.info(BUCKET_STREAM);
+    const replicas = info.cluster?.replicas ?? [];
+    return Boolean(info.cluster?.leader) && replicas.length === 2 && replicas.every((r) => r.current && !r.offline);
+  });
 
 beforeAll(async () => {
   storeRoot = mkdtempSync(join(tmpdir(), 'txtest-cluster-'));

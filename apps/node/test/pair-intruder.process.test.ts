@@ -14,12 +14,12 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
+import { AUTH_TRAILER_BYTES as TRAILER } from '@txtest/cluster';
 import { decodeNodeMessage, encodeNodeMessage, subjects } from '@txtest/protocol';
 import { CreditAudit, nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 
 const CLUSTER = 'intruder';
 const S = subjects('txtest', CLUSTER);
-const TRAILER = 56;
 
 let nats: NatsServerHandle;
 let nc: NatsConnection;

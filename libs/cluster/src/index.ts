@@ -7,4 +7,4 @@ export * from './epochs/arbiter';
 export * from './epochs/election';
 export * from './faults';
 export * from './node/node-stats';
-export { ClusterKeys, REJECT_REASONS, type RejectReason } from './pair/peer-auth';
+export { AUTH_TRAILER_BYTES, ClusterKeys, REJECT_REASONS, type RejectReason } from './pair/peer-auth';

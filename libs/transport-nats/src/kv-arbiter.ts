@@ -122,6 +122,8 @@ async function readable(kv: KV, bucket: string, timeoutMs: number): Promise<void
       return;
     } catch (err) {
       if (Date.now() + timeoutMs > deadline) throw err;
+      // A refusal without a leader can come back at once: do not spin on it.
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
