@@ -243,8 +243,8 @@ describe('processor', () => {
     let pauses = 0;
     const loaded = await loadSnapshotSliced(s.p, body, async () => void pauses++);
     expect(loaded).toEqual({ seq: 20_000, epoch: 3, assets: 20_000 });
-    // The header and ten chunks of up to 4096 items, one chunk per slice.
-    expect(pauses).toBe(10);
+    // The header, then 20 chunks of 1,024 assets and 20 of remembered ids, one chunk per slice.
+    expect(pauses).toBe(40);
     expect(s.p.digest()).toEqual(h.p.digest());
     s.p.accepting = true;
     const got: UpdateReply[] = [];
