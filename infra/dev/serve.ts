@@ -1,96 +1,102 @@
 /**
  * `nx serve node`: a complete local setup for development. Uses the NATS server at
  * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when one answers there, else starts
- * a private nats-server on that port (JetStream on, store under ./data/nats); then
- * starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072: status, metrics and the
- * visualizer page) with readable logs (pino-pretty here only; nodes log JSON). The two
- * share a cluster key, generated once into ./data/cluster.key (docs/SECURITY.md).
- * Ctrl-C stops everything it started, by PID: the nodes first (SIGTERM, so a primary
- * hands over cleanly), then the private nats-server.
+ * a private nats-server on that port (JetStream on, store under ./data/nats); with
+ * `--nats-cluster`, a private three-server cluster on that port and the next two
+ * (dev-nats.ts). Then it starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072:
+ * status, metrics and the visualizer page) with readable logs (pino-pretty here only;
+ * nodes log JSON). The two share a cluster key, generated once into ./data/cluster.key
+ * (docs/SECURITY.md). Ctrl-C stops everything it started, by PID: the nodes first
+ * (SIGTERM, so a primary hands over cleanly), then the private NATS servers.
+ * TXTEST_SERVE_DATA (default ./data) and TXTEST_SERVE_HTTP_PORT (n1's; n2 takes the
+ * next) move it aside, for a second setup or a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import pretty from 'pino-pretty';
-import { NODE_BIN, REPO_ROOT, startNatsServer, type NatsServerHandle } from '@txtest/testkit';
+import { NODE_BIN, REPO_ROOT } from '@txtest/testkit';
+import { startDevNats, type DevNats } from './dev-nats';
 
-const url = process.env.TXTEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const m = /^nats:\/\/([^:/]+):(\d+)$/.exec(url);
-if (m === null) {
-  process.stderr.write(`serve: TXTEST_NATS_URL must look like nats://127.0.0.1:4222, not "${url}"\n`);
-  process.exit(2);
-}
-const [, host, portText] = m;
-const port = Number(portText);
+const USAGE = 'usage: nx serve node [--nats-cluster]  (env: TXTEST_NATS_URL, TXTEST_SERVE_DATA, TXTEST_SERVE_HTTP_PORT)';
 
-function answers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: host!, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
+function options(): { cluster: boolean; url: string; dataDir: string; httpPort: number } {
+  // Nx forwards a flag as `--nats-cluster=true`; run directly it is `--nats-cluster`.
+  const { values } = parseArgs({
+    options: { 'nats-cluster': { type: 'string' }, help: { type: 'boolean' } },
+    args: process.argv.slice(2).map((a) => (a === '--nats-cluster' ? '--nats-cluster=true' : a)),
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const flag = values['nats-cluster'] ?? 'false';
+  if (flag !== 'true' && flag !== 'false') throw new Error(`--nats-cluster takes no value (or true/false), not "${flag}"`);
+  const httpPort = Number(process.env.TXTEST_SERVE_HTTP_PORT ?? 7071);
+  if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65534)
+    throw new Error(`TXTEST_SERVE_HTTP_PORT must be a port number, not "${process.env.TXTEST_SERVE_HTTP_PORT}"`);
+  return {
+    cluster: flag === 'true',
+    url: process.env.TXTEST_NATS_URL ?? 'nats://127.0.0.1:4222',
+    dataDir: resolve(process.env.TXTEST_SERVE_DATA ?? join(REPO_ROOT, 'data')),
+    httpPort,
+  };
 }
 
+const say = (line: string) => void process.stdout.write(`serve: ${line}\n`);
 const children: ChildProcess[] = [];
-let nats: NatsServerHandle | null = null;
+let nats: DevNats | null = null;
 
 async function main(): Promise<void> {
-  if (await answers()) {
-    process.stdout.write(`serve: using the NATS server at ${url}\n`);
-  } else {
-    const storeDir = join(REPO_ROOT, 'data', 'nats');
-    mkdirSync(storeDir, { recursive: true });
-    nats = await startNatsServer({ port, storeDir });
-    process.stdout.write(`serve: started a private nats-server (pid ${nats.pid}) on ${url}, JetStream store ${storeDir}\n`);
-  }
-  const keyFile = devClusterKey();
-  const ports: Record<string, number> = { n1: 7071, n2: 7072 };
+  const o = options();
+  nats = await startDevNats({ url: o.url, cluster: o.cluster, dataDir: o.dataDir, say });
+  const keyFile = devClusterKey(o.dataDir);
+  const ports: Record<string, number> = { n1: o.httpPort, n2: o.httpPort + 1 };
   for (const [id, peer] of [
     ['n1', 'n2'],
     ['n2', 'n1'],
   ] as const) {
-    const node = spawn(
-      process.execPath,
-      [
-        NODE_BIN,
-        '--id',
-        id,
-        '--peer',
-        peer,
-        '--nats',
-        url,
-        '--http',
-        `127.0.0.1:${ports[id]}`,
-        '--data-dir',
-        join(REPO_ROOT, 'data', id),
-        '--cluster-key-file',
-        keyFile,
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = [
+      '--id',
+      id,
+      '--peer',
+      peer,
+      '--nats',
+      nats.urls,
+      '--http',
+      `127.0.0.1:${ports[id]}`,
+      '--data-dir',
+      join(o.dataDir, id),
+      '--cluster-key-file',
+      keyFile,
+    ];
+    const node = spawn(process.execPath, [NODE_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...nats.nodeEnv },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(node);
     node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
     node.once('exit', (code, signal) => {
-      process.stdout.write(`serve: node ${id} exited (code ${code}, signal ${signal})\n`);
+      say(`node ${id} exited (code ${code}, signal ${signal})`);
       if (!stopping) void shutdown(code ?? 1);
     });
-    process.stdout.write(`serve: node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics\n`);
+    say(`node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics`);
   }
-  process.stdout.write(`serve: visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)\n`);
-  process.stdout.write('serve: Ctrl-C stops everything\n');
+  say(`visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)`);
+  say(nats.clientHint);
+  say('Ctrl-C stops everything');
 }
 
 /** The dev pair's cluster key: made on the first run, private to its owner, kept with the data. */
-function devClusterKey(): string {
-  const file = join(REPO_ROOT, 'data', 'cluster.key');
+function devClusterKey(dataDir: string): string {
+  const file = join(dataDir, 'cluster.key');
   if (!existsSync(file)) {
-    mkdirSync(join(REPO_ROOT, 'data'), { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-    process.stdout.write(`serve: generated the dev pair's cluster key in ${file}\n`);
+    say(`generated the dev pair's cluster key in ${file}`);
   }
   return file;
 }
@@ -109,5 +115,5 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 main().catch((err: Error) => {
   process.stderr.write(`serve: ${err.message}\n`);
-  void shutdown(1);
+  void shutdown(2);
 });

@@ -6,3 +6,4 @@ export * from './pair';
 export * from './audit';
 export * from './join-storm';
 export * from './loadgen-process';
+export * from './serve-process';

@@ -106,22 +106,23 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-/** How long a new bucket may take to answer reads (a replicated one elects its leader first). */
-const READABLE_WITHIN_MS = 15_000;
-
 /**
- * Waits until the bucket answers a read. A bucket just created with replicas answers its
- * stream info at once but reads only once its copies have elected a leader (a second or
- * two in a three-server cluster); a node must not fail its start in that window.
+ * How long a bucket may take to be created and to answer reads. A JetStream cluster that
+ * has just started elects its meta leader first (a few seconds, during which a create
+ * times out), and a bucket just created with replicas answers its stream info at once
+ * but reads only once its copies have elected a leader. A node must not fail its start
+ * in either window (the dev cluster starts all three servers and both nodes at once).
  */
-async function readable(kv: KV, bucket: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + READABLE_WITHIN_MS;
+const READY_WITHIN_MS = 15_000;
+
+/** Runs `op` again after a pause while it fails, until READY_WITHIN_MS from now; JetStream being off is an answer, not a failure. */
+async function untilReady<T>(op: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + READY_WITHIN_MS;
   for (;;) {
     try {
-      await withTimeout(kv.get(ARBITER_KEY), timeoutMs, `reading arbiter bucket ${bucket}`);
-      return;
+      return await op();
     } catch (err) {
-      if (Date.now() + timeoutMs > deadline) throw err;
+      if (isJetStreamUnavailable(err) || Date.now() + timeoutMs > deadline) throw err;
       // A refusal without a leader can come back at once: do not spin on it.
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -159,14 +160,17 @@ export class KvArbiter implements Arbiter {
       // history) and adds it otherwise; two nodes adding it at once is harmless,
       // since the server accepts an identical stream config twice.
       const replicas = opts.replicas ?? 1;
-      const kv = await withTimeout(kvm.create(bucket, { history: HISTORY, replicas }), timeoutMs, `opening arbiter bucket ${bucket}`);
+      const kv = await untilReady(
+        () => withTimeout(kvm.create(bucket, { history: HISTORY, replicas }), timeoutMs, `opening arbiter bucket ${bucket}`),
+        timeoutMs,
+      );
       // An existing bucket is opened as it is: say so when it is not what was asked for.
       const status = await withTimeout(kv.status(), timeoutMs, `reading the settings of arbiter bucket ${bucket}`);
       const mismatch =
         status.replicas === replicas
           ? null
           : `arbiter bucket ${bucket} exists with ${status.replicas} replica(s), not the ${replicas} asked for: it is used as it is; to change it, edit the stream KV_${bucket} (nats stream edit KV_${bucket} --replicas ${replicas}) or delete the bucket while both nodes are down`;
-      await readable(kv, bucket, timeoutMs);
+      await untilReady(() => withTimeout(kv.get(ARBITER_KEY), timeoutMs, `reading arbiter bucket ${bucket}`), timeoutMs);
       return new KvArbiter(kv, bucket, timeoutMs, status.replicas, mismatch);
     } catch (err) {
       if (isJetStreamUnavailable(err)) return null;
