@@ -66,6 +66,8 @@ export interface TxNodeOptions {
   replicationRingBytes?: number;
   /** Bytes a sync (snapshot pieces, tail batches) may have in flight beyond the joiner's ack (default 4 MiB). */
   syncWindowBytes?: number;
+  /** Records a joiner may be behind and still take the tail rather than a snapshot that spares it more (default 500,000). */
+  syncTailRecordsMax?: number;
   /** Fields the app adds to status (pid, http address). */
   statusExtras: () => { pid: number; http: string };
   /** Every role change, after it is logged (for the HTTP live stream). */

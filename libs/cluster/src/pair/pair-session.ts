@@ -199,6 +199,7 @@ export class PairSession {
       log: o.log,
       ...(o.replicationRingBytes === undefined ? {} : { ringBytesMax: o.replicationRingBytes }),
       ...(o.syncWindowBytes === undefined ? {} : { windowBytes: o.syncWindowBytes }),
+      ...(o.syncTailRecordsMax === undefined ? {} : { tailRecordsMax: o.syncTailRecordsMax }),
       ...(h.faults.skipsRejoinTruncation ? { skipRejoinTruncation: true } : {}),
     });
   }

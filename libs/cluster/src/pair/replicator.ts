@@ -364,7 +364,7 @@ export class Replicator {
     const agreed = this.d.skipRejoinTruncation ? Math.min(h.lastSeq, mine.lastSeq) : agreedPrefix(mine, h);
     const behind = mine.lastSeq - agreed;
     const divergent = h.lastSeq > agreed;
-    if ((!divergent || agreed >= h.floor) && behind <= this.tailRecordsMax && (await this.holds(agreed + 1))) {
+    if ((!divergent || agreed >= h.floor) && (await this.holds(agreed + 1)) && (await this.tailBeatsSnapshot(h.from, agreed, behind))) {
       if (divergent) {
         this.counts.truncations++;
         this.d.log.warn(
@@ -381,6 +381,24 @@ export class Replicator {
       );
     else this.d.log.info({ standby: h.from, behind }, 'standby joins far behind');
     return this.planSnapshot(s, agreed);
+  }
+
+  /**
+   * A joiner within `tailRecordsMax` takes the tail. One further behind takes the
+   * snapshot only when it spares more than that many records: a snapshot older than the
+   * joiner's own state would make it replay more than the tail it stands in for (a
+   * restarted standby at a million assets then never caught up under load).
+   */
+  private async tailBeatsSnapshot(joiner: string, agreed: number, behind: number): Promise<boolean> {
+    if (behind <= this.tailRecordsMax) return true;
+    const file = await newestSnapshotFile(this.d.storage);
+    const spared = file === null ? 0 : file.seq - agreed;
+    if (spared > this.tailRecordsMax) return false;
+    this.d.log.info(
+      { standby: joiner, behind, snapshotSeq: file?.seq ?? null, spared: Math.max(0, spared) },
+      'standby joins far behind, but the newest snapshot would spare it too few records: sending the tail',
+    );
+    return true;
   }
 
   /** The newest snapshot file, then the tail after it; with no file and the log from seq 1, the tail alone. */
