@@ -18,6 +18,7 @@
  * creates the asset.
  */
 import type { Model } from '@txtest/models';
+import type { MsgWriter } from '@txtest/protocol';
 import { hashId } from './id-index';
 import { APPEND_ONLY, F64Rows, RefColumn, U32Rows } from './ring-column';
 
@@ -170,6 +171,13 @@ export class AssetStore {
     const page = this.names[at >>> NAME_PAGE_BITS]!;
     const from = at & (NAME_PAGE - 1);
     return page.toString('utf8', from, from + this.ints.get(row, INT_NAME_LEN));
+  }
+
+  /** The asset id of a row as a MessagePack str, copied from its page (no string made). */
+  packName(row: number, w: MsgWriter): void {
+    const at = this.ints.get(row, INT_NAME_AT);
+    const from = at & (NAME_PAGE - 1);
+    w.strBytes(this.names[at >>> NAME_PAGE_BITS]!, from, from + this.ints.get(row, INT_NAME_LEN));
   }
 
   /** Whether the row's id is `s`, without decoding it. */

@@ -11,7 +11,8 @@
  * views are bounded by the assets touched during the walk, not by the node's size.
  * Rows added after the walk began are not read: their assets did not exist at `seq`.
  */
-import { viewOf } from '@txtest/models';
+import { viewOf, type Model } from '@txtest/models';
+import type { MsgWriter } from '@txtest/protocol';
 import type { AssetView } from './asset-actor';
 import type { AssetStore } from './asset-store';
 import type { DedupeRows } from './dedupe';
@@ -30,7 +31,11 @@ export interface SnapshotSource {
   /** How many remembered ids the snapshot holds. */
   readonly dedupeCount: number;
   /** Up to `max` more of them; empty once all are read. */
+  /** The same assets written into `w` as one MessagePack array; returns how many (0 once all are read). */
+  packAssets(max: number, w: MsgWriter): number;
   nextDedupe(max: number): SnapshotDedupe[];
+  /** The same rows written into `w` as one MessagePack array; returns how many (0 once all are read). */
+  packDedupe(max: number, w: MsgWriter): number;
   /** Stops following changes (the walk's end, or its abandonment). */
   end(): void;
 }
@@ -70,21 +75,50 @@ export class SnapshotWalk implements SnapshotSource {
     return this.dedupe.take(max);
   }
 
-  nextAssets(max: number): SnapshotAsset[] {
+  packDedupe(max: number, w: MsgWriter): number {
     this.check();
+    return this.dedupe.packNext(max, w);
+  }
+
+  nextAssets(max: number): SnapshotAsset[] {
     const out: SnapshotAsset[] = [];
+    this.eachAsset(max, (row, model, version, seq, state) => void out.push([this.assets.name(row), model.name, version, seq, viewOf(model, state)]));
+    return out;
+  }
+
+  /** The same assets written into `w` as one MessagePack array (its length filled in last); returns how many. */
+  packAssets(max: number, w: MsgWriter): number {
+    const at = w.reserve(5);
+    const n = this.eachAsset(max, (row, model, version, seq, state) => {
+      w.arrayHeader(5);
+      this.assets.packName(row, w);
+      w.str(model.name);
+      w.num(version);
+      w.num(seq);
+      w.value(viewOf(model, state));
+    });
+    const head = w.pending();
+    head[at] = 0xdd; // array 32
+    new DataView(head.buffer, head.byteOffset + at + 1, 4).setUint32(0, n);
+    return n;
+  }
+
+  /** Visits up to `max` more assets that existed at `seq`, as they were then; returns how many. */
+  private eachAsset(max: number, visit: (row: number, model: Model, version: number, seq: number, state: unknown) => void): number {
+    this.check();
     const a = this.assets;
-    for (; this.next < this.end_ && out.length < max; this.next++) {
+    let n = 0;
+    for (; this.next < this.end_ && n < max; this.next++) {
       const row = this.next;
       const c = this.kept.get(row);
       if (c !== undefined) this.kept.delete(row);
       const version = c?.version ?? a.version(row);
       // Version 0: the asset did not exist yet at `seq` (created later, or only refused so far).
       if (version === 0) continue;
-      const model = a.model(row)!;
-      out.push([a.name(row), model.name, version, c?.seq ?? a.seq(row), viewOf(model, c === undefined ? a.state(row) : c.state)]);
+      visit(row, a.model(row)!, version, c?.seq ?? a.seq(row), c === undefined ? a.state(row) : c.state);
+      n++;
     }
-    return out;
+    return n;
   }
 
   end(): void {

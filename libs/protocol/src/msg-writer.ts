@@ -144,11 +144,24 @@ export class MsgWriter {
       }
     }
     const bytes = Buffer.byteLength(s, 'utf8');
+    this.strHeader(bytes);
+    this.pos += b.write(s, this.pos, bytes, "utf8");
+  }
+
+  /** A str whose UTF-8 bytes are src[from, to) (an id kept as bytes). */
+  strBytes(src: Buffer, from: number, to: number): void {
+    this.ensure(5);
+    this.strHeader(to - from);
+    this.copy(src, from, to);
+  }
+
+  /** A str header for `bytes` UTF-8 bytes (room for it ensured by the caller). */
+  private strHeader(bytes: number): void {
+    const b = this.buf;
     if (bytes < 32) b[this.pos++] = 0xa0 | bytes;
     else if (bytes < 0x100) { b[this.pos++] = 0xd9; b[this.pos++] = bytes; }
     else if (bytes < 0x10000) { b[this.pos++] = 0xda; b.writeUInt16BE(bytes, this.pos); this.pos += 2; }
     else { b[this.pos++] = 0xdb; b.writeUInt32BE(bytes, this.pos); this.pos += 4; }
-    this.pos += b.write(s, this.pos, bytes, "utf8");
   }
 
   mapHeader(n: number): void {
