@@ -47,17 +47,58 @@ export async function startDevNats(opts: { url: string; cluster: boolean; dataDi
   return opts.cluster ? startCluster(port, opts.dataDir, opts.say) : startSingle(opts.url, port, opts.dataDir, opts.say);
 }
 
+/**
+ * The INFO a NATS server sends on connect (before any authentication), or null when
+ * nothing answers there; something else that answers gives `{}`.
+ */
+function serverInfo(host: string, port: number): Promise<Record<string, unknown> | null> {
+  return new Promise((resolve) => {
+    let got = '';
+    const s = netConnect({ host, port });
+    const done = (v: Record<string, unknown> | null) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(2000, () => done({}));
+    s.on('error', () => done(null));
+    s.on('data', (d: Buffer) => {
+      got += d.toString();
+      const nl = got.indexOf('\r\n');
+      if (nl < 0) return;
+      try {
+        done(got.startsWith('INFO ') ? (JSON.parse(got.slice(5, nl)) as Record<string, unknown>) : {});
+      } catch {
+        done({});
+      }
+    });
+  });
+}
+
+/** Why the server that answers at `url` will not do for the dev pair; null when it will. */
+function unusable(info: Record<string, unknown>): string | null {
+  if (info.server_id === undefined) return 'is not a NATS server';
+  if (info.jetstream !== true) return "runs without JetStream (the pair's arbiter needs it)";
+  const env = process.env;
+  const credentials = [env.TXTEST_NATS_USER, env.TXTEST_NATS_CREDS, env.TXTEST_NATS_TOKEN].some((v) => v !== undefined && v !== '');
+  if (info.auth_required === true && !credentials) return 'requires authentication, and no TXTEST_NATS_USER, _CREDS or _TOKEN is set';
+  return null;
+}
+
 async function startSingle(url: string, port: number, dataDir: string, say: (line: string) => void): Promise<DevNats> {
-  const hint = 'clients: npx txtest-loadgen (the default URL)';
-  if (await answers('127.0.0.1', port)) {
+  const info = await serverInfo('127.0.0.1', port);
+  const why = info === null ? null : unusable(info);
+  if (info !== null && why === null) {
     say(`using the NATS server at ${url}`);
-    return { urls: url, nodeEnv: {}, clientHint: hint, stop: async () => undefined };
+    return { urls: url, nodeEnv: {}, clientHint: 'clients: npx txtest-loadgen (the default URL)', stop: async () => undefined };
   }
   const storeDir = join(dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  const server = await startNatsServer({ port, storeDir });
-  say(`started a private nats-server (pid ${server.pid}) on ${url}, JetStream store ${storeDir}`);
-  return { urls: url, nodeEnv: {}, clientHint: hint, stop: () => server.stop() };
+  // Taken by a server that will not do: a private one on a free port, said loudly, rather than a pair without its arbiter.
+  const server = await startNatsServer({ port: info === null ? port : undefined, storeDir });
+  if (why !== null) say(`the server at ${url} ${why}: using a private nats-server on ${server.url} instead`);
+  say(`started a private nats-server (pid ${server.pid}) on ${server.url}, JetStream store ${storeDir}`);
+  const hint = server.url === url ? 'clients: npx txtest-loadgen (the default URL)' : `clients: TXTEST_NATS_URL=${server.url} npx txtest-loadgen`;
+  return { urls: server.url, nodeEnv: {}, clientHint: hint, stop: () => server.stop() };
 }
 
 async function startCluster(base: number, dataDir: string, say: (line: string) => void): Promise<DevNats> {

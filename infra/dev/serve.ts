@@ -1,12 +1,14 @@
 /**
  * `nx serve node`: a complete local setup for development. Uses the NATS server at
- * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when one answers there, else starts
- * a private nats-server on that port (JetStream on, store under ./data/nats); with
+ * TXTEST_NATS_URL (default nats://127.0.0.1:4222) when a usable one answers there
+ * (JetStream on, and credentials for it when it asks), else a private nats-server on
+ * that port or, when it is taken, a free one (JetStream on, store under ./data/nats); with
  * `--nats-cluster`, a private three-server cluster on that port and the next two
  * (dev-nats.ts). Then it starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072:
  * status, metrics and the visualizer page) with readable logs (pino-pretty here only;
  * nodes log JSON). The two share a cluster key, generated once into ./data/cluster.key
- * (docs/SECURITY.md). Ctrl-C stops everything it started, by PID: the nodes first
+ * (docs/SECURITY.md). A node that dies is started again after a second (longer when it
+ * keeps dying), as a supervisor would. Ctrl-C stops everything it started, by PID: the nodes first
  * (SIGTERM, so a primary hands over cleanly), then the private NATS servers.
  * TXTEST_SERVE_DATA (default ./data) and TXTEST_SERVE_HTTP_PORT (n1's; n2 takes the
  * next) move it aside, for a second setup or a test.
@@ -46,8 +48,17 @@ function options(): { cluster: boolean; url: string; dataDir: string; httpPort: 
 }
 
 const say = (line: string) => void process.stdout.write(`serve: ${line}\n`);
-const children: ChildProcess[] = [];
+/** The running node processes, by id. */
+const children = new Map<string, ChildProcess>();
+const restarts = new Set<NodeJS.Timeout>();
 let nats: DevNats | null = null;
+
+/** A node that ran this long before it died is restarted after RESTART_MS; one that dies sooner waits twice as long each time (up to RESTART_MAX_MS). */
+const STEADY_MS = 10_000;
+const RESTART_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+/** The node's exit code for a bad setting or a refusal to start: the same flags would fail the same way. */
+const EXIT_BAD_SETTINGS = 2;
 
 async function main(): Promise<void> {
   const o = options();
@@ -72,22 +83,39 @@ async function main(): Promise<void> {
       '--cluster-key-file',
       keyFile,
     ];
-    const node = spawn(process.execPath, [NODE_BIN, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...nats.nodeEnv },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(node);
-    node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
-    node.once('exit', (code, signal) => {
-      say(`node ${id} exited (code ${code}, signal ${signal})`);
-      if (!stopping) void shutdown(code ?? 1);
-    });
-    say(`node ${id} (pid ${node.pid}) status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics`);
+    runNode(id, args, nats.nodeEnv, RESTART_MS);
+    say(`node ${id}: status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics`);
   }
   say(`visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)`);
   say(nats.clientHint);
-  say('Ctrl-C stops everything');
+  say('Ctrl-C stops everything; a node that dies is started again (it rejoins as standby)');
+}
+
+/**
+ * Runs node `id`; when it dies (not at Ctrl-C) it is started again after `delay`, as a
+ * supervisor would: the other node serves meanwhile, and the restarted one rejoins.
+ */
+function runNode(id: string, args: string[], env: NodeJS.ProcessEnv, delay: number): void {
+  const startedAt = Date.now();
+  const node = spawn(process.execPath, [NODE_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.set(id, node);
+  node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
+  say(`node ${id} started (pid ${node.pid})`);
+  node.once('exit', (code, signal) => {
+    children.delete(id);
+    if (stopping) return;
+    if (code === EXIT_BAD_SETTINGS) {
+      say(`node ${id} exited with code ${code}: it refused its settings or its data (its log above says why); stopping`);
+      return void shutdown(EXIT_BAD_SETTINGS);
+    }
+    const wait = Date.now() - startedAt >= STEADY_MS ? RESTART_MS : delay;
+    say(`node ${id} exited (code ${code}, signal ${signal}); starting it again in ${wait} ms`);
+    const t = setTimeout(() => {
+      restarts.delete(t);
+      runNode(id, args, env, Math.min(wait * 2, RESTART_MAX_MS));
+    }, wait);
+    restarts.add(t);
+  });
 }
 
 /** The dev pair's cluster key: made on the first run, private to its owner, kept with the data. */
@@ -105,8 +133,10 @@ let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  for (const t of restarts) clearTimeout(t);
+  const running = [...children.values()];
+  for (const c of running) c.kill('SIGTERM');
+  await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
   await nats?.stop();
   process.exit(code);
 }

@@ -8,43 +8,16 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeStatus, runLoadgen, startServe, type ServeHandle } from '@txtest/testkit';
+import { freeBase, nodeStatus, pidAlive, runLoadgen, startServe, type ServeHandle } from '@txtest/testkit';
 
 let serve: ServeHandle | null = null;
 const dataDir = mkdtempSync(join(tmpdir(), 'txtest-serve-'));
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose cluster ports (base+0..2, +2000, +4000) and HTTP ports serve would use are all free. */
-async function freeBase(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 5_000);
-    const wanted = [0, 1, 2, 2000, 2001, 2002, 4000, 4001, 4002, 6000, 6001].map((o) => base + o);
-    if ((await Promise.all(wanted.map(portFree))).every(Boolean)) return base;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 afterAll(async () => {
-  if (serve !== null && alive(serve.pid)) {
+  if (serve !== null && pidAlive(serve.pid)) {
     serve.signal('SIGINT');
     await serve.exited;
   }
@@ -53,7 +26,8 @@ afterAll(async () => {
 
 describe('nx serve node --nats-cluster', () => {
   it('runs the dev pair on three NATS servers with replicated arbiter and least-privilege users, and Ctrl-C stops it all', async () => {
-    const base = await freeBase();
+    // The cluster's client, route and monitoring ports, and the two HTTP ports.
+    const base = await freeBase([0, 1, 2, 2000, 2001, 2002, 4000, 4001, 4002, 6000, 6001]);
     const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${base + i}`).join(',');
     serve = startServe(['--nats-cluster'], {
       TXTEST_NATS_URL: `nats://127.0.0.1:${base}`,
@@ -61,7 +35,7 @@ describe('nx serve node --nats-cluster', () => {
       TXTEST_SERVE_HTTP_PORT: String(base + 6000),
     });
     const natsPids = (await serve.waitFor(/three-server NATS cluster \(pids (\d+), (\d+), (\d+)\)/)).slice(1).map(Number);
-    const nodePids = [Number((await serve.waitFor(/node n1 \(pid (\d+)\)/))[1]), Number((await serve.waitFor(/node n2 \(pid (\d+)\)/))[1])];
+    const nodePids = [Number((await serve.waitFor(/node n1 started \(pid (\d+)\)/))[1]), Number((await serve.waitFor(/node n2 started \(pid (\d+)\)/))[1])];
     await serve.waitFor(/solo -> primary/, 60_000);
     await serve.waitFor(/syncing -> standby/, 60_000);
 
@@ -94,6 +68,6 @@ describe('nx serve node --nats-cluster', () => {
 
     serve.signal('SIGINT');
     expect(await serve.exited).toBe(0);
-    expect([...natsPids, ...nodePids].filter(alive)).toEqual([]);
+    expect([...natsPids, ...nodePids].filter(pidAlive)).toEqual([]);
   }, 120_000);
 });
