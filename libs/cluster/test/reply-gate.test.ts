@@ -15,13 +15,14 @@ function harness(waitsForStandby = true, repliesFromStandby = false) {
   p.epoch = 1;
   const replied: string[] = [];
   const sink: ReplySink = { done: (_i, e) => void replied.push((replyOf(e) as { id: string }).id), refused: () => undefined };
-  const marks = { local: 0, standby: 0 };
+  const marks = { local: 0, standby: 0, cap: Number.POSITIVE_INFINITY };
   const lines: string[] = [];
   const gate = new ReplyGate({
     processor: p,
     log: lineLogger(lines),
     localMark: () => marks.local,
     standbyAck: () => marks.standby,
+    catchUpCap: () => marks.cap,
     waitsForStandby,
     repliesFromStandby,
   });
@@ -36,7 +37,7 @@ function harness(waitsForStandby = true, repliesFromStandby = false) {
     marks.standby = standby;
     gate.release();
   };
-  return { gate, replied, lines, submit, at, p };
+  return { gate, replied, lines, submit, at, p, marks };
 }
 
 describe('reply gate', () => {
@@ -52,6 +53,17 @@ describe('reply gate', () => {
     h.submit(3);
     h.at('local', 2, 0);
     expect(h.replied).toEqual(['u1', 'u2']);
+  });
+
+  it('solo with a joiner taking the tail: releases no further than the catch-up cap, the rest once it is lifted', () => {
+    const h = harness();
+    h.submit(4);
+    h.marks.cap = 2;
+    h.at('local', 4, 0);
+    expect(h.replied).toEqual(['u1', 'u2']);
+    h.marks.cap = Number.POSITIVE_INFINITY;
+    h.gate.release();
+    expect(h.replied).toEqual(['u1', 'u2', 'u3', 'u4']);
   });
 
   it("with a standby: releases up to the lower of the local log and the standby's ack", () => {

@@ -86,6 +86,7 @@ export class TxNode {
       log: o.log,
       localMark: () => this.log.wiring.localMark(),
       standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
+      catchUpCap: () => this.pair?.replicator.catchUpCap() ?? Number.POSITIVE_INFINITY,
       waitsForStandby: this.faults.repliesWaitForStandby,
       repliesFromStandby: o.replyFrom === 'standby',
     });

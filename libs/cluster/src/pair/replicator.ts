@@ -68,7 +68,18 @@ interface Sync {
   plan: SyncHeader | null;
   sender: SnapshotSender | null;
   lastProgressAt: number;
+  /** Where the tail began: this node's last seq and the joiner's ack then (see catchUpCap). */
+  tailFrom: { lastSeq: number; ack: number } | null;
 }
+
+/**
+ * Records a solo primary may add for every record a joiner takes from its tail. A
+ * joiner applies a record for about what the primary spends on one, so a primary that
+ * ran freely under full load kept the lag as it was: a standby restarted at a million
+ * accounts, two million records behind, never caught up. Half keeps the primary serving
+ * and closes the lag at half the joiner's pace.
+ */
+const CATCH_UP_SHARE = 0.5;
 
 /** Counts for status and metrics: how joins were served. */
 export interface SyncCounts {
@@ -146,6 +157,24 @@ export class Replicator {
     this.awaitingMark = false;
     this.clearInflight();
     this.wakeUp();
+    this.liftCap();
+  }
+
+  /**
+   * While a joiner takes the tail, the highest seq whose reply may leave: the records
+   * the tail began behind, plus CATCH_UP_SHARE of what the joiner has taken since. A
+   * closed-loop client waits for its reply before it sends more, so this paces the
+   * primary to the joiner and the catch-up converges under any load. Infinity when no
+   * tail is running; replies held by it leave when the tail ends (liftCap).
+   */
+  catchUpCap(): number {
+    const t = this.sync?.phase === 'tail' ? this.sync.tailFrom : null;
+    return t === null || t === undefined ? Number.POSITIVE_INFINITY : t.lastSeq + Math.floor((this.standbyAck - t.ack) * CATCH_UP_SHARE);
+  }
+
+  /** The tail ended (live, replanned, stopped): replies catchUpCap held may leave. */
+  private liftCap(): void {
+    this.d.onAck(this.standbyAck);
   }
 
   /**
@@ -315,7 +344,7 @@ export class Replicator {
       return;
     }
     this.stopFollowing();
-    const s: Sync = { id: h.syncId, joiner: h.from, phase: 'planning', plan: null, sender: null, lastProgressAt: now };
+    const s: Sync = { id: h.syncId, joiner: h.from, phase: 'planning', plan: null, sender: null, lastProgressAt: now, tailFrom: null };
     this.sync = s;
     this.mode = 'catchup';
     this.counts.started++;
@@ -458,6 +487,7 @@ export class Replicator {
     this.d.log.warn({ standby: s.joiner, syncId: s.id, why }, 'sync restarts from the newest snapshot file');
     s.phase = 'planning';
     s.sender?.stop();
+    this.liftCap();
     this.generation++;
     this.clearInflight();
     this.wakeUp();
@@ -475,13 +505,17 @@ export class Replicator {
   /** The joiner holds [1, heldSeq] as this primary does (the plan is carried out): that is its first ack. */
   private startTail(s: Sync, heldSeq: number): void {
     s.phase = 'tail';
+    s.tailFrom = { lastSeq: this.d.lastSeq(), ack: Math.max(heldSeq, this.standbyAck) };
     this.progress(s);
     this.onTailAck(s, heldSeq);
     this.catchUpFrom(Math.max(heldSeq, this.standbyAck) + 1);
   }
 
   private catchUpFrom(seq: number): void {
-    if (this.sync?.phase === 'live') this.sync.phase = 'tail';
+    if (this.sync?.phase === 'live') {
+      this.sync.phase = 'tail';
+      this.sync.tailFrom = { lastSeq: this.d.lastSeq(), ack: this.standbyAck };
+    }
     this.mode = 'catchup';
     this.generation++;
     this.batch = [];
@@ -541,6 +575,7 @@ export class Replicator {
       if (this.nextSeq > last) {
         this.mode = 'live';
         if (this.sync !== null) this.sync.phase = 'live';
+        this.liftCap();
         // An empty live batch tells the standby it has everything, even when nothing was missing.
         this.send(this.nextSeq, [], true);
         this.d.onLive();

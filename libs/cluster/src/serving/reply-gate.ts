@@ -17,6 +17,8 @@ export interface ReplyGateDeps {
   localMark(): number;
   /** The standby's acknowledged seq (only read in 'standby' mode). */
   standbyAck(): number;
+  /** The highest seq a reply may reveal while a joiner takes the tail (Infinity otherwise); see Replicator.catchUpCap. */
+  catchUpCap(): number;
   /** False only under the test-only fault `reply-before-standby-ack`. */
   waitsForStandby: boolean;
   /** `--reply-from standby`: with a standby attached, the standby publishes the replies. */
@@ -48,6 +50,6 @@ export class ReplyGate {
     if (this.current === 'hold') return;
     const local = this.d.localMark();
     const withStandby = this.current === 'standby' && this.d.waitsForStandby;
-    this.d.processor.release(withStandby ? Math.min(local, this.d.standbyAck()) : local);
+    this.d.processor.release(withStandby ? Math.min(local, this.d.standbyAck()) : Math.min(local, this.d.catchUpCap()));
   }
 }
