@@ -81,15 +81,7 @@ export class TxNode {
       fail: (err) => this.fail(err),
       snapshotFailed: (err) => this.coreError('snapshot-failed', err, 'snapshot failed; the log still holds everything'),
     });
-    this.gate = new ReplyGate({
-      processor: this.processor,
-      log: o.log,
-      localMark: () => this.log.wiring.localMark(),
-      standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
-      catchUpCap: () => this.pair?.replicator.catchUpCap() ?? Number.POSITIVE_INFINITY,
-      waitsForStandby: this.faults.repliesWaitForStandby,
-      repliesFromStandby: o.replyFrom === 'standby',
-    });
+    this.gate = this.buildGate();
     const parts = this.partsView();
     this.serving = buildServing(parts);
     this.promotion = buildPromotion(parts);
@@ -233,6 +225,18 @@ export class TxNode {
   }
 
   /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
+  private buildGate(): ReplyGate {
+    return new ReplyGate({
+      processor: this.processor,
+      log: this.o.log,
+      localMark: () => this.log.wiring.localMark(),
+      standbyAck: () => this.pair?.replicator.standbyAck ?? 0,
+      catchUpCap: () => this.pair?.replicator.catchUpCap() ?? Number.POSITIVE_INFINITY,
+      waitsForStandby: this.faults.repliesWaitForStandby,
+      repliesFromStandby: this.o.replyFrom === 'standby',
+    });
+  }
+
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
 
   /** Logs an error of the core at error level, then reports it to the observer. */
