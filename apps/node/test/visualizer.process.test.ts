@@ -25,7 +25,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run infra/bootstrap.sh (it installs chromium from apt)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run infra/bootstrap.sh --tests (it installs chromium from apt)`);
   mkdirSync(SHOTS, { recursive: true });
   nats = await startNatsServer();
   // Browser, diagram layout and pair share two cores here: a more patient failure detector
