@@ -19,10 +19,7 @@ let serve: ServeHandle | null = null;
 const dataDir = mkdtempSync(join(tmpdir(), 'txtest-serve-demo-'));
 
 afterAll(async () => {
-  if (serve !== null && pidAlive(serve.pid)) {
-    serve.signal('SIGINT');
-    await serve.exited;
-  }
+  await serve?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

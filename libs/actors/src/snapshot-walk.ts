@@ -28,11 +28,11 @@ export interface SnapshotSource {
   readonly epoch: number;
   /** Up to `max` more assets; empty once all are read. */
   nextAssets(max: number): SnapshotAsset[];
+  /** The same assets written into `w` as one MessagePack array; returns how many (0 once all are read). */
+  packAssets(max: number, w: MsgWriter): number;
   /** How many remembered ids the snapshot holds. */
   readonly dedupeCount: number;
   /** Up to `max` more of them; empty once all are read. */
-  /** The same assets written into `w` as one MessagePack array; returns how many (0 once all are read). */
-  packAssets(max: number, w: MsgWriter): number;
   nextDedupe(max: number): SnapshotDedupe[];
   /** The same rows written into `w` as one MessagePack array; returns how many (0 once all are read). */
   packDedupe(max: number, w: MsgWriter): number;

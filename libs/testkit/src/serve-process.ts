@@ -11,6 +11,8 @@ export interface ServeHandle {
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
   signal(sig: NodeJS.Signals): void;
+  /** Ctrl-C (SIGINT) unless it has exited already; resolves once it has. */
+  stop(): Promise<void>;
 }
 
 export function startServe(args: string[], env: NodeJS.ProcessEnv): ServeHandle {
@@ -33,6 +35,10 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): ServeHandle 
     output: () => out,
     exited,
     signal: (sig) => void child.kill(sig),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+    },
     waitFor(re, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

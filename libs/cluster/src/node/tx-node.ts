@@ -224,7 +224,6 @@ export class TxNode {
     return { o, role, processor, epochs, wiring: this.log.wiring, pair, promotions, failed };
   }
 
-  /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
   private buildGate(): ReplyGate {
     return new ReplyGate({
       processor: this.processor,
@@ -237,6 +236,7 @@ export class TxNode {
     });
   }
 
+  /** A timer, not a microtask: client and peer traffic must get the event loop between chunks. */
   private readonly pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 0));
 
   /** Logs an error of the core at error level, then reports it to the observer. */

@@ -169,7 +169,7 @@ export class Replicator {
    */
   catchUpCap(): number {
     const t = this.sync?.phase === 'tail' ? this.sync.tailFrom : null;
-    return t === null || t === undefined ? Number.POSITIVE_INFINITY : t.lastSeq + Math.floor((this.standbyAck - t.ack) * CATCH_UP_SHARE);
+    return t === null ? Number.POSITIVE_INFINITY : t.lastSeq + Math.floor((this.standbyAck - t.ack) * CATCH_UP_SHARE);
   }
 
   /** The tail ended (live, replanned, stopped): replies catchUpCap held may leave. */
