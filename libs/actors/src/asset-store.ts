@@ -19,7 +19,7 @@
  */
 import type { Model } from '@txtest/models';
 import type { MsgWriter } from '@txtest/protocol';
-import { hashId } from './id-index';
+import { hashAscii, hashId } from './id-index';
 import { APPEND_ONLY, F64Rows, RefColumn, U32Rows } from './ring-column';
 
 const SHARD_BITS = 8;
@@ -39,6 +39,14 @@ const INT_MODEL = 2;
 const NUM_VERSION = 0;
 const NUM_SEQ = 1;
 
+/** Bytes in a buffer: an asset id as a snapshot holds it. */
+interface ByteSpan {
+  buf: Buffer;
+  from: number;
+  to: number;
+}
+const EMPTY = Buffer.alloc(0);
+
 /** Model index 0: the row has no model yet (see the module comment). */
 const NO_MODEL = 0;
 
@@ -48,12 +56,12 @@ class Shard {
   rows = new Int32Array(SHARD_CAPACITY_MIN);
   size = 0;
 
-  find(store: AssetStore, asset: string, h: number): number {
+  find<K>(key: K, h: number, is: (row: number, key: K) => boolean): number {
     const { hashes, rows, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const hi = hashes[i]!;
       if (hi === 0) return -1;
-      if (hi === h && store.nameIs(rows[i]!, asset)) return rows[i]!;
+      if (hi === h && is(rows[i]!, key)) return rows[i]!;
     }
   }
 
@@ -113,7 +121,23 @@ export class AssetStore {
   /** The row of `asset`, or -1. */
   find(asset: string): number {
     const h = hashId(asset);
-    return this.shards[h >>> (32 - SHARD_BITS)]!.find(this, asset, h);
+    return this.shards[h >>> (32 - SHARD_BITS)]!.find(asset, h, this.isName);
+  }
+
+  /**
+   * `intern` of the asset id whose UTF-8 bytes are buf[from, to) (a snapshot's row), found
+   * on the bytes: a string is made only for a new row or an id that is not ASCII.
+   */
+  internBytes(buf: Buffer, from: number, to: number): number {
+    const h = hashAscii(buf, from, to);
+    if (h === 0) return this.intern(buf.toString('utf8', from, to));
+    const span = this.span;
+    span.buf = buf;
+    span.from = from;
+    span.to = to;
+    const row = this.shards[h >>> (32 - SHARD_BITS)]!.find(span, h, this.isNameBytes);
+    span.buf = EMPTY;
+    return row >= 0 ? row : this.add(buf.toString('latin1', from, to), undefined);
   }
 
   /** The row of `asset`, added without a model when there is none. */
@@ -192,6 +216,21 @@ export class AssetStore {
     for (let i = 0; i < n; i++) if (page[from + i] !== s.charCodeAt(i)) return false;
     return true;
   }
+
+  private readonly isName = (row: number, s: string) => this.nameIs(row, s);
+
+  /** The key `internBytes` looks up by, reused. */
+  private readonly span: ByteSpan = { buf: EMPTY, from: 0, to: 0 };
+
+  private readonly isNameBytes = (row: number, k: ByteSpan): boolean => {
+    const at = this.ints.get(row, INT_NAME_AT);
+    const page = this.names[at >>> NAME_PAGE_BITS]!;
+    const from = at & (NAME_PAGE - 1);
+    const n = this.ints.get(row, INT_NAME_LEN);
+    if (n !== k.to - k.from) return false;
+    for (let i = 0; i < n; i++) if (page[from + i] !== k.buf[k.from + i]) return false;
+    return true;
+  };
 
   /** The committed state, version and seq of a row. */
   state(row: number): unknown {

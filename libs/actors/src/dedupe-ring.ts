@@ -179,6 +179,19 @@ export class DedupeRing {
     return packedStrEquals(slab, this.packed(slot, PACKED_AT), this.packed(slot, PACKED_ARGS), id);
   }
 
+  /** Whether the rows in two slots have the same id (compared as bytes when both are packed). */
+  sameId(a: number, b: number): boolean {
+    const sa = this.slabs.get(a);
+    const sb = this.slabs.get(b);
+    if (sa === null || sa === undefined || sb === null || sb === undefined) return this.idAt(a) === this.idAt(b);
+    const pa = strPayload(sa, this.packed(a, PACKED_AT));
+    const pb = strPayload(sb, this.packed(b, PACKED_AT));
+    const n = this.packed(a, PACKED_ARGS) - pa;
+    if (n !== this.packed(b, PACKED_ARGS) - pb) return false;
+    for (let i = 0; i < n; i++) if (sa[pa + i] !== sb[pb + i]) return false;
+    return true;
+  }
+
   /** First position in [head, tail) whose seq is above `seq` (seqs ascend). */
   positionAfterSeq(seq: number): number {
     let lo = this.head;
@@ -194,12 +207,17 @@ export class DedupeRing {
 
 /** Whether the MessagePack str in buf[from, to) is `s`. */
 export function packedStrEquals(buf: Buffer, from: number, to: number, s: string): boolean {
-  const b = buf[from]!;
-  const p = from + ((b & 0xe0) === 0xa0 ? 1 : b === 0xd9 ? 2 : b === 0xda ? 3 : 5);
+  const p = strPayload(buf, from);
   const n = to - p;
   // A non-ASCII character takes more UTF-8 bytes than UTF-16 units, so equal lengths
   // mean `s` must be ASCII for the two to match, and byte equals unit throughout.
   if (n !== s.length) return n > s.length && buf.toString('utf8', p, to) === s;
   for (let i = 0; i < n; i++) if (buf[p + i] !== s.charCodeAt(i)) return false;
   return true;
+}
+
+/** Where the UTF-8 bytes of the MessagePack str at buf[from] begin (past its header). */
+function strPayload(buf: Buffer, from: number): number {
+  const b = buf[from]!;
+  return from + ((b & 0xe0) === 0xa0 ? 1 : b === 0xd9 ? 2 : b === 0xda ? 3 : 5);
 }

@@ -29,8 +29,22 @@ export function hashId(id: string): number {
   return h === 0 ? 1 : h;
 }
 
-/** Whether the entry at a ring position has the given id. */
-type IdIs = (pos: number, id: string) => boolean;
+/**
+ * `hashId` of the string whose UTF-8 bytes are buf[from, to), computed on the bytes when
+ * they are ASCII (byte = UTF-16 unit); 0 (never a hash) when they are not.
+ */
+export function hashAscii(buf: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return 0;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h === 0 ? 1 : h;
+}
+
+/** Whether the entry at a ring position has the given id (a string, or the id at another position). */
+type IdIs<K> = (pos: number, key: K) => boolean;
 
 /** The absolute position whose low 32 bits are `low`, at or after `base` (within 2^32 of it). */
 function absolute(low: number, base: number): number {
@@ -50,7 +64,7 @@ class Shard {
     this.positions = new Uint32Array(capacity);
   }
 
-  find(id: string, h: number, idIs: IdIs, base: number): number {
+  find(id: string, h: number, idIs: IdIs<string>, base: number): number {
     const { hashes, positions, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const hi = hashes[i]!;
@@ -62,14 +76,14 @@ class Shard {
     }
   }
 
-  /** Inserts `pos` under `id`, or moves the id to `pos` if it is indexed already. */
-  set(id: string, h: number, pos: number, idIs: IdIs, base: number): void {
+  /** Inserts `pos` under `key`, or moves the key's id to `pos` if it is indexed already. */
+  set<K>(key: K, h: number, pos: number, idIs: IdIs<K>, base: number): void {
     const { hashes, positions, mask } = this;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const hi = hashes[i]!;
       if (hi === 0) break;
-      if (hi === h && idIs(absolute(positions[i]!, base), id)) {
+      if (hi === h && idIs(absolute(positions[i]!, base), key)) {
         positions[i] = pos >>> 0;
         return;
       }
@@ -133,13 +147,17 @@ export class IdIndex {
   private shards: Shard[] = IdIndex.empty();
 
   constructor(
-    private readonly idIs: IdIs,
+    private readonly idIs: IdIs<string>,
+    /** Whether two ring positions hold the same id. */
+    private readonly samePos: IdIs<number>,
     /** The ring's head: every indexed position is at or after it. */
     private readonly base: () => number,
   ) {}
 
-  private static empty(): Shard[] {
-    return Array.from({ length: SHARDS }, () => new Shard(SHARD_CAPACITY_MIN));
+  private static empty(expected = 0): Shard[] {
+    let capacity = SHARD_CAPACITY_MIN;
+    while (capacity * LOAD_MAX < expected / SHARDS) capacity *= 2;
+    return Array.from({ length: SHARDS }, () => new Shard(capacity));
   }
 
   private shard(h: number): Shard {
@@ -161,11 +179,17 @@ export class IdIndex {
     this.shard(h).set(id, h, pos, this.idIs, this.base());
   }
 
+  /** `set` for an id already in the ring at `pos` (compared there, not as a string). */
+  setAt(h: number, pos: number): void {
+    this.shard(h).set(pos, h, pos, this.samePos, this.base());
+  }
+
   delete(h: number, pos: number): boolean {
     return this.shard(h).delete(h, pos);
   }
 
-  clear(): void {
-    this.shards = IdIndex.empty();
+  /** Forgets every id; sized for `expected` of them (a snapshot's count), so a load rehashes nothing. */
+  clear(expected = 0): void {
+    this.shards = IdIndex.empty(expected);
   }
 }

@@ -16,7 +16,7 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import { decodeRecord, errorReply, type ErrorReply, type QueryReply, type UpdateRecord, type UpdateRequest } from '@txtest/protocol';
+import { decodeRecord, errorReply, type ErrorReply, type MsgReader, type QueryReply, type UpdateRecord, type UpdateRequest } from '@txtest/protocol';
 import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import { AssetStore } from './asset-store';
@@ -467,17 +467,18 @@ export class Processor {
 
   /**
    * The sliced form of loadSnapshot, so that a large snapshot loads between other work
-   * (heartbeats): beginLoad, then loadAssets and loadDedupe a slice at a time (every
+   * (heartbeats): beginLoad (with the count of remembered requests to come, when
+   * known), then loadAssets and loadDedupe a slice at a time (every
    * asset before the dedupe rows that name them), then endLoad. Nothing may be applied
    * in between; the state is incomplete until endLoad.
    */
-  beginLoad(): void {
+  beginLoad(dedupe = 0): void {
     // A snapshot walk in progress reads the state being replaced: it ends here, with an error.
     this.generation++;
     for (const w of [...this.walks]) w.end();
     this.abandonPending();
     this.assets.clear();
-    this.dedupe.clear();
+    this.dedupe.clear(dedupe);
   }
 
   /** `seq` is the snapshot's, for the error message. */
@@ -506,6 +507,11 @@ export class Processor {
       e.outcome = outcome;
       this.dedupe.insert(e, seq, ts);
     }
+  }
+
+  /** loadDedupe of `n` rows read from a snapshot's bytes (DedupeTable.loadRows). */
+  loadDedupeRows(r: MsgReader, n: number): void {
+    this.dedupe.loadRows(r, n);
   }
 
   endLoad(seq: number, epoch: number): void {

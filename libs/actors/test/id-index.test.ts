@@ -10,12 +10,15 @@ function harness(first = 0) {
   const ids: string[] = [];
   const idx = new IdIndex(
     (pos, id) => ids[pos - first] === id,
+    (pos, other) => ids[pos - first] === ids[other - first],
     () => first,
   );
   const put = (id: string) => {
     const pos = first + ids.length;
     ids.push(id);
-    idx.set(id, hashId(id), pos);
+    // Every other one by position, as a snapshot's rows are (compared in the ring, not as strings).
+    if (pos % 2 === 0) idx.set(id, hashId(id), pos);
+    else idx.setAt(hashId(id), pos);
     return pos;
   };
   return { idx, ids, put, find: (id: string) => idx.find(id, hashId(id)) };

@@ -89,6 +89,59 @@ export class MsgReader {
     return decoder.decode(b.subarray(p, p + len));
   }
 
+  /** The bytes being read (offsets such as `pos` and `skipStr`'s are into these). */
+  get bytes(): Uint8Array {
+    return this.b;
+  }
+
+  bool(): boolean {
+    const t = this.byte();
+    if (t === 0xc2 || t === 0xc3) return t === 0xc3;
+    throw new TypeError(`expected a boolean, found type byte 0x${t.toString(16)}`);
+  }
+
+  /** Steps over a str without decoding it; returns where its UTF-8 bytes start (they end at `pos`). */
+  skipStr(): number {
+    const t = this.byte();
+    let len: number;
+    if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+    else if (t === 0xd9) len = this.byte();
+    else if (t === 0xda) len = this.u16();
+    else if (t === 0xdb) len = this.u32();
+    else throw new TypeError(`expected a string, found type byte 0x${t.toString(16)}`);
+    const from = this.pos;
+    this.advance(len);
+    return from;
+  }
+
+  /** Steps over one value of the plain types `value` reads, building nothing. */
+  skip(): void {
+    for (let left = 1; left > 0; left--) {
+      const t = this.byte();
+      if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) continue;
+      if (t <= 0x8f) left += 2 * (t & 0x0f);
+      else if (t <= 0x9f) left += t & 0x0f;
+      else if (t <= 0xbf) this.advance(t & 0x1f);
+      else if (t === 0xcc || t === 0xd0) this.advance(1);
+      else if (t === 0xcd || t === 0xd1) this.advance(2);
+      else if (t === 0xce || t === 0xd2 || t === 0xca) this.advance(4);
+      else if (t === 0xcf || t === 0xd3 || t === 0xcb) this.advance(8);
+      else if (t === 0xd9) this.advance(this.byte());
+      else if (t === 0xda) this.advance(this.u16());
+      else if (t === 0xdb) this.advance(this.u32());
+      else if (t === 0xdc) left += this.u16();
+      else if (t === 0xdd) left += this.u32();
+      else if (t === 0xde) left += 2 * this.u16();
+      else if (t === 0xdf) left += 2 * this.u32();
+      else throw new TypeError(`MessagePack type byte 0x${t.toString(16)} is not plain data`);
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.end) throw new RangeError('MessagePack data ends early');
+    this.pos += n;
+  }
+
   value(): unknown {
     const t = this.byte();
     if (t <= 0x7f) return t;
