@@ -256,7 +256,7 @@ describe('processor', () => {
     expect(got[0]).toEqual(h.replies.get('r77'));
   });
 
-  it("a sliced load reads remembered requests from their bytes: ids and assets that are not ASCII, long ids, refusals and nested args answer retries as the original did", async () => {
+  it('a sliced load reads remembered requests from their bytes: ids and assets that are not ASCII, long ids, refusals and nested args answer retries as the original did', async () => {
     const h = harness();
     const reqs: UpdateRequest[] = [
       credit('é-1', 'ä-acct', 5, 'account'),
@@ -274,10 +274,19 @@ describe('processor', () => {
     expect(s.p.digest()).toEqual(h.p.digest());
     expect(s.p.dedupeSize).toBe(reqs.length);
     const got = new Map<string, UpdateReply>();
-    for (const r of reqs) s.p.submit(r, sinkOf((x) => void got.set(r.id, x)), 0);
+    for (const r of reqs)
+      s.p.submit(
+        r,
+        sinkOf((x) => void got.set(r.id, x)),
+        0,
+      );
     for (const r of reqs) expect(got.get(r.id)).toEqual(h.replies.get(r.id));
     // The same id with other args is a conflict, found through the loaded index.
-    s.p.submit({ ...reqs[0]!, args: { amount: 6 } }, sinkOf((x) => void got.set('conflict', x)), 0);
+    s.p.submit(
+      { ...reqs[0]!, args: { amount: 6 } },
+      sinkOf((x) => void got.set('conflict', x)),
+      0,
+    );
     expect((got.get('conflict') as { error?: { code: string } }).error?.code).toBe('ID_CONFLICT');
   });
 
@@ -291,7 +300,9 @@ describe('processor', () => {
     const broken = Buffer.from(body);
     broken[broken.lastIndexOf(0xc3)] = 0x01;
     await expect(loadSnapshotSliced(harness().p, broken, async () => undefined)).rejects.toThrow(/snapshot body cannot be decoded: expected a boolean/);
-    await expect(loadSnapshotSliced(harness().p, body.subarray(0, body.length - 3), async () => undefined)).rejects.toThrow(/snapshot body cannot be decoded: MessagePack data ends early/);
+    await expect(loadSnapshotSliced(harness().p, body.subarray(0, body.length - 3), async () => undefined)).rejects.toThrow(
+      /snapshot body cannot be decoded: MessagePack data ends early/,
+    );
   });
 
   it('applyRecord refuses a gap in seqs', () => {
