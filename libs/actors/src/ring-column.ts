@@ -86,16 +86,27 @@ function grownPages<T>(
 }
 
 /**
+ * The page table of a new column: a null per page its capacity spans. (One entry, as it
+ * was, served columns made small and grown; the loose column, made on first use at the
+ * ring's capacity, then read past its first page after a snapshot of millions of packed
+ * rows was loaded.)
+ */
+function noPages<T>(capacity: number): (Page<T> | null)[] {
+  return new Array<Page<T> | null>(Math.max(1, Math.ceil(capacity / PAGE))).fill(null);
+}
+
+/**
  * A column class over pages made by `make`. A class per element type (not one generic
  * class) keeps each column's page accesses monomorphic.
  */
 function columnClass<T>(make: (n: number) => Page<T>, blank: T): new (capacity: number) => RingColumn<T> {
   return class implements RingColumn<T> {
     /** Pages by slot >>> PAGE_BITS; null until a slot in it is first set. */
-    private pages: (Page<T> | null)[] = [null];
+    private pages: (Page<T> | null)[];
     private pageSize: number;
 
     constructor(capacity: number) {
+      this.pages = noPages(capacity);
       this.pageSize = Math.min(capacity, PAGE);
     }
 
@@ -132,13 +143,14 @@ export interface RingRows {
 
 function rowsClass(make: (n: number) => Page<number>): new (capacity: number, width: number) => RingRows {
   return class implements RingRows {
-    private pages: (Page<number> | null)[] = [null];
+    private pages: (Page<number> | null)[];
     private pageSlots: number;
 
     constructor(
       capacity: number,
       private readonly width: number,
     ) {
+      this.pages = noPages(capacity);
       this.pageSlots = Math.min(capacity, PAGE);
     }
 
