@@ -3,9 +3,8 @@
  * one table (@txtest/cli), validated once at start into a frozen object. A bad setting
  * is one sentence naming it, and exit code 2.
  */
-import { CliError, expected, parseDuration, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
+import { CliError, expected, parseDuration, readClusterKeyFile, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
 import type { FsyncPolicy } from '@txtest/cluster';
-import { readClusterKeyFile } from './cluster-key-file';
 import { NATS_FLAGS, natsSettings, SUBJECT_FLAGS, subjectToken, type NatsSettings } from '@txtest/transport-nats';
 
 export interface NodeConfig {

@@ -10,7 +10,7 @@ import { ClusterKeys, parseFaults, TxNode, type Arbiter, type Logger } from '@tx
 import { subjects as subjectsOf } from '@txtest/protocol';
 import { FsEpochStorage, FsLogStorage } from '@txtest/storage-fs';
 import { connectNats, defaultArbiterReplicas, describeNats, KvArbiter, NatsTransport } from '@txtest/transport-nats';
-import { CliError, commandLine, exitOnCliError } from '@txtest/cli';
+import { CliError, commandLine, exitOnCliError, version } from '@txtest/cli';
 import { NODE_COMMAND, nodeConfig, type NodeConfig } from './config';
 import { HttpServer } from './http-server';
 import { LiveFeed } from './live-feed';
@@ -134,7 +134,7 @@ function buildNode(
     segmentBytesMax: config.segmentBytesMax,
     replicationRingBytes: config.replicationRingBytes,
     repairLog: config.repairLog,
-    statusExtras: () => ({ pid: process.pid, http: web.address }),
+    statusExtras: () => ({ pid: process.pid, http: web.address, version: version() }),
     onRoleChange: (c) => {
       bindings.epoch = c.epoch;
       bindings.role = c.to;

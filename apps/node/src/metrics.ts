@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { version } from '@txtest/cli';
 import { ROLE_STATES, type RoleChange } from '@txtest/actors';
 import { SNAPSHOT_PART_NAME, type LogStorage } from '@txtest/journal';
 import type { MessageHandler, NodeStats, PublishOptions, Transport } from '@txtest/cluster';
@@ -287,6 +288,10 @@ function stateGauges(registers: Registers, stats: () => NodeStats | null): void 
       for (const r of ROLE_STATES) this.set({ role: r }, s?.role === r ? 1 : 0);
     },
   });
+  new Gauge({ name: 'txtest_build_info', help: 'Always 1; the version label names the build this node runs.', labelNames: ['version'], registers }).set(
+    { version: version() },
+    1,
+  );
   gauge('txtest_epoch', 'The epoch this node is in.', (s) => s.epoch);
   gauge('txtest_last_seq', 'Highest log position this node holds.', (s) => s.lastSeq);
   gauge('txtest_committed_seq', 'Committed watermark (primary: the reply gate; standby: held contiguously).', (s) => s.committedSeq);

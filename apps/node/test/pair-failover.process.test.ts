@@ -10,7 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxClient } from '@txtest/client';
-import { CreditAudit, nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
+import { CreditAudit, creditLoad, nodeStatus, startNatsServer, TestPair, type NatsServerHandle } from '@txtest/testkit';
 import { parsePromText, valueOf } from './helpers/prom-text';
 
 let nats: NatsServerHandle;
@@ -29,30 +29,6 @@ async function chainReplies(id: string): Promise<{ forwarded: number; published:
   const families = parsePromText(await (await fetch(`http://${http}/metrics`)).text());
   const kind = (k: string) => valueOf(families, 'txtest_chain_replies', { kind: k });
   return { forwarded: kind('forwarded'), published: kind('published') };
-}
-
-/** Runs `total` credits from `clients` x `perClient` workers; calls `atAck(n)` after each ack. */
-async function creditLoad(
-  prefix: string,
-  clients: TxClient[],
-  perClient: number,
-  total: number,
-  audit: CreditAudit,
-  atAck: (n: number) => void,
-): Promise<void> {
-  let issued = 0;
-  const worker = async (c: TxClient, w: number) => {
-    while (issued < total) {
-      const n = issued++;
-      const asset = `${prefix}-${(n * 7 + w) % 53}`;
-      const amount = 1 + (n % 11);
-      const id = c.newId();
-      const reply = await c.update({ id, asset, op: 'credit', args: { amount }, model: 'account' });
-      audit.record({ id, asset, amount, reply });
-      atAck(audit.acked.length);
-    }
-  };
-  await Promise.all(clients.flatMap((c, i) => Array.from({ length: perClient }, (_, w) => worker(c, i * perClient + w))));
 }
 
 describe.each(['primary', 'standby'] as const)('pair: replication and failover, replies from the %s', (replyFrom) => {

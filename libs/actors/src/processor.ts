@@ -16,12 +16,12 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import { decodeRecord, errorReply, type ErrorReply, type MsgReader, type QueryReply, type UpdateRecord, type UpdateRequest } from '@txtest/protocol';
+import { decodeRecord, errorReply, type ErrorReply, type MsgReader, type QueryReply, type UpdateRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
 import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import { AssetStore } from './asset-store';
 import type { Clock, Defer } from './clock';
-import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, type DedupeEntry, type DedupeLimits } from './dedupe';
+import { argsOf, DEFAULT_DEDUPE_LIMITS, DedupeTable, outcomeOf, replyOf, type DedupeEntry, type DedupeLimits } from './dedupe';
 import { RecordApplyError } from './errors';
 import { Fifo } from './fifo';
 import { hashId } from './id-index';
@@ -106,6 +106,12 @@ export class Processor {
 
   get dedupeSize(): number {
     return this.dedupe.size;
+  }
+
+  /** The reply remembered for a request id (what a retry of it gets), or undefined. */
+  rememberedReply(id: string): UpdateReply | undefined {
+    const e = this.dedupe.get(id);
+    return e === undefined ? undefined : replyOf(e);
   }
 
   /** See DedupeTable.packLater: on while recovering, so that the pause is shorter. */

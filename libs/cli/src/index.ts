@@ -6,3 +6,4 @@ export type * from './flags';
 export { helpText } from './help';
 export * from './parse';
 export { version } from './version';
+export * from './cluster-key-file';

@@ -8,3 +8,4 @@ export * from './epochs/election';
 export * from './faults';
 export * from './node/node-stats';
 export { AUTH_TRAILER_BYTES, ClusterKeys, REJECT_REASONS, type RejectReason } from './pair/peer-auth';
+export { SWITCHOVER_FRESH_MS, switchoverText, type SwitchoverReply } from './node/switchover';

@@ -27,8 +27,8 @@ export type { DecodedFrame, FrameFailure } from './frame';
 export { MemoryLogStorage } from './memory-storage';
 export { listSegments, listSnapshots, parseSegmentName, parseSnapshotName, segmentName, snapshotName } from './names';
 export type { SeqFile } from './names';
-export { readFrames, recover } from './recovery';
-export type { RecoverOptions, Recovery, ReplayFn } from './recovery';
+export { readFrames, recover, verifyLog } from './recovery';
+export type { LogCheck, RecoverOptions, Recovery, ReplayFn } from './recovery';
 export {
   SNAPSHOT_HEADER_BYTES,
   SNAPSHOT_VERSION,

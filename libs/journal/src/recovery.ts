@@ -27,8 +27,8 @@
 import { JournalCorruptError } from './errors';
 import { FRAME_CRC, FRAME_HEADER_BYTES, FRAME_OVERHEAD_BYTES, FRAME_ZERO, frameEndAt, frameSpanAt, readEpoch, readSeq, describeFailure } from './frame';
 import { FrameReader } from './frame-reader';
-import { listSegments, type SeqFile } from './names';
-import { readNewestSnapshot } from './snapshot';
+import { listSegments, listSnapshots, type SeqFile } from './names';
+import { readNewestSnapshot, readSnapshot, SNAPSHOT_HEADER_BYTES } from './snapshot';
 import type { LogStorage } from './storage';
 
 export interface RecoverOptions {
@@ -88,6 +88,46 @@ export async function recover(storage: LogStorage, options: RecoverOptions): Pro
   };
 }
 
+/** What verifyLog found in a log directory that is sound. */
+export interface LogCheck {
+  /** Segment files, oldest first, and the records in all of them. */
+  segments: number;
+  records: number;
+  /** The first and last seq the segments hold (0 when there are none). */
+  firstSeq: number;
+  lastSeq: number;
+  lastEpoch: number;
+  /** Snapshot files, each checked (header, length, checksum). */
+  snapshots: { name: string; seq: number; epoch: number; bytes: number }[];
+}
+
+/**
+ * An operator's check of a stopped node's log (txtest-admin verify): every snapshot and
+ * every segment from the oldest, the ones recovery skips included, with the rules of
+ * recovery, changing nothing on disk. Throws JournalCorruptError or SnapshotCorruptError,
+ * naming the file and byte offset, at the first damage; a torn tail (which a start
+ * truncates) is reported through `warn`. `checkBody` sees each snapshot's body (the
+ * journal does not know its format) and throws to report it damaged.
+ */
+export async function verifyLog(storage: LogStorage, warn: (msg: string) => void, checkBody?: (name: string, body: Uint8Array) => void): Promise<LogCheck> {
+  const names = await storage.list();
+  const snapshots: LogCheck['snapshots'] = [];
+  for (const { name } of listSnapshots(names)) {
+    const s = await readSnapshot(storage, name);
+    checkBody?.(name, s.body);
+    snapshots.push({ name, seq: s.seq, epoch: s.epoch, bytes: s.body.length + SNAPSHOT_HEADER_BYTES });
+  }
+  const all = listSegments(names);
+  const newest = snapshots.at(-1) ?? null;
+  const firstSeq = all[0]?.seq ?? 0;
+  const scan = new SegmentScan(storage, all, false, warn, true);
+  // History before the oldest segment must be in a snapshot, as recovery requires.
+  if (firstSeq > 1 && (newest === null || newest.seq < firstSeq - 1)) await scan.run(newest?.seq ?? 0, newest?.epoch ?? 0, newest?.name ?? null);
+  else await scan.run(Math.max(0, firstSeq - 1), -1, null);
+  const records = scan.lastSeq === 0 ? 0 : scan.lastSeq - firstSeq + 1;
+  return { segments: all.length, records, firstSeq, lastSeq: scan.lastSeq, lastEpoch: scan.lastEpoch, snapshots };
+}
+
 /**
  * One pass over the segments from the one that holds the snapshot's next record: every
  * frame checked (CRC, seq continuity, epochs never going down), a torn tail of the
@@ -110,6 +150,8 @@ class SegmentScan {
     private readonly all: readonly SeqFile[],
     private readonly repair: boolean,
     private readonly warn: (msg: string) => void,
+    /** Change nothing on disk: a torn tail is reported, not truncated (verifyLog). */
+    private readonly readOnly = false,
   ) {}
 
   async run(snapSeq: number, snapEpoch: number, snapName: string | null): Promise<void> {
@@ -154,6 +196,14 @@ class SegmentScan {
       let problem: string;
       if (next < 0) {
         if (isLast && isTornTail(buf, off, next, this.expected, this.lastEpoch)) {
+          if (this.readOnly) {
+            this.warn(
+              `journal: ${seg.name} ends in a torn tail at byte offset ${off} (${size - off} bytes: ${describeFailure(buf, off, next)}), ` +
+                `what a crash during a write leaves; the node truncates it when it starts, and the log ends at seq ${this.expected - 1}`,
+            );
+            this.keep(seg, off);
+            return false;
+          }
           await this.storage.truncate(seg.name, off);
           this.warn(
             `journal: truncated torn tail of ${seg.name} at offset ${off} (${size - off} bytes: ${describeFailure(buf, off, next)}); ` +

@@ -110,14 +110,15 @@ export interface SnapshotFileHeader {
  */
 export function parseSnapshotHeader(name: string, nameSeq: number, buf: Uint8Array): SnapshotFileHeader {
   const bad = (why: string): SnapshotCorruptError => new SnapshotCorruptError(`snapshot ${name} is corrupt: ${why}`, name);
-  if (buf.length < SNAPSHOT_HEADER_BYTES) throw bad(`only ${buf.length} bytes, shorter than the ${SNAPSHOT_HEADER_BYTES}-byte header`);
-  for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) throw bad('bad magic (not a TXSNAP1 file)');
+  if (buf.length < SNAPSHOT_HEADER_BYTES)
+    throw bad(`only ${buf.length} bytes, shorter than the ${SNAPSHOT_HEADER_BYTES}-byte header (byte offset ${buf.length})`);
+  for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) throw bad(`bad magic at byte offset ${i} (not a TXSNAP1 file)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== SNAPSHOT_VERSION) throw bad(`unsupported version ${version}`);
+  if (version !== SNAPSHOT_VERSION) throw bad(`unsupported version ${version} at byte offset 8 (this build reads version ${SNAPSHOT_VERSION})`);
   const epoch = dv.getUint32(12, true);
   const seq = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO_POW_32;
-  if (seq !== nameSeq) throw bad(`header says seq ${seq} but the file name says ${nameSeq}`);
+  if (seq !== nameSeq) throw bad(`header says seq ${seq} (byte offset 16) but the file name says ${nameSeq}`);
   const bodyLen = dv.getUint32(24, true) + dv.getUint32(28, true) * TWO_POW_32;
   return { seq, epoch, bodyLen, crc: dv.getUint32(32, true) };
 }
@@ -126,8 +127,9 @@ function parseSnapshot(name: string, nameSeq: number, buf: Uint8Array): Snapshot
   const { seq, epoch, bodyLen, crc } = parseSnapshotHeader(name, nameSeq, buf);
   const bad = (why: string): SnapshotCorruptError => new SnapshotCorruptError(`snapshot ${name} is corrupt: ${why}`, name);
   const actual = buf.length - SNAPSHOT_HEADER_BYTES;
-  if (bodyLen !== actual) throw bad(`header says the body is ${bodyLen} bytes but the file holds ${actual}`);
-  if (crc32cUpdate(0, buf, SNAPSHOT_HEADER_BYTES, buf.length) !== crc) throw bad('body checksum mismatch');
+  if (bodyLen !== actual) throw bad(`header says the body is ${bodyLen} bytes (byte offset 24) but the file holds ${actual}`);
+  if (crc32cUpdate(0, buf, SNAPSHOT_HEADER_BYTES, buf.length) !== crc)
+    throw bad(`body checksum mismatch (the body is bytes ${SNAPSHOT_HEADER_BYTES}..${buf.length}; the header's checksum at byte offset 32)`);
   return { name, seq, epoch, body: buf.subarray(SNAPSHOT_HEADER_BYTES) };
 }
 

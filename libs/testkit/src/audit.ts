@@ -63,3 +63,27 @@ export class CreditAudit {
     return problems;
   }
 }
+
+/** Runs `total` credits from `clients` x `perClient` workers; calls `atAck(n)` after each ack. */
+export async function creditLoad(
+  prefix: string,
+  clients: TxClient[],
+  perClient: number,
+  total: number,
+  audit: CreditAudit,
+  atAck: (n: number) => void,
+): Promise<void> {
+  let issued = 0;
+  const worker = async (c: TxClient, w: number) => {
+    while (issued < total) {
+      const n = issued++;
+      const asset = `${prefix}-${(n * 7 + w) % 53}`;
+      const amount = 1 + (n % 11);
+      const id = c.newId();
+      const reply = await c.update({ id, asset, op: 'credit', args: { amount }, model: 'account' });
+      audit.record({ id, asset, amount, reply });
+      atAck(audit.acked.length);
+    }
+  };
+  await Promise.all(clients.flatMap((c, i) => Array.from({ length: perClient }, (_, w) => worker(c, i * perClient + w))));
+}

@@ -69,7 +69,7 @@ export interface TxNodeOptions {
   /** Records a joiner may be behind and still take the tail rather than a snapshot that spares it more (default 500,000). */
   syncTailRecordsMax?: number;
   /** Fields the app adds to status (pid, http address). */
-  statusExtras: () => { pid: number; http: string };
+  statusExtras: () => { pid: number; http: string; version?: string };
   /** Every role change, after it is logged (for the HTTP live stream). */
   onRoleChange?: (change: RoleChange) => void;
   /** Test-only breakage (see faults.ts); empty in production. */

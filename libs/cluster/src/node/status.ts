@@ -9,6 +9,7 @@ import type { LogWiring } from '../log/log-wiring';
 import type { PairSession } from '../pair/pair-session';
 import type { NodeStats } from './node-stats';
 import type { ResolvedOptions } from './options';
+import type { SwitchoverAuth, SwitchoverReply } from './switchover';
 import { publishInEncoding } from '../transport';
 
 /** The parts of a node that status and stats read. */
@@ -82,18 +83,27 @@ export function statsOf(v: NodeView): NodeStats {
   };
 }
 
-/** Answers a status request (JSON or msgpack, as asked; with the digest when asked for it). */
+/**
+ * Answers a status request (JSON or msgpack, as asked): the status, with the digest when
+ * the body asks `{ digest: true }`; `{ switchover: true, ... }` asks a primary to hand
+ * over (switchover.ts) and is answered with the outcome.
+ */
 export function answerStatus(
   o: ResolvedOptions,
   request: { data: Uint8Array; reply: string; json: boolean },
   status: () => NodeStatus,
   withDigest: () => Promise<NodeStatus>,
+  switchover: (body: Partial<SwitchoverAuth>) => Promise<SwitchoverReply>,
 ): void {
   const { data, reply, json } = request;
   if (reply === '') return;
   const d = decodeBody(data, json ? 'json' : 'msgpack');
-  const wantDigest = d.ok && typeof d.value === 'object' && d.value !== null && (d.value as { digest?: unknown }).digest === true;
-  const send = (s: NodeStatus) => publishInEncoding(o.transport, reply, encodeBody(s, json ? 'json' : 'msgpack'), json);
-  if (!wantDigest) return send(status());
+  const body = (d.ok && typeof d.value === 'object' && d.value !== null ? d.value : {}) as { digest?: unknown; switchover?: unknown };
+  const send = (s: unknown) => publishInEncoding(o.transport, reply, encodeBody(s, json ? 'json' : 'msgpack'), json);
+  if (body.switchover === true) {
+    switchover(body as Partial<SwitchoverAuth>).then(send, (err: Error) => send({ ok: false, error: err.message }));
+    return;
+  }
+  if (body.digest !== true) return send(status());
   withDigest().then(send, (err: Error) => o.log.warn({ err: err.message }, 'status digest abandoned'));
 }

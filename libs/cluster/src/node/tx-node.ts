@@ -30,6 +30,7 @@ import { asError, resolveOptions, type CoreErrorKind, type ResolvedOptions, type
 import { roleActions } from './role-actions';
 import { RoleDriver } from './role-driver';
 import { Shutdown } from './shutdown';
+import { Switchover } from './switchover';
 import { answerStatus, statsOf, statusOf, type NodeView } from './status';
 
 export * from './options';
@@ -54,6 +55,7 @@ export class TxNode {
   private readonly pair: PairSession | null;
   private readonly driver: RoleDriver;
   private readonly shutdown: Shutdown;
+  private readonly switchover: Switchover;
 
   constructor(options: TxNodeOptions) {
     const o = (this.o = resolveOptions(options));
@@ -100,6 +102,7 @@ export class TxNode {
       role: () => this.role,
       send: (e) => this.driver.send(e),
     });
+    this.switchover = new Switchover({ o, processor, epochs, serving, admission, pair, keys: o.clusterKeys ?? null, role: () => this.role });
     this.driver = new RoleDriver({
       o,
       actions: roleActions({
@@ -111,9 +114,11 @@ export class TxNode {
         shutdown: this.shutdown,
         send: (e) => this.driver.send(e),
       }),
-      peerSilent: () => this.pair?.heartbeat.peerSilent() ?? true,
+      // A primary that handed over waits to be fenced: the promoting standby's silence is no failure.
+      peerSilent: () => !this.switchover.handingOver && (this.pair?.heartbeat.peerSilent() ?? true),
       recordEpoch: () => this.epochs.epoch,
       onChange: (change) => {
+        if (change.from === 'primary') this.switchover.leftPrimary();
         this.pair?.onRoleChange(change.from, change.to);
         o.onRoleChange?.(change);
       },
@@ -159,6 +164,10 @@ export class TxNode {
           { data, reply, json },
           () => this.status(false),
           () => this.statusWithDigest(),
+          (body) => {
+            const refusal = this.switchover.refusal(body);
+            return refusal === null ? this.switchover.run() : Promise.resolve({ ok: false, error: refusal });
+          },
         ),
       ),
     );

@@ -6,7 +6,7 @@
  * is what stands between an ordinary NATS user and the pair's roles and data.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { ValueError } from '@txtest/cli';
+import { ValueError } from './errors';
 
 export const CLUSTER_KEY_BYTES_MIN = 32;
 
