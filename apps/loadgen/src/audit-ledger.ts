@@ -43,6 +43,14 @@ export interface LedgerPartial {
 }
 
 const SAMPLE_MAX = 16;
+/**
+ * Records per block of the replay sample. The server remembers ids for at least the last
+ * 1,000,000 records (or 10 minutes, if more; PROTOCOL.md section 3): an id older than that
+ * may be applied again, rightly, so replays are drawn from the newest two blocks only. A
+ * sample over a whole long run replayed ids tens of millions of records old, and the
+ * audit took their second application for a double apply.
+ */
+const SAMPLE_BLOCK_SEQS = 500_000;
 /** Rounds of retries (each up to the client's deadline) for an update with no known outcome. */
 const RESOLVE_ROUNDS = 5;
 
@@ -54,7 +62,10 @@ export class AuditLedger {
   private seqs = new Uint8Array(1 << 16);
   private acked = 0;
   private readonly unresolved: UpdateInput[] = [];
-  private readonly sample: { u: UpdateInput; r: UpdateResult }[] = [];
+  /** Reservoir samples of acked updates: of the current seq block and of the one before. */
+  private sample: { u: UpdateInput; r: UpdateResult }[] = [];
+  private previous: { u: UpdateInput; r: UpdateResult }[] = [];
+  private sampleBlock = 0;
   private sampleSeen = 0;
   private retriedAtEnd = 0;
   private replayed = 0;
@@ -82,7 +93,14 @@ export class AuditLedger {
         t.atMax = this.workload === 'account' ? result.balance : this.workload === 'register' ? result.value : null;
       }
     }
-    // Reservoir sample of acked updates, replayed at the end.
+    // Reservoir sample of acked updates, replayed at the end (see SAMPLE_BLOCK_SEQS).
+    const block = Math.floor(r.seq / SAMPLE_BLOCK_SEQS);
+    if (block > this.sampleBlock) {
+      this.previous = block === this.sampleBlock + 1 ? this.sample : [];
+      this.sample = [];
+      this.sampleSeen = 0;
+      this.sampleBlock = block;
+    } else if (block < this.sampleBlock) return;
     const k = this.sampleSeen++;
     if (k < SAMPLE_MAX) this.sample.push({ u, r });
     else if (Math.random() * (k + 1) < SAMPLE_MAX) this.sample[Math.floor(Math.random() * SAMPLE_MAX)] = { u, r };
@@ -154,7 +172,7 @@ export class AuditLedger {
         }
       }),
     );
-    for (const { u, r } of this.sample) {
+    for (const { u, r } of [...this.previous, ...this.sample]) {
       this.replayed++;
       try {
         const again = await client.update(u);
