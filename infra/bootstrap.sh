@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run TxTest (and, with --tests, to test it):
 # checks Node.js, installs nats-server (and, with --tests, chromium for the browser
-# test) from apt when missing, then the npm packages from the lock file when
+# test and prometheus for promtool) from apt when missing, then the npm packages from the lock file when
 # node_modules is missing or older than it. Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,7 +10,7 @@ tests=0
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=1 ;;
-    -h | --help) echo "usage: infra/bootstrap.sh [--tests]   (--tests: also chromium, for the browser test)"; exit 0 ;;
+    -h | --help) echo "usage: infra/bootstrap.sh [--tests]   (--tests: also chromium and promtool, for the browser and alert-rule tests)"; exit 0 ;;
     *) echo "bootstrap: unknown argument \"$arg\" (usage: infra/bootstrap.sh [--tests])" >&2; exit 2 ;;
   esac
 done
@@ -29,6 +29,8 @@ need_apt=()
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 # The visualizer's browser test drives Debian's chromium with playwright-core (no browser download).
 [ "$tests" -eq 0 ] || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The alert rules are unit-tested with promtool, which Debian ships in prometheus.
+[ "$tests" -eq 0 ] || command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

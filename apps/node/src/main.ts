@@ -45,7 +45,10 @@ async function connectWiring(config: NodeConfig, log: NodeLog, current: () => Tx
   const lag = new LagTracker();
   const stalls = new EventLoopStalls();
   stalls.start();
-  const metrics = new NodeMetrics(config.id, config.peer, () => current()?.stats() ?? null, lag, stalls);
+  const metrics = new NodeMetrics(config.id, config.peer, () => current()?.stats() ?? null, lag, stalls, config.dataDir);
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') metrics.natsReconnected();
+  })();
   const transport = timedTransport(natsTransport, subjects, metrics);
   const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;

@@ -15,6 +15,7 @@ import { ROLE_STATES, type RoleChange } from '@txtest/actors';
 import { SNAPSHOT_PART_NAME, type LogStorage } from '@txtest/journal';
 import type { MessageHandler, NodeStats, PublishOptions, Transport } from '@txtest/cluster';
 import type { EventLoopStalls } from './event-loop-stall';
+import { opsMetrics } from './ops-metrics';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -93,10 +94,14 @@ export class NodeMetrics {
   /** The committed watermark at the last sample: the counter grows by its advance. */
   private committedSeen: number | null = null;
 
-  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker, stalls: EventLoopStalls) {
+  /** Counts a re-established NATS connection (main's status loop). */
+  readonly natsReconnected: () => void;
+
+  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker, stalls: EventLoopStalls, dataDir: string) {
     const registry = this.registry;
     registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: registry, prefix: 'txtest_process_' });
+    dropGaugesCalledTotal(registry);
     const registers = [registry];
     this.committed = new Counter({
       name: 'txtest_updates_committed_total',
@@ -147,6 +152,8 @@ export class NodeMetrics {
     stateGauges(registers, stats);
     replicationGauges(registers, stats, lag, peerId);
     stallGauges(registers, stats, stalls, peerId);
+    // The node's clock (system-clock.ts) is wall time: snapshot times are stamped with it.
+    this.natsReconnected = opsMetrics(registers, stats, dataDir, () => Date.now()).natsReconnected;
   }
 
   /**
@@ -399,4 +406,13 @@ function stallGauges(registers: Registers, stats: () => NodeStats | null, stalls
       if (s !== null && s.beatLateMaxMs !== null && peerId !== null) this.set({ peer: peerId }, s.beatLateMaxMs / 1000);
     },
   });
+}
+
+/**
+ * prom-client's default metrics export three totals as gauges named `..._total`, a
+ * counter's suffix, which `promtool check metrics` refuses (and rate() on them would be
+ * wrong); the same counts, by type, are in `..._active_handles` etc., so these go.
+ */
+function dropGaugesCalledTotal(registry: Registry): void {
+  for (const what of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`txtest_process_nodejs_active_${what}_total`);
 }

@@ -44,6 +44,8 @@ describe('LagTracker', () => {
       failed: false,
       beatLateMaxMs: 0,
       nodeMessagesRejected: null,
+      errors: {},
+      snapshot: { seq: 0, writtenAtMs: null, writeMs: null },
     };
     lag.sampleStats(0, { ...base, role: 'primary', lastSeq: 20, committedSeq: 18, standbyAckSeq: 18, peerLastSeq: 18 });
     expect([lag.side, lag.lagSeq]).toEqual(['primary', 2]);

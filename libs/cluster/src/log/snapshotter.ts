@@ -27,6 +27,9 @@ export interface SnapshotterDeps {
 export class Snapshotter {
   /** The seq of the newest snapshot this node holds (loaded, installed or written). */
   lastSnapshotSeq = 0;
+  /** When the last snapshot this process wrote was done, and how long it took (ms); null before one. */
+  lastWrittenAt: number | null = null;
+  lastWriteMs: number | null = null;
   private snapshotting = false;
   /** The last snapshot file queued. */
   private run: Promise<unknown> = Promise.resolve();
@@ -92,7 +95,9 @@ export class Snapshotter {
     }
     this.lastSnapshotSeq = seq;
     await compact(d.storage, seq, 2, d.pinnedSeq());
-    d.log.info({ seq, ms: d.clock.now() - t0 }, 'snapshot written');
+    this.lastWrittenAt = d.clock.now();
+    this.lastWriteMs = this.lastWrittenAt - t0;
+    d.log.info({ seq, ms: this.lastWriteMs }, 'snapshot written');
     return seq;
   }
 }

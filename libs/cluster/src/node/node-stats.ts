@@ -54,4 +54,8 @@ export interface NodeStats {
    * heartbeatMissed x heartbeatIntervalMs). Null standalone (no heartbeats).
    */
   beatLateMaxMs: number | null;
+  /** Error replies by code since start (REJECTED included: a model's refusal). */
+  errors: Record<string, number>;
+  /** The newest snapshot: its seq (0: none), and when this process last wrote one and how long that took. */
+  snapshot: { seq: number; writtenAtMs: number | null; writeMs: number | null };
 }

@@ -6,6 +6,8 @@ import type { Processor, RoleState } from '@txtest/actors';
 import { decodeBody, encodeBody, type NodeStatus } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { LogWiring } from '../log/log-wiring';
+import type { Snapshotter } from '../log/snapshotter';
+import type { ClientDoor } from '../serving/client-door';
 import type { PairSession } from '../pair/pair-session';
 import type { NodeStats } from './node-stats';
 import type { ResolvedOptions } from './options';
@@ -22,6 +24,8 @@ export interface NodeView {
   pair: PairSession | null;
   promotions: number;
   failed: Error | null;
+  door: ClientDoor;
+  snapshotter: Snapshotter;
 }
 
 /** A follower reports what it holds contiguously; a primary its gate's watermark. */
@@ -80,6 +84,8 @@ export function statsOf(v: NodeView): NodeStats {
     nodeMessagesRejected: pair === null ? null : { ...pair.link.rejected },
     failed: v.failed !== null,
     beatLateMaxMs: pair === null ? null : pair.heartbeat.lateMaxMs(),
+    errors: { ...v.door.errors },
+    snapshot: { seq: v.snapshotter.lastSnapshotSeq, writtenAtMs: v.snapshotter.lastWrittenAt, writeMs: v.snapshotter.lastWriteMs },
   };
 }
 

@@ -230,7 +230,7 @@ export class TxNode {
 
   private view(): NodeView {
     const { o, role, processor, epochs, pair, promotions, failed } = this;
-    return { o, role, processor, epochs, wiring: this.log.wiring, pair, promotions, failed };
+    return { o, role, processor, epochs, wiring: this.log.wiring, pair, promotions, failed, door: this.serving.door, snapshotter: this.log.snapshotter };
   }
 
   private buildGate(): ReplyGate {

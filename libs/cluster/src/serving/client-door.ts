@@ -38,10 +38,12 @@ class MessageSink implements ReplySink {
 
   done(index: number, entry: DedupeEntry): void {
     if (entry.seq > this.seq) this.seq = entry.seq;
+    if (!entry.ok) this.door.countError('REJECTED');
     this.put(index, entry);
   }
 
   refused(index: number, reply: ErrorReply): void {
+    this.door.countError(reply.error.code);
     this.put(index, reply);
   }
 
@@ -57,6 +59,8 @@ export type ForwardReply = (subject: string, body: Uint8Array, json: boolean) =>
 
 export class ClientDoor {
   private readonly w = new MsgWriter();
+  /** Error replies sent, by code (REJECTED: the model refused an update), since start. */
+  readonly errors: Record<string, number> = {};
 
   constructor(
     private readonly processor: Processor,
@@ -103,7 +107,13 @@ export class ClientDoor {
     else this.w.value(x);
   }
 
+  countError(code: string): void {
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+  }
+
   send(replyTo: string, value: unknown, json: boolean): void {
+    const error = (value as Partial<ErrorReply>).error;
+    if (error !== undefined) this.countError(error.code);
     if (replyTo === '') return;
     this.publish(replyTo, encodeBody(value, json ? 'json' : 'msgpack'), json);
   }

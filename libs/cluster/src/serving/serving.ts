@@ -28,6 +28,11 @@ export class Serving {
 
   constructor(private readonly d: ServingDeps) {}
 
+  /** The client door (its error counts are in the node's stats). */
+  get door(): ClientDoor {
+    return this.d.door;
+  }
+
   serve(mode: 'local' | 'standby', reason: string): void {
     const { d } = this;
     d.gate.setMode(mode, reason);
