@@ -16,7 +16,16 @@
  * Everything here is synchronous and single-threaded: an actor's turn runs to the end
  * before anything else, which is what makes one asset's updates atomic.
  */
-import { decodeRecord, errorReply, type ErrorReply, type MsgReader, type QueryReply, type UpdateRecord, type UpdateReply, type UpdateRequest } from '@txtest/protocol';
+import {
+  decodeRecord,
+  errorReply,
+  type ErrorReply,
+  type MsgReader,
+  type QueryReply,
+  type UpdateRecord,
+  type UpdateReply,
+  type UpdateRequest,
+} from '@txtest/protocol';
 import { stateOf, viewOf, type Model } from '@txtest/models';
 import { AssetActor, type Pending, type ReplySink } from './asset-actor';
 import { AssetStore } from './asset-store';
