@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run TxTest (and, with --tests, to test it):
 # checks Node.js, installs nats-server (and, with --tests, chromium for the browser
-# test and prometheus for promtool) from apt when missing, then the npm packages from the lock file when
+# test, prometheus for promtool, systemd for systemd-analyze) from apt when missing, then the npm packages from the lock file when
 # node_modules is missing or older than it. Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,7 +10,7 @@ tests=0
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=1 ;;
-    -h | --help) echo "usage: infra/bootstrap.sh [--tests]   (--tests: also chromium and promtool, for the browser and alert-rule tests)"; exit 0 ;;
+    -h | --help) echo "usage: infra/bootstrap.sh [--tests]   (--tests: also chromium, promtool and systemd-analyze, for the browser, alert-rule and unit-file tests)"; exit 0 ;;
     *) echo "bootstrap: unknown argument \"$arg\" (usage: infra/bootstrap.sh [--tests])" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +31,8 @@ command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 [ "$tests" -eq 0 ] || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # The alert rules are unit-tested with promtool, which Debian ships in prometheus.
 [ "$tests" -eq 0 ] || command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# The systemd unit is checked with systemd-analyze verify.
+[ "$tests" -eq 0 ] || command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -89,9 +89,11 @@ function grownPages<T>(
  * The page table of a new column: a null per page its capacity spans. (One entry, as it
  * was, served columns made small and grown; the loose column, made on first use at the
  * ring's capacity, then read past its first page after a snapshot of millions of packed
- * rows was loaded.)
+ * rows was loaded.) A ring column's growth re-lays the whole table, so it must be full.
  */
 function noPages<T>(capacity: number): (Page<T> | null)[] {
+  // An append-only column never grows (so needs no full table) and only reads rows it set.
+  if (capacity >= APPEND_ONLY) return [null];
   return new Array<Page<T> | null>(Math.max(1, Math.ceil(capacity / PAGE))).fill(null);
 }
 
