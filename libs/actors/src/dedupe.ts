@@ -310,13 +310,7 @@ export class DedupeTable {
       w.copy(buf, argsAt, argsTo);
       const mid = w.pendingLength;
       w.copy(buf, outcomeAt, r.pos);
-      const end = w.pendingLength;
-      e.packed = w.slab;
-      const at = w.takeAt();
-      e.packedAt = at;
-      e.packedArgs = at + args;
-      e.packedMid = at + mid;
-      e.packedEnd = at + end;
+      this.placePacked(e, args, mid);
       e.hash = hashAscii(buf, idFrom, idTo) || hashId(buf.toString('utf8', idFrom, idTo));
       this.push(e);
     }
@@ -361,6 +355,17 @@ export class DedupeTable {
     w.value(e.args);
     const mid = w.pendingLength;
     w.value(e.outcome);
+    this.placePacked(e, args, mid);
+    e.args = undefined;
+    e.outcome = undefined;
+  }
+
+  /**
+   * Takes what the packer holds since its last take (id, then args from `args`, then the
+   * outcome from `mid`, offsets relative to the take) as the entry's packed bytes.
+   */
+  private placePacked(e: DedupeEntry, args: number, mid: number): void {
+    const w = this.packer;
     const end = w.pendingLength;
     e.packed = w.slab;
     const at = w.takeAt();
@@ -368,8 +373,6 @@ export class DedupeTable {
     e.packedArgs = at + args;
     e.packedMid = at + mid;
     e.packedEnd = at + end;
-    e.args = undefined;
-    e.outcome = undefined;
   }
 
   /** Packs a row's loose id, args and outcome into the slab. */
