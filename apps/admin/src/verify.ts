@@ -6,7 +6,7 @@
  */
 import { decodeSnapshot } from '@txtest/actors';
 import type { Command } from '@txtest/cli';
-import { JournalCorruptError, SnapshotCorruptError, verifyLog, type LogCheck } from '@txtest/journal';
+import { JournalCorruptError, JournalUsageError, SnapshotCorruptError, verifyLog, type LogCheck } from '@txtest/journal';
 import { EpochFileError } from '@txtest/storage-fs';
 import { openDataDir } from './data-dir';
 
@@ -43,7 +43,8 @@ export async function verify(path: string | undefined, out: (line: string) => vo
       },
     );
   } catch (err) {
-    if (err instanceof JournalCorruptError || err instanceof SnapshotCorruptError) return damaged(out, dir.path, (err as Error).message, notes);
+    if (err instanceof JournalCorruptError || err instanceof SnapshotCorruptError || err instanceof JournalUsageError)
+      return damaged(out, dir.path, (err as Error).message, notes);
     throw err;
   }
   let epochLine: string;

@@ -73,6 +73,19 @@ describe('a damaged log at start', () => {
     await node.exited;
   });
 
+  it('a log directory in a format this build does not read stops the node with one sentence, and the log is left as it was', async () => {
+    const dataDir = await logWith('fmt1', 5);
+    const marker = join(dataDir, 'log', 'FORMAT');
+    expect(readFileSync(marker, 'utf8')).toBe('txtest-log 1\n');
+    writeFileSync(marker, 'txtest-log 7\n');
+    const before = readFileSync(segmentOf(dataDir));
+    const node = spawnNode(args(dataDir, 'fmt1'));
+    const { code } = await node.exited;
+    expect(code).not.toBe(0);
+    expect(node.stderr()).toMatch(/the log was written in log format 7, and this build reads format 1/);
+    expect(readFileSync(segmentOf(dataDir)).equals(before)).toBe(true);
+  });
+
   it('a corrupt record in the middle stops the node with a sentence naming the file and offset', async () => {
     const dataDir = await logWith('mid1', 20);
     const seg = segmentOf(dataDir);

@@ -24,6 +24,7 @@ export {
   readSeq,
 } from './frame';
 export type { DecodedFrame, FrameFailure } from './frame';
+export { checkLogFormat, LOG_FORMAT_FILE, LOG_FORMAT_VERSION } from './log-format';
 export { MemoryLogStorage } from './memory-storage';
 export { listSegments, listSnapshots, parseSegmentName, parseSnapshotName, segmentName, snapshotName } from './names';
 export type { SeqFile } from './names';

@@ -27,6 +27,7 @@
 import { JournalCorruptError } from './errors';
 import { FRAME_CRC, FRAME_HEADER_BYTES, FRAME_OVERHEAD_BYTES, FRAME_ZERO, frameEndAt, frameSpanAt, readEpoch, readSeq, describeFailure } from './frame';
 import { FrameReader } from './frame-reader';
+import { checkLogFormat } from './log-format';
 import { listSegments, listSnapshots, type SeqFile } from './names';
 import { readNewestSnapshot, readSnapshot, SNAPSHOT_HEADER_BYTES } from './snapshot';
 import type { LogStorage } from './storage';
@@ -72,6 +73,7 @@ export interface Recovery {
 
 /** Recovers the log in `storage`; see the module comment for the rules. */
 export async function recover(storage: LogStorage, options: RecoverOptions): Promise<Recovery> {
+  await checkLogFormat(storage);
   const snapshot = await readNewestSnapshot(storage, options.warn);
   const snapSeq = snapshot?.seq ?? 0;
   const scan = new SegmentScan(storage, listSegments(await storage.list()), options.repair ?? false, options.warn);
@@ -110,6 +112,7 @@ export interface LogCheck {
  * journal does not know its format) and throws to report it damaged.
  */
 export async function verifyLog(storage: LogStorage, warn: (msg: string) => void, checkBody?: (name: string, body: Uint8Array) => void): Promise<LogCheck> {
+  await checkLogFormat(storage, true);
   const names = await storage.list();
   const snapshots: LogCheck['snapshots'] = [];
   for (const { name } of listSnapshots(names)) {

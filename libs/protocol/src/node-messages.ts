@@ -15,6 +15,10 @@
  * bit is set and a trailer (sessions, counter, MAC) follows the payload: see
  * libs/cluster peer-auth.ts and docs/SECURITY.md. REPLICATE's payload is the very bytes
  * the primary wrote to its own log, so the standby appends them unchanged.
+ *
+ * The layout's version: a header may carry `v` (HELLO, HEARTBEAT and JOIN always do);
+ * absent means 1. A receiver drops a message of a version it does not speak, naming it,
+ * so two builds that cannot understand each other never act on each other's bytes.
  */
 import { packMsgpack, unpackMsgpack } from './codec';
 
@@ -33,6 +37,9 @@ export const NodeKind = {
 } as const;
 export type NodeKind = (typeof NodeKind)[keyof typeof NodeKind];
 
+/** The node-message layout this build speaks (see the module comment). */
+export const NODE_FORMAT_VERSION = 1;
+
 /** What a node tells its peer about itself in HELLO, HEARTBEAT and JOIN. */
 export interface NodeSummary {
   from: string;
@@ -50,6 +57,8 @@ export interface NodeSummary {
   history: [number, number][];
   /** The arbiter's epoch when the sender's epoch record began empty (absent from older nodes). */
   since?: number;
+  /** The sender's node-message format (NODE_FORMAT_VERSION; absent from older nodes: 1). */
+  v?: number;
 }
 
 /**
@@ -192,7 +201,8 @@ export function decodeNodeMessage(bytes: Uint8Array): NodeMessage | string {
     return `node message header is not MessagePack: ${(err as Error).message}`;
   }
   if (typeof header !== 'object' || header === null) return 'node message header is not a map';
-  const h = header as { from?: unknown; epoch?: unknown };
+  const h = header as { from?: unknown; epoch?: unknown; v?: unknown };
+  if (h.v !== undefined && h.v !== NODE_FORMAT_VERSION) return `node message in format ${JSON.stringify(h.v)}; this build speaks format ${NODE_FORMAT_VERSION}`;
   if (typeof h.from !== 'string' || !Number.isSafeInteger(h.epoch)) return 'node message header lacks from or epoch';
   return { kind, header, payload: bytes.subarray(5 + len) } as NodeMessage;
 }

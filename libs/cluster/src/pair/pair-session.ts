@@ -5,7 +5,7 @@
  * has no session at all.
  */
 import type { Processor, RoleEvent, RoleState } from '@txtest/actors';
-import { NodeKind, type NodeSummary } from '@txtest/protocol';
+import { NODE_FORMAT_VERSION, NodeKind, type NodeSummary } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { Promotion } from '../epochs/promotion';
 import type { FaultBehaviours } from '../faults';
@@ -121,6 +121,7 @@ export class PairSession {
       ackSeq: this.replicator.mode === 'live' ? this.replicator.standbyAck : h.processor.committedSeq,
       history: r.history,
       ...(r.since === undefined ? {} : { since: r.since }),
+      v: NODE_FORMAT_VERSION,
     };
   }
 
