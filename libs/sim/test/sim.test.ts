@@ -65,14 +65,14 @@ describe('the simulator catches each test-only breakage of the core within a few
 
 describe('lost disks', () => {
   it('a disk replaced by an empty one is injected, and the refusal it can cause is forced by the operator with only the missing range given up', async () => {
-    // Seed 61: n2 opened epoch 2 at seq 23 and served in it, then lost its disk; n1's log lacks seq 22 on.
+    // Seed 61: n2 opened epoch 2 at seq 22 and served in it, then lost its disk; n1's log lacks seq 21 on.
     const r = await runSeed({ seed: 61, trace: true });
     expect(r.faultsInjected).toContain('disk replaced n2');
-    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, begun at seq 23, records from seq 22 on\) is in no surviving log/.test(l))).toBe(
+    expect(r.trace!.some((l) => /neither node serves: epoch 2 \(primary n2, begun at seq 22, records from seq 21 on\) is in no surviving log/.test(l))).toBe(
       true,
     );
     expect(
-      r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 22 on/.test(l)),
+      r.trace!.some((l) => /n1: operator restarts it with --force-primary \(neither node serves.*gives up \d+ acknowledged update\(s\) from seq 21 on/.test(l)),
     ).toBe(true);
     expect(r.violation).toBeNull();
   });
@@ -118,6 +118,10 @@ describe('regression seeds: each found a real bug, fixed in the core', () => {
     [552, "a new pair's first primary won the arbiter and stopped before persisting: taken for a lost disk"],
     [9977, 'a standby whose log failed kept vouching for the epoch; the sim then took the lost disk of the primary for a single fault'],
     [3182, "the primary's retries of a dead process's sync plan counted as a flowing stream: the restarted joiner never joined again"],
+    [
+      4066,
+      'a lone node told the operator it lacked records only past its end, where its own records from the start of the missing epoch were of older epochs: forced, it gave up acknowledged updates nobody counted',
+    ],
   ];
   for (const [seed, what] of current) {
     it(`seed ${seed}: ${what}`, async () => {

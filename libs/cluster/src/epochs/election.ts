@@ -246,7 +246,9 @@ export function loneVerdict(me: Candidate, peerId: string, arbiter: ArbiterView)
       missing: [],
     };
   }
-  const m: MissingRange = { epoch: arbiter.epoch, primary: arbiter.primary, fromSeq: me.lastSeq + 1 };
+  // Not simply past its end: records this node holds from where that epoch began are of
+  // older epochs it replaced (simulator seed 4066 forced such a node, told nothing was lost).
+  const m: MissingRange = { epoch: arbiter.epoch, primary: arbiter.primary, fromSeq: top.epoch === arbiter.epoch ? firstLacking(me, top) : me.lastSeq + 1 };
   const what = mine
     ? `the arbiter names this node primary of epoch ${arbiter.epoch}, but its ${me.record.epoch === 0 ? 'data dir holds nothing (replaced?)' : 'log does not reach that epoch (a lost log?)'}`
     : `the arbiter names ${arbiter.primary} primary of epoch ${arbiter.epoch}`;
