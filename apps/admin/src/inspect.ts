@@ -7,12 +7,12 @@
  * snapshot's memory of request ids, null once that has let them go. Reads only; a
  * damaged log is refused as `verify` would.
  */
-import { loadSnapshotSliced, Processor } from '@txtest/actors';
+import { loadSnapshotSliced } from '@txtest/actors';
 import type { Command, Flag, Values } from '@txtest/cli';
 import { decodeFrameAt, JournalCorruptError, readFrames, readSnapshot, SnapshotCorruptError, verifyLog, type LogCheck } from '@txtest/journal';
-import { getModel } from '@txtest/models';
 import { decodeRecord, type UpdateReply } from '@txtest/protocol';
 import { openDataDir } from './data-dir';
+import { offlineProcessor } from './offline-processor';
 
 export const INSPECT_FLAGS = [
   { name: 'from', type: 'int', min: 1, value: 'seq', help: 'first record to print (default: the oldest the log holds)' },
@@ -50,13 +50,7 @@ export async function inspect(
   const from = v.from ?? Math.max(1, check.firstSeq);
   const to = v.to ?? check.lastSeq;
   if (check.records === 0 || from > to) return 0;
-  const p = new Processor({
-    clock: { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => undefined },
-    defer: queueMicrotask,
-    getModel,
-    onRecord: () => undefined,
-    onEvent: () => undefined,
-  });
+  const p = offlineProcessor();
   const load = async (name: string) => void (await loadSnapshotSliced(p, (await readSnapshot(dir.log, name)).body, async () => undefined));
   // The state just before `from`: the newest snapshot below it whose next record the log
   // holds, or none at seq 1. Failing both (older segments compacted away), the oldest

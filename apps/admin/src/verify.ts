@@ -1,14 +1,15 @@
 /**
  * `txtest-admin verify <data-dir>`: checks a stopped node's files with the journal's own
- * readers (every snapshot, decoded too; every log segment from the oldest; the epoch
+ * readers (every snapshot, loaded as a node loads it; every log segment from the oldest; the epoch
  * record) and changes nothing. Exit 0 when all are sound, 1 with a sentence naming the
  * file and byte offset of the first damage.
  */
-import { decodeSnapshot } from '@txtest/actors';
+import { loadSnapshotSliced } from '@txtest/actors';
 import type { Command } from '@txtest/cli';
 import { JournalCorruptError, JournalUsageError, SnapshotCorruptError, verifyLog, type LogCheck } from '@txtest/journal';
 import { EpochFileError } from '@txtest/storage-fs';
 import { openDataDir } from './data-dir';
+import { offlineProcessor } from './offline-processor';
 
 export const VERIFY_COMMAND: Command<readonly []> = {
   prog: 'txtest-admin verify',
@@ -28,12 +29,14 @@ export async function verify(path: string | undefined, out: (line: string) => vo
   const notes: string[] = [];
   let check: LogCheck;
   try {
+    // Loaded by the node's own loader: what a start or an install would make of the body,
+    // and at a full dedupe window (five million ids) without building it as values first.
     check = await verifyLog(
       dir.log,
       (m) => notes.push(m),
-      (name, body) => {
+      async (name, body) => {
         try {
-          decodeSnapshot(body);
+          await loadSnapshotSliced(offlineProcessor(), body, async () => undefined);
         } catch (err) {
           throw new SnapshotCorruptError(
             `snapshot ${name} is corrupt: its body (from byte offset 36) ${(err as Error).message.replace(/^snapshot body /, '')}`,

@@ -111,13 +111,17 @@ export interface LogCheck {
  * truncates) is reported through `warn`. `checkBody` sees each snapshot's body (the
  * journal does not know its format) and throws to report it damaged.
  */
-export async function verifyLog(storage: LogStorage, warn: (msg: string) => void, checkBody?: (name: string, body: Uint8Array) => void): Promise<LogCheck> {
+export async function verifyLog(
+  storage: LogStorage,
+  warn: (msg: string) => void,
+  checkBody?: (name: string, body: Uint8Array) => void | Promise<void>,
+): Promise<LogCheck> {
   await checkLogFormat(storage, true);
   const names = await storage.list();
   const snapshots: LogCheck['snapshots'] = [];
   for (const { name } of listSnapshots(names)) {
     const s = await readSnapshot(storage, name);
-    checkBody?.(name, s.body);
+    await checkBody?.(name, s.body);
     snapshots.push({ name, seq: s.seq, epoch: s.epoch, bytes: s.body.length + SNAPSHOT_HEADER_BYTES });
   }
   const all = listSegments(names);

@@ -3,8 +3,7 @@
  * closed. A primary with a live standby hands over first (waits, bounded, for the
  * standby's acks, then tells it to take over at once instead of after missed heartbeats).
  */
-import type { Processor, RoleEvent, RoleState, TimerHandle } from '@txtest/actors';
-import { NodeKind } from '@txtest/protocol';
+import type { Processor, RoleEvent, RoleState } from '@txtest/actors';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { LogWiring } from '../log/log-wiring';
 import type { PairSession } from '../pair/pair-session';
@@ -82,13 +81,10 @@ export class Shutdown {
   private async handOver(pair: PairSession): Promise<void> {
     const { o, processor } = this.d;
     const target = processor.lastSeq;
-    let timer: TimerHandle | null = null;
-    await Promise.race([pair.replicator.whenAcked(target), new Promise<void>((resolve) => (timer = o.clock.setTimeout(resolve, 2 * pair.peerTimeoutMs)))]);
-    if (timer !== null) o.clock.clearTimeout(timer);
-    const acked = pair.replicator.standbyAck;
+    const acked = await pair.standbyAcked(target);
     processor.release(Math.min(acked, this.d.wiring.writtenSeq));
     if (acked >= target) {
-      pair.link.send(NodeKind.HANDOVER, { from: o.nodeId, epoch: this.d.epochs.epoch, lastSeq: target });
+      pair.handOver(this.d.epochs.epoch, target);
       o.log.info({ lastSeq: target, standby: o.peerId }, 'handed over to the standby');
     } else {
       o.log.warn(

@@ -14,7 +14,6 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Processor, RoleState, TimerHandle } from '@txtest/actors';
-import { NodeKind } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { ClusterKeys } from '../pair/peer-auth';
 import type { PairSession } from '../pair/pair-session';
@@ -70,9 +69,10 @@ export class Switchover {
       return `the request's timestamp is more than ${SWITCHOVER_FRESH_MS / 1000} s from this node's clock`;
     if (ts <= this.lastTs) return 'the request is a replay of an earlier one';
     const given = Buffer.from(mac, 'hex');
-    const text = switchoverText(o.subjects.status(o.nodeId), ts);
+    const subject = o.subjects.status(o.nodeId);
+    const text = switchoverText(subject, ts);
     const authentic = keys.keys.some((k) => {
-      const want = keys.mac(o.subjects.status(o.nodeId), text, k);
+      const want = keys.mac(subject, text, k);
       return given.length === want.length && timingSafeEqual(given, want);
     });
     if (!authentic) return "the request is not signed with this pair's cluster key";
@@ -96,17 +96,15 @@ export class Switchover {
       // Updates admitted before the door closed still get their turn (deferred).
       await new Promise<void>((resolve) => o.defer(resolve));
       const target = processor.lastSeq;
-      let timer: TimerHandle | null = null;
-      await Promise.race([pair.replicator.whenAcked(target), new Promise<void>((resolve) => (timer = o.clock.setTimeout(resolve, 2 * pair.peerTimeoutMs)))]);
-      if (timer !== null) o.clock.clearTimeout(timer);
+      const acked = await pair.standbyAcked(target);
       if (this.d.role() !== 'primary') return { ok: false, error: `the node left the primary role while waiting (${this.d.role()})` };
-      if (pair.replicator.standbyAck < target) {
+      if (acked < target) {
         this.resume('the standby did not acknowledge everything in time');
-        return { ok: false, error: `the standby acknowledged seq ${pair.replicator.standbyAck} of ${target} in time; still primary` };
+        return { ok: false, error: `the standby acknowledged seq ${acked} of ${target} in time; still primary` };
       }
       const epoch = this.d.epochs.epoch;
       this.handingOver = true;
-      pair.link.send(NodeKind.HANDOVER, { from: o.nodeId, epoch, lastSeq: target });
+      pair.handOver(epoch, target);
       o.log.info({ lastSeq: target, standby: o.peerId }, 'switchover: handed over to the standby; following it once it has taken over');
       // A standby that never takes over (the HANDOVER lost) must not leave the pair without a primary.
       this.abortTimer = o.clock.setTimeout(() => this.resume('the standby did not take over'), 4 * pair.peerTimeoutMs + 10_000);

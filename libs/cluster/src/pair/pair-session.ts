@@ -4,7 +4,7 @@
  * negotiation, the joiner, and the dispatch of the peer's messages. A standalone node
  * has no session at all.
  */
-import type { Processor, RoleEvent, RoleState } from '@txtest/actors';
+import type { Processor, RoleEvent, RoleState, TimerHandle } from '@txtest/actors';
 import { NODE_FORMAT_VERSION, NodeKind, type NodeSummary } from '@txtest/protocol';
 import type { EpochKeeper } from '../epochs/epoch-keeper';
 import type { Promotion } from '../epochs/promotion';
@@ -94,6 +94,23 @@ export class PairSession {
 
   get peerTimeoutMs(): number {
     return this.heartbeat.peerTimeoutMs;
+  }
+
+  /**
+   * A planned handover's wait (a stop, a switchover): until the standby has acknowledged
+   * `seq`, at most two peer timeouts; resolves with what it has acknowledged by then.
+   */
+  async standbyAcked(seq: number): Promise<number> {
+    const { clock } = this.h.o;
+    let timer: TimerHandle | null = null;
+    await Promise.race([this.replicator.whenAcked(seq), new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, 2 * this.peerTimeoutMs)))]);
+    if (timer !== null) clock.clearTimeout(timer);
+    return this.replicator.standbyAck;
+  }
+
+  /** Tells the standby, which holds every record up to `lastSeq`, to take over now instead of after missed heartbeats. */
+  handOver(epoch: number, lastSeq: number): void {
+    this.link.send(NodeKind.HANDOVER, { from: this.h.o.nodeId, epoch, lastSeq });
   }
 
   /** Listens to the peer and starts the heartbeats (they run in every role: they are also how a stale node learns the epoch). */
