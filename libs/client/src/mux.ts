@@ -31,7 +31,11 @@ export class ReplyMux {
   constructor(
     private readonly nc: NatsConnection,
     inboxPrefix = '',
-    sweepMs = 50,
+    /** Every reply from a node, a late one too (one after its request timed out): the client's evidence that the cluster answers. */
+    private readonly onAnyReply: () => void = () => {},
+    // Fine enough for the short attempt timeouts of a failover (rtt.ts, PROBE_FLOOR_MS);
+    // a sweep costs one comparison per request in flight.
+    sweepMs = 10,
   ) {
     this.prefix = `${createInbox(inboxPrefix)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => (err === null ? this.onReply(msg) : undefined) });
@@ -56,11 +60,13 @@ export class ReplyMux {
 
   private onReply(msg: Msg): void {
     const id = msg.subject.slice(this.prefix.length);
+    const h = msg.headers;
+    const noResponders = h !== undefined && h.code === 503;
+    if (!noResponders) this.onAnyReply();
     const o = this.outstanding.get(id);
     if (o === undefined) return; // late reply after a timeout: the retry will get the deduplicated original
     this.outstanding.delete(id);
-    const h = msg.headers;
-    if (h !== undefined && h.code === 503) return o.done({ kind: 'no-responders' });
+    if (noResponders) return o.done({ kind: 'no-responders' });
     o.done({ kind: 'reply', data: msg.data });
   }
 

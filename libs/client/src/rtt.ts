@@ -6,6 +6,9 @@
  * scaling with the measured round trip keeps retries for real losses, while an idle or
  * lightly loaded cluster keeps the short timeout that makes failover quick.
  */
+/** The shortest attempt timeout while the cluster is silent (see `silent`). */
+export const PROBE_FLOOR_MS = 25;
+
 export class RttEstimator {
   private srttMs = 0;
   private rttvarMs = 0;
@@ -23,6 +26,8 @@ export class RttEstimator {
   private backoff = 1;
   /** When the current loss event began (attempts sent before it belong to it), or -1. */
   private lossSince = -1;
+  /** When any reply last arrived, a retry's too: evidence that something serves. */
+  private lastReplyAt = Number.NEGATIVE_INFINITY;
 
   /** A round trip of an attempt that was not a retry (Karn's rule: a retry's reply is ambiguous). */
   sample(rttMs: number): void {
@@ -38,10 +43,16 @@ export class RttEstimator {
     this.srttMs = 0.875 * this.srttMs + 0.125 * rttMs;
   }
 
+  /** Any reply, a retry's included (it says nothing of the round trip, but that the cluster answers). */
+  replied(nowMs: number): void {
+    this.lastReplyAt = nowMs;
+  }
+
   /**
    * An attempt sent at `sentAtMs` got no reply in time (noticed at `nowMs`): the first
    * loss since a sample is noted; a later one, of an attempt sent after it began,
-   * doubles the wait until a reply shows the round trip again.
+   * doubles the wait until a reply shows the round trip again, unless nothing at all
+   * has answered since the loss began (see `silent`).
    */
   timedOut(sentAtMs: number, nowMs: number): void {
     if (this.lossSince < 0) {
@@ -49,11 +60,25 @@ export class RttEstimator {
       return;
     }
     if (sentAtMs < this.lossSince) return;
-    this.backoff = Math.min(this.backoff * 2, 4);
+    if (!this.silent) this.backoff = Math.min(this.backoff * 2, 4);
     this.lossSince = nowMs;
   }
 
+  /**
+   * Attempts are being lost and no reply of any kind has come since: the primary is gone
+   * and there is no load to protect. A retry then waits only the measured round trip
+   * (at least PROBE_FLOOR_MS), not the configured floor: a SIGKILLed primary's socket
+   * stays open while the kernel frees its memory (100-200 ms at a million accounts), so
+   * the first retries vanish into it, and one that waits the whole floor lands that much
+   * after the new primary began to serve. A slow node still answers someone, which ends
+   * the silence, and its losses double the timeout as before.
+   */
+  private get silent(): boolean {
+    return this.lossSince >= 0 && this.lastReplyAt < this.lossSince;
+  }
+
   timeoutMs(minMs: number, maxMs: number): number {
-    return Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
+    const floor = this.silent ? Math.min(minMs, PROBE_FLOOR_MS) : minMs;
+    return Math.min(maxMs, this.backoff * Math.max(floor, this.srttMs + 4 * this.rttvarMs));
   }
 }

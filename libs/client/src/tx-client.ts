@@ -124,7 +124,7 @@ export class TxClient {
     private readonly opts: TxClientOptions = {},
   ) {
     this.subjects = subjects(opts.prefix ?? DEFAULT_PREFIX, opts.cluster ?? DEFAULT_CLUSTER);
-    this.mux = new ReplyMux(nc, opts.inboxPrefix);
+    this.mux = new ReplyMux(nc, opts.inboxPrefix, () => this.rtt.replied(performance.now()));
     this.batching = opts.batching ?? true;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 250;
     this.deadlineMs = opts.deadlineMs ?? 30_000;

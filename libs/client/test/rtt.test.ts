@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RttEstimator } from '../src/rtt';
+import { PROBE_FLOOR_MS, RttEstimator } from '../src/rtt';
 
 describe('RttEstimator (the attempt timeout)', () => {
   it('keeps the configured minimum while round trips are short', () => {
@@ -27,29 +27,70 @@ describe('RttEstimator (the attempt timeout)', () => {
 });
 
 describe('RttEstimator after timeouts', () => {
-  it('keeps the timeout through the first loss (a failover), then doubles once per loss of attempts sent after it', () => {
+  it('keeps the timeout through the first loss, then doubles once per loss of attempts sent after it while the node still answers', () => {
     const r = new RttEstimator();
     for (let i = 0; i < 20; i++) r.sample(2);
-    // Sixteen attempts sent at 0 all time out at 250 (a primary died): one loss, and the
-    // retries go out with the same timeout.
+    // Sixteen attempts sent at 0 all time out at 250: one loss, and the retries go out
+    // with the same timeout.
     for (let i = 0; i < 16; i++) r.timedOut(0, 250);
+    r.replied(260); // other attempts are answered: the node is slow, not gone
     expect(r.timeoutMs(250, 30_000)).toBe(250);
-    // A retry sent at 250 times out too: the node is slow (or still gone), so it doubles.
+    // A retry sent at 250 times out too: the node is too slow for it, so it doubles.
     r.timedOut(250, 500);
+    r.replied(510);
     expect(r.timeoutMs(250, 30_000)).toBe(500);
     // Attempts sent before that second loss belong to it: no second doubling.
     r.timedOut(300, 550);
     expect(r.timeoutMs(250, 30_000)).toBe(500);
     r.timedOut(500, 1_000);
+    r.replied(1_010);
     expect(r.timeoutMs(250, 30_000)).toBe(1_000);
     // At most 4x.
-    for (let t = 1_000; t < 10_000; t += 1_000) r.timedOut(t, t + 1_000);
+    for (let t = 1_000; t < 10_000; t += 1_000) {
+      r.timedOut(t, t + 1_000);
+      r.replied(t + 1_010);
+    }
     expect(r.timeoutMs(250, 30_000)).toBe(1_000);
     // A measured reply brings it back.
     r.sample(2);
     expect(r.timeoutMs(250, 30_000)).toBe(250);
-    // And the next loss is a first one again.
+    // And the next loss is a first one again: nothing has answered since it began, so
+    // its retries probe at the round trip (see below).
     r.timedOut(20_000, 20_250);
+    expect(r.timeoutMs(250, 30_000)).toBe(PROBE_FLOOR_MS);
+    r.replied(20_260);
     expect(r.timeoutMs(250, 30_000)).toBe(250);
+  });
+});
+
+describe('RttEstimator while nothing answers (a primary just died)', () => {
+  it('retries after the measured round trip, not the floor, and never doubles, until any reply comes', () => {
+    const r = new RttEstimator();
+    for (let i = 0; i < 20; i++) r.sample(2);
+    r.replied(0);
+    // The primary dies: everything in flight times out at 100 and nothing answers since.
+    r.timedOut(0, 100);
+    expect(r.timeoutMs(100, 30_000)).toBe(PROBE_FLOOR_MS);
+    // Its retries vanish into the dead primary's socket: still silent, no doubling.
+    for (let t = 100; t < 300; t += PROBE_FLOOR_MS) r.timedOut(t, t + PROBE_FLOOR_MS);
+    expect(r.timeoutMs(100, 30_000)).toBe(PROBE_FLOOR_MS);
+    // The new primary answers a retry: the floor is back, and a later loss is judged as before.
+    r.replied(310);
+    expect(r.timeoutMs(100, 30_000)).toBe(100);
+    r.timedOut(320, 420);
+    r.replied(425);
+    expect(r.timeoutMs(100, 30_000)).toBe(200);
+  });
+
+  it('keeps a round trip longer than the probe floor, and a configured floor below it', () => {
+    const r = new RttEstimator();
+    for (let i = 0; i < 50; i++) r.sample(40);
+    r.timedOut(0, 250);
+    expect(r.timeoutMs(250, 30_000)).toBeGreaterThanOrEqual(40);
+    expect(r.timeoutMs(250, 30_000)).toBeLessThan(250);
+    expect(r.timeoutMs(10, 30_000)).toBeGreaterThanOrEqual(40);
+    const fresh = new RttEstimator();
+    fresh.timedOut(0, 5);
+    expect(fresh.timeoutMs(5, 30_000)).toBe(5);
   });
 });
