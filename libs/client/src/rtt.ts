@@ -66,8 +66,8 @@ export class RttEstimator {
 
   /**
    * Attempts are being lost and no reply of any kind has come since: the primary is gone
-   * and there is no load to protect. A retry then waits only the measured round trip
-   * (at least PROBE_FLOOR_MS), not the configured floor: a SIGKILLed primary's socket
+   * and there is no load to protect. A retry then waits only the smoothed round trip
+   * (at least PROBE_FLOOR_MS), without the variance term or the configured floor: a SIGKILLed primary's socket
    * stays open while the kernel frees its memory (100-200 ms at a million accounts), so
    * the first retries vanish into it, and one that waits the whole floor lands that much
    * after the new primary began to serve. A slow node still answers someone, which ends
@@ -78,7 +78,7 @@ export class RttEstimator {
   }
 
   timeoutMs(minMs: number, maxMs: number): number {
-    const floor = this.silent ? Math.min(minMs, PROBE_FLOOR_MS) : minMs;
-    return Math.min(maxMs, this.backoff * Math.max(floor, this.srttMs + 4 * this.rttvarMs));
+    if (this.silent) return Math.min(maxMs, this.backoff * Math.max(Math.min(minMs, PROBE_FLOOR_MS), this.srttMs));
+    return Math.min(maxMs, this.backoff * Math.max(minMs, this.srttMs + 4 * this.rttvarMs));
   }
 }

@@ -39,15 +39,12 @@ export class Serving {
     d.admission.setEpoch(d.epoch(), reason);
     d.admission.setAccepting(!d.failed(), d.failed() ? 'the log failed' : reason);
     if (this.clientSubs.length === 0) {
-      // No queue group: a SIGKILLed primary's subscription outlives it while the kernel
-      // frees its memory (100-200 ms at a million accounts), and in a group nats-server
-      // would hand part of the retries to that dead member even after this node
-      // subscribed. Plainly subscribed, this node gets every request at once. A stray
-      // second subscriber (a deposed primary that has not heard yet) may do the work
-      // twice, but the epoch rules keep it from committing: its reply is a retryable
-      // refusal or none, so the client's answer is this node's (docs/PAIR.md, "Failover").
-      this.clientSubs.push(d.transport.subscribe(d.subjects.tx, d.door.onTx));
-      this.clientSubs.push(d.transport.subscribe(d.subjects.query, d.door.onQuery));
+      // A queue group keeps a stray second subscriber from doubling work; the epoch rules
+      // keep it from acking. (A plain subscription, so that the new primary gets every
+      // request while a SIGKILLed one's connection lingers, made failover gaps longer:
+      // docs/BENCHMARKS.md, "Failover gaps: the client's retries".)
+      this.clientSubs.push(d.transport.subscribe(d.subjects.tx, d.door.onTx, { queue: 'txtest' }));
+      this.clientSubs.push(d.transport.subscribe(d.subjects.query, d.door.onQuery, { queue: 'txtest' }));
     }
     d.gate.release();
   }
