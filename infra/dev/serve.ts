@@ -5,7 +5,8 @@
  * that port or, when it is taken, a free one (JetStream on, store under ./data/nats); with
  * `--nats-cluster`, a private three-server cluster on that port and the next two
  * (dev-nats.ts). Then it starts the pair n1 and n2 (HTTP on 127.0.0.1:7071 and :7072:
- * status, metrics and the visualizer page) with readable logs (pino-pretty here only;
+ * status, metrics and the visualizer page), or with `--shards S` one pair per shard k,
+ * s<k>-n1 and s<k>-n2 (HTTP ports from 7071 on, two per shard), with readable logs (pino-pretty here only;
  * nodes log JSON). The two share a cluster key, generated once into ./data/cluster.key
  * (docs/SECURITY.md). A node that dies is started again after a second (longer when it
  * keeps dying), as a supervisor would. Ctrl-C stops everything it started, by PID: the nodes first
@@ -19,15 +20,18 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pretty from 'pino-pretty';
+import { defaultPairIds } from '@txtest/protocol';
 import { NODE_BIN, REPO_ROOT } from '@txtest/testkit';
 import { startDevNats, type DevNats } from './dev-nats';
 
-const USAGE = 'usage: nx serve node [--nats-cluster]  (env: TXTEST_NATS_URL, TXTEST_SERVE_DATA, TXTEST_SERVE_HTTP_PORT)';
+const USAGE = 'usage: nx serve node [--nats-cluster] [--shards S]  (env: TXTEST_NATS_URL, TXTEST_SERVE_DATA, TXTEST_SERVE_HTTP_PORT)';
+/** Enough pairs for a laptop: each is two processes. */
+const SERVE_SHARDS_MAX = 16;
 
-function options(): { cluster: boolean; url: string; dataDir: string; httpPort: number } {
+function options(): { cluster: boolean; shards: number; url: string; dataDir: string; httpPort: number } {
   // Nx forwards a flag as `--nats-cluster=true`; run directly it is `--nats-cluster`.
   const { values } = parseArgs({
-    options: { 'nats-cluster': { type: 'string' }, help: { type: 'boolean' } },
+    options: { 'nats-cluster': { type: 'string' }, shards: { type: 'string' }, help: { type: 'boolean' } },
     args: process.argv.slice(2).map((a) => (a === '--nats-cluster' ? '--nats-cluster=true' : a)),
   });
   if (values.help) {
@@ -36,11 +40,15 @@ function options(): { cluster: boolean; url: string; dataDir: string; httpPort: 
   }
   const flag = values['nats-cluster'] ?? 'false';
   if (flag !== 'true' && flag !== 'false') throw new Error(`--nats-cluster takes no value (or true/false), not "${flag}"`);
+  const shards = Number(values.shards ?? 1);
+  if (!Number.isInteger(shards) || shards < 1 || shards > SERVE_SHARDS_MAX)
+    throw new Error(`--shards must be a whole number from 1 to ${SERVE_SHARDS_MAX}, not "${values.shards}"`);
   const httpPort = Number(process.env.TXTEST_SERVE_HTTP_PORT ?? 7071);
-  if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65534)
+  if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65536 - 2 * shards)
     throw new Error(`TXTEST_SERVE_HTTP_PORT must be a port number, not "${process.env.TXTEST_SERVE_HTTP_PORT}"`);
   return {
     cluster: flag === 'true',
+    shards,
     url: process.env.TXTEST_NATS_URL ?? 'nats://127.0.0.1:4222',
     dataDir: resolve(process.env.TXTEST_SERVE_DATA ?? join(REPO_ROOT, 'data')),
     httpPort,
@@ -64,29 +72,32 @@ async function main(): Promise<void> {
   const o = options();
   nats = await startDevNats({ url: o.url, cluster: o.cluster, dataDir: o.dataDir, say });
   const keyFile = devClusterKey(o.dataDir);
-  const ports: Record<string, number> = { n1: o.httpPort, n2: o.httpPort + 1 };
-  for (const [id, peer] of [
-    ['n1', 'n2'],
-    ['n2', 'n1'],
-  ] as const) {
-    const args = [
-      '--id',
-      id,
-      '--peer',
-      peer,
-      '--nats',
-      nats.urls,
-      '--http',
-      `127.0.0.1:${ports[id]}`,
-      '--data-dir',
-      join(o.dataDir, id),
-      '--cluster-key-file',
-      keyFile,
-    ];
-    runNode(id, args, nats.nodeEnv, RESTART_MS);
-    say(`node ${id}: status at http://127.0.0.1:${ports[id]}/status, metrics at /metrics`);
+  for (let index = 0; index < o.shards; index++) {
+    const shard = { index, count: o.shards };
+    const pair = defaultPairIds(shard);
+    pair.forEach((id, j) => {
+      const port = o.httpPort + 2 * index + j;
+      const args = [
+        '--id',
+        id,
+        '--peer',
+        pair[1 - j]!,
+        ...(o.shards === 1 ? [] : ['--shards', String(o.shards), '--shard', String(index)]),
+        '--nats',
+        nats!.urls,
+        '--http',
+        `127.0.0.1:${port}`,
+        '--data-dir',
+        join(o.dataDir, id),
+        '--cluster-key-file',
+        keyFile,
+      ];
+      runNode(id, args, nats!.nodeEnv, RESTART_MS);
+      say(`node ${id}${o.shards === 1 ? '' : ` (shard ${index})`}: status at http://127.0.0.1:${port}/status, metrics at /metrics`);
+    });
   }
-  say(`visualizer at http://127.0.0.1:${ports.n1}/ (either node serves it; it follows both)`);
+  say(`visualizer at http://127.0.0.1:${o.httpPort}/ (any node serves it; it follows ${o.shards === 1 ? 'both' : 'every pair of the cluster'})`);
+  if (o.shards > 1) say(`clients and the loadgen take --shards ${o.shards}: each update goes to the pair that owns its asset`);
   say(nats.clientHint);
   say('Ctrl-C stops everything; a node that dies is started again (it rejoins as standby)');
 }

@@ -1,12 +1,12 @@
 /**
- * `txtest-admin status`: both nodes' status (their status subjects, PROTOCOL.md section
- * 5) side by side: role, epoch, seqs, lag behind the serving node, peer, build. Exit 0
- * when every node answered, 1 otherwise.
+ * `txtest-admin status`: every node's status (their status subjects, PROTOCOL.md
+ * section 5) side by side, one table per shard: role, epoch, seqs, lag behind the
+ * pair's serving node, peer, build. Exit 0 when every node answered, 1 otherwise.
  */
 import type { Command, Values } from '@txtest/cli';
 import { packMsgpack, subjects, unpackMsgpack, type NodeStatus } from '@txtest/protocol';
 import { connectNats, natsSettings } from '@txtest/transport-nats';
-import { PAIR_FLAGS } from './cluster-flags';
+import { clusterNodes, PAIR_FLAGS } from './cluster-flags';
 
 type Nats = Awaited<ReturnType<typeof connectNats>>;
 
@@ -15,18 +15,18 @@ export const STATUS_FLAGS = [...PAIR_FLAGS, { name: 'json', type: 'bool', help: 
 export const STATUS_COMMAND: Command<typeof STATUS_FLAGS> = {
   prog: 'txtest-admin status',
   usage: ['[flags]'],
-  about: ['Asks each node of the pair for its status and prints them side by side (role, epoch, seqs, lag, peer).'],
+  about: ['Asks each node for its status and prints them side by side, a table per shard (role, epoch, seqs, lag, peer).'],
   flags: STATUS_FLAGS,
 };
 
 /** A node's answer, or why there is none. */
 export type Answer = { nodeId: string; status: NodeStatus } | { nodeId: string; error: string };
 
-/** Asks every node in `v.nodes` for its status, in parallel. */
-export async function askAll(nc: Nats, v: Values<typeof PAIR_FLAGS>): Promise<Answer[]> {
+/** Asks every node in `nodes` for its status, in parallel. */
+export async function askAll(nc: Nats, v: Values<typeof PAIR_FLAGS>, nodes: readonly string[]): Promise<Answer[]> {
   const s = subjects(v.prefix, v.cluster);
   return Promise.all(
-    v.nodes.map(async (nodeId): Promise<Answer> => {
+    nodes.map(async (nodeId): Promise<Answer> => {
       try {
         const m = await nc.request(s.status(nodeId), packMsgpack({}), { timeout: v.timeout });
         return { nodeId, status: unpackMsgpack(m.data) as NodeStatus };
@@ -46,13 +46,35 @@ export function servingOf(answers: readonly Answer[]): NodeStatus | null {
 export async function pairStatus(v: Values<typeof STATUS_FLAGS>, out: (line: string) => void): Promise<number> {
   const nc = await connectNats(natsSettings(v), 'txtest-admin');
   try {
-    const answers = await askAll(nc, v);
+    const answers = await askAll(nc, v, clusterNodes(v));
     if (v.json) out(JSON.stringify(answers.map((a) => ('status' in a ? a.status : a))));
-    else for (const line of table(answers)) out(line);
+    else for (const line of tables(answers, v.shards)) out(line);
     return answers.every((a) => 'status' in a) ? 0 : 1;
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * One table per shard, its nodes by the shard they report; a node that does not answer
+ * shows in the table of the shard its default id names, else in the first.
+ */
+function tables(answers: readonly Answer[], shards: number): string[] {
+  if (shards === 1) return table(answers);
+  const shardOfAnswer = (a: Answer) =>
+    'status' in a
+      ? (a.status.shard ?? 0)
+      : Math.max(
+          0,
+          Array.from({ length: shards }, (_, k) => `s${k}-`).findIndex((p) => a.nodeId.startsWith(p)),
+        );
+  const lines: string[] = [];
+  for (let k = 0; k < shards; k++) {
+    const mine = answers.filter((a) => shardOfAnswer(a) === k);
+    lines.push(`${k === 0 ? '' : '\n'}shard ${k} of ${shards}${mine.length === 0 ? ': no node asked' : ''}`);
+    if (mine.length > 0) lines.push(...table(mine));
+  }
+  return lines;
 }
 
 /** The rows of the side-by-side table: a label, then one column per node. */

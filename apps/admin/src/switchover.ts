@@ -7,8 +7,8 @@
  */
 import { CliError, readClusterKeyFile, type Command, type Values } from '@txtest/cli';
 import { ClusterKeys, switchoverText, type SwitchoverReply } from '@txtest/cluster';
-import { packMsgpack, subjects, unpackMsgpack } from '@txtest/protocol';
 import { connectNats, natsSettings } from '@txtest/transport-nats';
+import { defaultPairIds, packMsgpack, SHARDS_MAX, subjects, unpackMsgpack } from '@txtest/protocol';
 import { PAIR_FLAGS } from './cluster-flags';
 import { askAll } from './pair-status';
 
@@ -21,6 +21,15 @@ export const SWITCHOVER_FLAGS = [
     value: 'file',
     parse: readClusterKeyFile,
     help: "the pair's cluster key file: a node that holds a key takes only a signed switchover request",
+  },
+  {
+    name: 'shard',
+    env: 'TXTEST_SHARD',
+    type: 'int',
+    min: 0,
+    max: SHARDS_MAX - 1,
+    default: '0',
+    help: 'the shard whose pair swaps (its nodes s<k>-n1, s<k>-n2 unless --nodes names them)',
   },
   { name: 'within', type: 'duration', unit: 's', default: '60s', min: 1, help: 'how long the swap may take before the command gives up' },
 ] as const;
@@ -40,9 +49,11 @@ const HANDOVER_REPLY_MS = 15_000;
 const POLL_MS = 50;
 
 export async function switchover(v: Values<typeof SWITCHOVER_FLAGS>, out: (line: string) => void): Promise<number> {
+  if (v.shard >= v.shards) throw new CliError(`--shard (${v.shard}) must be less than --shards (${v.shards}): shards are numbered from 0`);
+  const nodes = v.nodes ?? defaultPairIds({ index: v.shard, count: v.shards });
   const nc = await connectNats(natsSettings(v), 'txtest-admin');
   try {
-    const before = await askAll(nc, v);
+    const before = await askAll(nc, v, nodes);
     const primary = before.find((a) => 'status' in a && a.status.role === 'primary');
     if (primary === undefined || !('status' in primary)) {
       const roles = before.map((a) => `${a.nodeId} ${'status' in a ? a.status.role : 'unreachable'}`).join(', ');
@@ -60,7 +71,7 @@ export async function switchover(v: Values<typeof SWITCHOVER_FLAGS>, out: (line:
     out(`${from} handed over to ${reply.to} at seq ${reply.lastSeq} (epoch ${reply.epoch}) after ${Date.now() - started} ms`);
     let served = false;
     while (Date.now() - started < v.within * 1000) {
-      const now = await askAll(nc, v);
+      const now = await askAll(nc, v, nodes);
       const role = (id: string) => now.flatMap((a) => (a.nodeId === id && 'status' in a ? [a.status] : []))[0];
       const to = role(reply.to);
       if (!served && to !== undefined && (to.role === 'primary' || to.role === 'solo') && to.epoch > reply.epoch) {

@@ -37,8 +37,8 @@ function addInto(to: Record<string, number>, from: Record<string, number>): void
 
 export class Aggregate {
   private readonly slots: Slot[] = [];
-  /** Earliest arrival of a reply from each epoch, absolute ms. */
-  readonly epochFirst = new Map<number, number>();
+  /** By shard, the earliest arrival of a reply from each epoch of its pair, absolute ms. */
+  readonly epochFirst = new Map<number, Map<number, number>>();
   private waiters: { test: () => boolean; resolve: () => void }[] = [];
   /** Interval index at which measuring starts, and one past the last measured. */
   measureFrom: number;
@@ -78,9 +78,11 @@ export class Aggregate {
     addInto(s.errors, snap.errors);
     addInto(s.retries, snap.retries);
     if (snap.histogram !== '') s.hist.add(decodeHistogram(snap.histogram));
-    for (const [epoch, at] of snap.epochFirst) {
-      const seen = this.epochFirst.get(epoch);
-      if (seen === undefined || at < seen) this.epochFirst.set(epoch, at);
+    for (const [shard, epoch, at] of snap.epochFirst) {
+      let epochs = this.epochFirst.get(shard);
+      if (epochs === undefined) this.epochFirst.set(shard, (epochs = new Map()));
+      const seen = epochs.get(epoch);
+      if (seen === undefined || at < seen) epochs.set(epoch, at);
     }
     if (this.waiters.length > 0) this.waiters = this.waiters.filter((w) => (w.test() ? (w.resolve(), false) : true));
   }
@@ -95,11 +97,11 @@ export class Aggregate {
     return this.when(() => this.lastComplete() >= index);
   }
 
-  /** Resolves with the earliest time (absolute ms) a reply from an epoch above `epoch` arrived. */
-  async whenEpochAbove(epoch: number): Promise<number> {
+  /** Resolves with the earliest time (absolute ms) a reply from an epoch above `epoch` of shard `shard`'s pair arrived. */
+  async whenEpochAbove(epoch: number, shard = 0): Promise<number> {
     const first = () => {
       let t = Infinity;
-      for (const [e, at] of this.epochFirst) if (e > epoch && at < t) t = at;
+      for (const [e, at] of this.epochFirst.get(shard) ?? []) if (e > epoch && at < t) t = at;
       return t;
     };
     await this.when(() => first() < Infinity);

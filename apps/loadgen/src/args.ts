@@ -5,7 +5,7 @@
  * exits with code 2. The drill takes the same load flags with its own defaults.
  */
 import { CliError, expected, type Command, type Flag, type Values } from '@txtest/cli';
-import { isSubjectToken } from '@txtest/protocol';
+import { defaultNodeIds, isSubjectToken, SHARDS_MAX } from '@txtest/protocol';
 import { describeNats, NATS_FLAGS, natsSettings, SUBJECT_FLAGS, type NatsSettings } from '@txtest/transport-nats';
 
 export type WorkloadName = 'account' | 'orderbook' | 'register';
@@ -15,6 +15,8 @@ export interface LoadgenArgs {
   readonly nats: Readonly<NatsSettings>;
   readonly prefix: string;
   readonly cluster: string;
+  /** Shards of the cluster (docs/SHARDING.md): each update goes to the pair that owns its asset. */
+  readonly shards: number;
   /** Node ids whose status subjects are polled for the current primary (and the audit's digests). */
   readonly nodes: readonly string[];
   readonly workload: WorkloadName;
@@ -87,6 +89,14 @@ function assetPrefix(raw: string): string {
 export function loadFlags(d: LoadDefaults) {
   return [
     { name: 'workload', type: 'enum', values: WORKLOADS, default: 'account', help: 'what the updates do' },
+    {
+      name: 'shards',
+      type: 'int',
+      min: 1,
+      max: SHARDS_MAX,
+      default: '1',
+      help: "shards of the cluster, as the nodes' --shards: each update goes to the pair that owns its asset",
+    },
     { name: 'clients', type: 'int', min: 1, max: 1024, default: '1', help: 'client connections; more than 1 run in worker threads' },
     {
       name: 'workers',
@@ -145,7 +155,14 @@ export function loadFlags(d: LoadDefaults) {
 export const TARGET_FLAGS = [
   ...NATS_FLAGS,
   ...SUBJECT_FLAGS,
-  { name: 'nodes', type: 'string', value: 'ids', parse: nodeIds, default: 'n1,n2', help: 'node ids to poll for status (primary, failovers, digests)' },
+  {
+    name: 'nodes',
+    type: 'string',
+    value: 'ids',
+    parse: nodeIds,
+    defaultHelp: 'n1,n2; with --shards S, s<k>-n1,s<k>-n2 for each shard k',
+    help: 'node ids to poll for status (primaries, failovers, digests)',
+  },
   { name: 'duration', type: 'duration', unit: 's', above: 0, max: 86_400_000, default: '5', help: 'measured time' },
   { name: 'audit', type: 'bool', help: 'remember every request and check the final states (exit 1 on a violation)' },
 ] as const satisfies readonly Flag[];
@@ -172,7 +189,8 @@ export interface Target {
   readonly nats: NatsSettings;
   readonly prefix: string;
   readonly cluster: string;
-  readonly nodes: readonly string[];
+  /** Null: the default ids of every shard. */
+  readonly nodes: readonly string[] | null;
   readonly durationS: number;
   readonly audit: boolean;
 }
@@ -195,7 +213,8 @@ export function loadArgs(v: Values<ReturnType<typeof loadFlags>>, t: Target, d: 
     nats: Object.freeze({ ...t.nats }),
     prefix: t.prefix,
     cluster: t.cluster,
-    nodes: Object.freeze([...t.nodes]),
+    shards: v.shards,
+    nodes: Object.freeze(t.nodes === null ? defaultNodeIds(v.shards) : [...t.nodes]),
     workload: v.workload,
     clients,
     workers,
@@ -223,7 +242,7 @@ export function loadArgs(v: Values<ReturnType<typeof loadFlags>>, t: Target, d: 
 
 /** The settings of a load run from all of its flags. */
 export function runArgs(v: Values<typeof LOAD_FLAGS>, cores: number, tag: string): LoadgenArgs {
-  const target: Target = { nats: natsSettings(v), prefix: v.prefix, cluster: v.cluster, nodes: v.nodes, durationS: v.duration / 1000, audit: v.audit };
+  const target: Target = { nats: natsSettings(v), prefix: v.prefix, cluster: v.cluster, nodes: v.nodes ?? null, durationS: v.duration / 1000, audit: v.audit };
   return loadArgs(v, target, RUN_DEFAULTS, cores, tag);
 }
 

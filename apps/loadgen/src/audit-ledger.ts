@@ -2,10 +2,10 @@
  * The audit's memory on the sending side (one per engine thread): every update's
  * outcome is folded into per-asset tallies as its reply arrives, an update with no
  * known outcome (deadline passed, client closed) is kept to be retried with the same
- * id at the end, and every acked seq is marked in a bitmap (two updates acked with the
- * same log position would be a double apply or a forged reply). A small sample of
- * acked updates is sent again at the end: the server must answer with the original
- * reply, field for field.
+ * id at the end, and every acked seq is marked in a bitmap of its shard's pair (two
+ * updates acked with the same log position of one pair would be a double apply or a
+ * forged reply). A small sample of acked updates is sent again at the end: the server
+ * must answer with the original reply, field for field.
  *
  * Tallies, per asset:
  *   ok          updates acked ok (the asset's version must equal the sum over engines)
@@ -33,8 +33,8 @@ export interface LedgerPartial {
   tallies: Map<string, AssetTally>;
   /** Orderbook: book -> orderId -> expected resting qty (zero entries removed). */
   orders: Map<string, Map<string, number>>;
-  /** Bit n set: seq n was acked (ok or REJECTED) to an update of this engine. */
-  seqs: Uint8Array;
+  /** By shard, bit n set: seq n of that shard's pair was acked (ok or REJECTED) to an update of this engine. */
+  seqs: Uint8Array[];
   acked: number;
   /** Updates whose outcome was unknown at the end of the load and were retried. */
   retriedAtEnd: number;
@@ -56,26 +56,35 @@ const RESOLVE_ROUNDS = 5;
 
 type Trade = { buyOrderId: string; sellOrderId: string; qty: number };
 
+type Acked = { u: UpdateInput; r: UpdateResult };
+
+/** What the ledger keeps of one shard's pair, whose seqs are its own. */
+class SeqTrack {
+  seqs = new Uint8Array(1 << 12);
+  /** Reservoir samples of acked updates: of the current seq block and of the one before. */
+  sample: Acked[] = [];
+  previous: Acked[] = [];
+  sampleBlock = 0;
+  sampleSeen = 0;
+}
+
 export class AuditLedger {
   private readonly tallies = new Map<string, AssetTally>();
   private readonly orders = new Map<string, Map<string, number>>();
-  private seqs = new Uint8Array(1 << 16);
+  private readonly tracks: SeqTrack[] = [];
   private acked = 0;
   private readonly unresolved: UpdateInput[] = [];
-  /** Reservoir samples of acked updates: of the current seq block and of the one before. */
-  private sample: { u: UpdateInput; r: UpdateResult }[] = [];
-  private previous: { u: UpdateInput; r: UpdateResult }[] = [];
-  private sampleBlock = 0;
-  private sampleSeen = 0;
   private retriedAtEnd = 0;
   private replayed = 0;
   private readonly violations: string[] = [];
 
   constructor(private readonly workload: WorkloadName) {}
 
-  result(u: UpdateInput, r: UpdateResult): void {
+  /** An acked outcome of `u` from the pair of shard `shard`. */
+  result(u: UpdateInput, r: UpdateResult, shard: number): void {
     this.acked++;
-    this.markSeq(r.seq, u.id!);
+    const track = (this.tracks[shard] ??= new SeqTrack());
+    this.markSeq(track, shard, r.seq, u.id!);
     let t = this.tallies.get(u.asset);
     if (t === undefined) {
       t = { ok: 0, rejected: 0, delta: 0, maxVersion: 0, atMax: null };
@@ -95,15 +104,15 @@ export class AuditLedger {
     }
     // Reservoir sample of acked updates, replayed at the end (see SAMPLE_BLOCK_SEQS).
     const block = Math.floor(r.seq / SAMPLE_BLOCK_SEQS);
-    if (block > this.sampleBlock) {
-      this.previous = block === this.sampleBlock + 1 ? this.sample : [];
-      this.sample = [];
-      this.sampleSeen = 0;
-      this.sampleBlock = block;
-    } else if (block < this.sampleBlock) return;
-    const k = this.sampleSeen++;
-    if (k < SAMPLE_MAX) this.sample.push({ u, r });
-    else if (Math.random() * (k + 1) < SAMPLE_MAX) this.sample[Math.floor(Math.random() * SAMPLE_MAX)] = { u, r };
+    if (block > track.sampleBlock) {
+      track.previous = block === track.sampleBlock + 1 ? track.sample : [];
+      track.sample = [];
+      track.sampleSeen = 0;
+      track.sampleBlock = block;
+    } else if (block < track.sampleBlock) return;
+    const k = track.sampleSeen++;
+    if (k < SAMPLE_MAX) track.sample.push({ u, r });
+    else if (Math.random() * (k + 1) < SAMPLE_MAX) track.sample[Math.floor(Math.random() * SAMPLE_MAX)] = { u, r };
   }
 
   /** An update that ended without a committed outcome: remembered unless the refusal is definite. */
@@ -135,16 +144,16 @@ export class AuditLedger {
     if (result.status === 'resting' || result.status === 'partial') add(orderId, result.remainingQty as number);
   }
 
-  private markSeq(seq: number, id: string): void {
+  private markSeq(t: SeqTrack, shard: number, seq: number, id: string): void {
     const byte = seq >>> 3;
-    if (byte >= this.seqs.length) {
-      const grown = new Uint8Array(Math.max(this.seqs.length * 2, byte + 1));
-      grown.set(this.seqs);
-      this.seqs = grown;
+    if (byte >= t.seqs.length) {
+      const grown = new Uint8Array(Math.max(t.seqs.length * 2, byte + 1));
+      grown.set(t.seqs);
+      t.seqs = grown;
     }
     const bit = 1 << (seq & 7);
-    if ((this.seqs[byte]! & bit) !== 0) this.violations.push(`seq ${seq} was acked to two different updates (the second: ${id})`);
-    this.seqs[byte]! |= bit;
+    if ((t.seqs[byte]! & bit) !== 0) this.violations.push(`seq ${seq} of shard ${shard} was acked to two different updates (the second: ${id})`);
+    t.seqs[byte]! |= bit;
   }
 
   /**
@@ -159,7 +168,7 @@ export class AuditLedger {
       todo.map(async (u) => {
         for (let round = 1; ; round++) {
           try {
-            this.result(u, await client.update(u));
+            this.result(u, await client.update(u), client.shardOf(u.asset));
             return;
           } catch (err) {
             const code = err instanceof TxError ? err.code : 'CLIENT_ERROR';
@@ -172,7 +181,7 @@ export class AuditLedger {
         }
       }),
     );
-    for (const { u, r } of [...this.previous, ...this.sample]) {
+    for (const { u, r } of this.tracks.flatMap((t) => [...t.previous, ...t.sample])) {
       this.replayed++;
       try {
         const again = await client.update(u);
@@ -186,7 +195,7 @@ export class AuditLedger {
       workload: this.workload,
       tallies: this.tallies,
       orders: this.orders,
-      seqs: this.seqs,
+      seqs: this.tracks.map((t) => t.seqs),
       acked: this.acked,
       retriedAtEnd: this.retriedAtEnd,
       replayed: this.replayed,

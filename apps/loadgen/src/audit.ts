@@ -2,11 +2,12 @@
  * The audit's verdict (main thread): the engines' ledgers are added up, every asset
  * they touched is read back from the primary, and the states must be exactly what the
  * acknowledged updates add up to. Then the standby, once caught up, must report the
- * primary's digest. Each violation is one sentence naming the asset (or seq, or node)
+ * primary's digest (each shard's standby its own primary's). Each violation is one sentence naming the asset (or seq, or node)
  * and the expected and actual values; the first one is the run's failure message.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { TxClient } from '@txtest/client';
+import type { NodeStatus } from '@txtest/protocol';
 import type { WorkloadName } from './args';
 import type { AssetTally, LedgerPartial } from './audit-ledger';
 import { fetchStatus } from './primary-watch';
@@ -18,7 +19,16 @@ export interface AuditResult {
   acked: number;
   retriedAtEnd: number;
   replayed: number;
-  digest: { checked: boolean; equal: boolean | null; note: string; primary?: string; standby?: string; appliedSeq?: number };
+  /** The standby's digest against the primary's; with several shards, every pair's in one, and each in `shards`. */
+  digest: {
+    checked: boolean;
+    equal: boolean | null;
+    note: string;
+    primary?: string;
+    standby?: string;
+    appliedSeq?: number;
+    shards?: AuditResult['digest'][];
+  };
 }
 
 const VIOLATIONS_KEPT = 100;
@@ -27,7 +37,8 @@ function merge(parts: LedgerPartial[]): { tallies: Map<string, AssetTally>; orde
   const tallies = new Map<string, AssetTally>();
   const orders = new Map<string, Map<string, number>>();
   const violations: string[] = [];
-  let seen = new Uint8Array(0);
+  /** By shard: the seqs acked so far, over the engines merged. */
+  const seen: Uint8Array[] = [];
   for (const p of parts) {
     violations.push(...p.violations);
     for (const [asset, t] of p.tallies) {
@@ -52,20 +63,25 @@ function merge(parts: LedgerPartial[]): { tallies: Map<string, AssetTally>; orde
         else m.set(id, sum);
       }
     }
-    // Two engines acked the same seq: each marked it in its own bitmap.
-    const n = Math.min(seen.length, p.seqs.length);
-    for (let i = 0; i < n; i++) {
-      const both = seen[i]! & p.seqs[i]!;
-      if (both !== 0) violations.push(`seq ${i * 8 + Math.log2(both & -both)} was acked to updates of two different clients`);
-    }
-    if (p.seqs.length > seen.length) {
-      const grown = new Uint8Array(p.seqs.length);
-      grown.set(seen);
-      seen = grown;
-    }
-    for (let i = 0; i < p.seqs.length; i++) seen[i]! |= p.seqs[i]!;
+    p.seqs.forEach((seqs, shard) => (seen[shard] = mergeSeqs(seen[shard] ?? new Uint8Array(0), seqs, shard, violations)));
   }
   return { tallies, orders, violations };
+}
+
+/** `seen` with the engine's `seqs` of one shard marked in; a seq both acked is a violation (each engine marked it in its own bitmap). */
+function mergeSeqs(seen: Uint8Array, seqs: Uint8Array, shard: number, violations: string[]): Uint8Array {
+  const n = Math.min(seen.length, seqs.length);
+  for (let i = 0; i < n; i++) {
+    const both = seen[i]! & seqs[i]!;
+    if (both !== 0) violations.push(`seq ${i * 8 + Math.log2(both & -both)} of shard ${shard} was acked to updates of two different clients`);
+  }
+  let out = seen;
+  if (seqs.length > seen.length) {
+    out = new Uint8Array(seqs.length);
+    out.set(seen);
+  }
+  for (let i = 0; i < seqs.length; i++) out[i]! |= seqs[i]!;
+  return out;
 }
 
 type Book = { bids: { price: number; orders: { orderId: string; qty: number }[] }[]; asks: { price: number; orders: { orderId: string; qty: number }[] }[] };
@@ -125,45 +141,91 @@ function checkAsset(
   return out;
 }
 
-/** Waits until a standby has applied what the primary has, then compares their digests. */
-async function checkDigest(nc: NatsConnection, prefix: string, cluster: string, nodes: readonly string[], timeoutMs: number): Promise<AuditResult['digest']> {
+type DigestCheck = AuditResult['digest'];
+
+/** One pair's verdict from one round of statuses (its nodes only), or null while its standby has not caught up. */
+function judgePair(st: readonly (NodeStatus | null)[], names: readonly string[]): DigestCheck | null {
+  const primary = st.find((s) => s !== null && (s.role === 'primary' || s.role === 'solo')) ?? null;
+  const standby = st.find((s) => s !== null && s.role === 'standby') ?? null;
+  const joining = st.some((s) => s !== null && ['starting', 'recovering', 'negotiating', 'syncing'].includes(s.role));
+  if (primary !== null && standby === null && primary.role === 'solo' && !joining) {
+    return { checked: false, equal: null, note: `${primary.nodeId} serves without a standby: no digest to compare`, primary: primary.nodeId };
+  }
+  if (primary === null || standby === null || primary.appliedSeq !== standby.appliedSeq) return null;
+  const equal = primary.digest === standby.digest;
+  return {
+    checked: true,
+    equal,
+    note: equal
+      ? `standby ${standby.nodeId} equals primary ${primary.nodeId} at seq ${primary.appliedSeq}`
+      : `digests differ at seq ${primary.appliedSeq}: ${progressOf(st, names)}`,
+    primary: primary.nodeId,
+    standby: standby.nodeId,
+    appliedSeq: primary.appliedSeq!,
+  };
+}
+
+/** What a pair's nodes show this round, for a note. */
+function progressOf(st: readonly (NodeStatus | null)[], names: readonly string[]): string {
+  return st
+    .map((s, i) => (s === null ? `${names[i]}: no answer` : `${s.nodeId} ${s.role} applied seq ${s.appliedSeq} (digest ${s.digest?.slice(0, 12)})`))
+    .join(', ');
+}
+
+/**
+ * Waits until each shard's standby has applied what its primary has, then compares their
+ * digests. A node belongs to the shard its status reports; with one shard the result is
+ * that pair's, with several it is all of theirs in one (`shards` has each).
+ */
+async function checkDigests(nc: NatsConnection, o: DigestTarget, timeoutMs: number): Promise<DigestCheck> {
   const deadline = performance.now() + timeoutMs;
+  const done = new Map<number, DigestCheck>();
   for (;;) {
     // A digest over a million assets is taken a slice at a time and takes seconds: each
     // status request may use what is left of the deadline.
     const wait = Math.max(2000, deadline - performance.now());
-    const st = await Promise.all(nodes.map((n) => fetchStatus(nc, prefix, cluster, n, true, wait)));
-    const primary = st.find((s) => s !== null && (s.role === 'primary' || s.role === 'solo')) ?? null;
-    const standby = st.find((s) => s !== null && s.role === 'standby') ?? null;
-    if (primary === null && st.every((s) => s === null))
-      return { checked: false, equal: null, note: `no node of ${nodes.join(', ')} answers status: digest check skipped (pass --nodes)` };
-    const joining = st.some((s) => s !== null && ['starting', 'recovering', 'negotiating', 'syncing'].includes(s.role));
-    if (primary !== null && standby === null && primary.role === 'solo' && !joining) {
-      return { checked: false, equal: null, note: `${primary.nodeId} serves without a standby: no digest to compare`, primary: primary.nodeId };
-    }
-    let last: string; // what the nodes show this round, for the note if the deadline passes
-    if (primary !== null && standby !== null) {
-      last = `${primary.nodeId} applied seq ${primary.appliedSeq} (digest ${primary.digest?.slice(0, 12)}), ${standby.nodeId} applied seq ${standby.appliedSeq} (digest ${standby.digest?.slice(0, 12)})`;
-      if (primary.appliedSeq === standby.appliedSeq) {
-        const equal = primary.digest === standby.digest;
-        return {
-          checked: true,
-          equal,
-          note: equal
-            ? `standby ${standby.nodeId} equals primary ${primary.nodeId} at seq ${primary.appliedSeq}`
-            : `digests differ at seq ${primary.appliedSeq}: ${last}`,
-          primary: primary.nodeId,
-          standby: standby.nodeId,
-          appliedSeq: primary.appliedSeq!,
-        };
+    const st = await Promise.all(o.nodes.map((n) => fetchStatus(nc, o.prefix, o.cluster, n, true, wait)));
+    if (st.every((s) => s === null))
+      return { checked: false, equal: null, note: `no node of ${o.nodes.join(', ')} answers status: digest check skipped (pass --nodes)` };
+    const late = performance.now() > deadline;
+    for (let shard = 0; shard < o.shards; shard++) {
+      if (done.has(shard)) continue;
+      const mine = o.nodes.map((n, i) => [n, st[i]!] as const).filter(([, s]) => s === null || (s.shard ?? 0) === shard);
+      const verdict = judgePair(
+        mine.map(([, s]) => s),
+        mine.map(([n]) => n),
+      );
+      if (verdict !== null) done.set(shard, verdict);
+      else if (late) {
+        const seen = mine.filter(([, s]) => s !== null);
+        const note =
+          seen.length === 0
+            ? 'no node of this shard answers'
+            : `the standby did not reach the primary's seq within ${timeoutMs} ms (${progressOf(
+                seen.map(([, s]) => s),
+                seen.map(([n]) => n),
+              )})`;
+        done.set(shard, { checked: true, equal: false, note });
       }
-    } else {
-      last = st.map((s, i) => `${nodes[i]}: ${s === null ? 'no answer' : s.role}`).join(', ');
     }
-    if (performance.now() > deadline)
-      return { checked: true, equal: false, note: `the standby did not reach the primary's seq within ${timeoutMs} ms (${last})` };
+    if (done.size === o.shards) return combine(done);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function combine(done: Map<number, DigestCheck>): DigestCheck {
+  if (done.size === 1) return done.get(0)!;
+  const all = [...done.entries()].sort(([a], [b]) => a - b);
+  const checked = all.some(([, d]) => d.checked);
+  const equal = checked ? all.every(([, d]) => !d.checked || d.equal === true) : null;
+  return { checked, equal, note: all.map(([k, d]) => `shard ${k}: ${d.note}`).join('; '), shards: all.map(([, d]) => d) };
+}
+
+interface DigestTarget {
+  prefix: string;
+  cluster: string;
+  nodes: readonly string[];
+  shards: number;
 }
 
 export async function runAudit(
@@ -171,7 +233,7 @@ export async function runAudit(
   workload: WorkloadName,
   client: TxClient,
   nc: NatsConnection,
-  o: { prefix: string; cluster: string; nodes: readonly string[]; digestTimeoutMs?: number },
+  o: DigestTarget & { digestTimeoutMs?: number },
 ): Promise<AuditResult> {
   const merged = merge(parts);
   const { tallies, orders } = merged;
@@ -190,7 +252,7 @@ export async function runAudit(
     }
   }
   violations.push(...merged.violations);
-  const digest = await checkDigest(nc, o.prefix, o.cluster, o.nodes, o.digestTimeoutMs ?? 15_000);
+  const digest = await checkDigests(nc, o, o.digestTimeoutMs ?? 15_000);
   if (digest.checked && digest.equal === false) violations.push(`standby digest check failed: ${digest.note}`);
   return {
     clean: violations.length === 0,

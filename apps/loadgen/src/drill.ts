@@ -1,7 +1,8 @@
 /**
  * `txtest-loadgen drill`: the failover drill. Starts a private nats-server and a pair
- * (n1, n2) with the testkit, puts them under a steady load with the audit on, and N
- * times: waits for a primary with its standby attached, SIGKILLs the primary by the pid
+ * (n1, n2) with the testkit, or one per shard with `--shards S` (s<k>-n1, s<k>-n2), puts
+ * them under a steady load with the audit on, and N times: picks a shard (each round
+ * of S kills takes every shard once, in a random order), waits for its primary with the standby attached, SIGKILLs the primary by the pid
  * its status reports, measures the gap from the kill to the first `ok` from the new
  * primary (a reply in a higher epoch), restarts the killed node and waits until it is
  * the standby again. Then stops the load and audits (states exact, digests equal).
@@ -62,8 +63,9 @@ export const DRILL_COMMAND: Command<typeof DRILL_FLAGS> = {
   prog: 'txtest-loadgen drill',
   usage: ['[--kills N] [load flags]'],
   about: [
-    'Starts a private nats-server and a pair n1 + n2 (testkit), loads it with the audit on,',
-    'SIGKILLs the primary N times (restarting it each time), and reports each failover gap',
+    'Starts a private nats-server and a pair n1 + n2 (testkit), or one pair per shard with',
+    '--shards S, loads it with the audit on, SIGKILLs a primary N times (of a random shard;',
+    'restarting it each time), and reports each failover gap',
     '(kill to the first ok from the new primary), the throughput dip and the audit. The load',
     "flags are those of a load run (txtest-loadgen --help), with the drill's defaults below.",
   ],
@@ -76,7 +78,7 @@ export interface DrillPlan {
 
 /** The load the drill will run against `natsUrl`, audited, with a fresh asset tag. */
 function drillLoad(v: Values<typeof DRILL_FLAGS>, natsUrl: string, tag: string): LoadgenArgs {
-  return loadArgs(v, { nats: { url: natsUrl }, prefix: 'txtest', cluster: 'default', nodes: ['n1', 'n2'], durationS: 1, audit: true }, DRILL_DEFAULTS, 1, tag);
+  return loadArgs(v, { nats: { url: natsUrl }, prefix: 'txtest', cluster: 'default', nodes: null, durationS: 1, audit: true }, DRILL_DEFAULTS, 1, tag);
 }
 
 /** Checks the drill's flags (the load's among them) before anything is started. */
@@ -90,28 +92,38 @@ type Agg = NonNullable<LoadRun['agg']>;
 
 export async function drill({ values: v }: DrillPlan): Promise<number> {
   const nats: NatsServerHandle = await startNatsServer();
-  const pair = new TestPair({
-    natsUrl: nats.url,
-    heartbeatIntervalMs: v['heartbeat-interval-ms'],
-    heartbeatMissed: v['heartbeat-missed'],
-    args: [...v['node-arg']],
-  });
+  const pairs = Array.from(
+    { length: v.shards },
+    (_, index) =>
+      new TestPair({
+        natsUrl: nats.url,
+        heartbeatIntervalMs: v['heartbeat-interval-ms'],
+        heartbeatMissed: v['heartbeat-missed'],
+        args: [...v['node-arg']],
+        shard: { index, count: v.shards },
+      }),
+  );
   const nc = await connectNats({ url: nats.url }, 'txtest-loadgen-drill');
   const started: { id: string; proc: NodeProcess }[] = [];
-  const start = async (id: string, timeoutMs?: number) => void started.push({ id, proc: await pair.start(id, [], timeoutMs) });
+  const start = async (pair: TestPair, id: string, timeoutMs?: number) => void started.push({ id, proc: await pair.start(id, [], timeoutMs) });
   try {
-    await Promise.all([start('n1'), start('n2')]);
-    await Promise.all([pair.waitRole('n1', 'primary'), pair.waitRole('n2', 'standby')]);
+    await Promise.all(pairs.flatMap((p) => p.ids.map((id) => start(p, id))));
+    await Promise.all(pairs.flatMap((p) => [p.waitRole(p.ids[0], 'primary'), p.waitRole(p.ids[1], 'standby')]));
     const a = drillLoad(v, nats.url, `drill${Date.now().toString(36)}`);
-    if (v.pregrow > 0) await pregrow(nc, v.pregrow, { prefix: a.prefix, cluster: a.cluster }, (msg) => process.stderr.write(`drill: ${msg}\n`));
+    const grow = { prefix: a.prefix, cluster: a.cluster, shards: a.shards };
+    if (v.pregrow > 0) await pregrow(nc, v.pregrow, grow, (msg) => process.stderr.write(`drill: ${msg}\n`));
     const run = new LoadRun(a, { untilStopped: true });
     await run.start();
     const agg = run.agg!;
     const done: KillRow[] = [];
     const intervalsPerS = Math.max(1, Math.round(1000 / a.intervalMs));
     await agg.whenComplete(agg.measureFrom + intervalsPerS);
+    const order: TestPair[] = [];
     for (let k = 1; k <= v.kills; k++) {
-      done.push(await killOnce(k, { nc, pair, agg, start, rejoinTimeoutMs: v['rejoin-timeout-s'], kills: v.kills }));
+      // Shards in a random order, each once per round: every shard's primary is killed as soon as there are as many kills as shards.
+      if (order.length === 0) order.push(...shuffled(pairs));
+      const pair = order.pop()!;
+      done.push(await killOnce(k, { nc, pair, agg, start: (id, t) => start(pair, id, t), rejoinTimeoutMs: v['rejoin-timeout-s'], kills: v.kills }));
       // A steady second between kills gives the next dip its baseline.
       await agg.whenComplete(agg.lastComplete() + intervalsPerS);
     }
@@ -122,9 +134,18 @@ export async function drill({ values: v }: DrillPlan): Promise<number> {
   } finally {
     if (v['log-dir'] !== undefined) writeProcessLogs(v['log-dir'], started);
     await nc.close();
-    await pair.close();
+    await Promise.all(pairs.map((p) => p.close()));
     await nats.stop();
   }
+}
+
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 interface KillContext {
@@ -136,11 +157,12 @@ interface KillContext {
   kills: number;
 }
 
-/** One kill: the primary (with its standby attached) SIGKILLed, the gap to the first ok in a higher epoch, the restart until it is standby. */
+/** One kill: a pair's primary (with its standby attached) SIGKILLed, the gap to the first ok in a higher epoch of that pair, the restart until it is standby. */
 async function killOnce(k: number, c: KillContext): Promise<KillRow> {
-  const { primaryId, standbyId } = await attachedPair(c.nc, c.agg);
+  const { primaryId, standbyId } = await attachedPair(c.nc, c.agg, c.pair.ids);
   const st = await nodeStatus(c.nc, primaryId);
-  const firstOk = c.agg.whenEpochAbove(st.epoch);
+  const shard = c.pair.shard.index;
+  const firstOk = c.agg.whenEpochAbove(st.epoch, shard);
   const killAt = absNowMs();
   process.kill(st.pid, 'SIGKILL');
   const gapAt = await Promise.race([firstOk, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
@@ -157,6 +179,7 @@ async function killOnce(k: number, c: KillContext): Promise<KillRow> {
   );
   return {
     n: k,
+    shard,
     killed: primaryId,
     pid: st.pid,
     epoch: st.epoch,
@@ -167,12 +190,12 @@ async function killOnce(k: number, c: KillContext): Promise<KillRow> {
 }
 
 /** Waits for a primary with its standby attached: a node still syncing may not take over, by design. */
-async function attachedPair(nc: NatsConnection, agg: Agg): Promise<{ primaryId: string; standbyId: string }> {
+async function attachedPair(nc: NatsConnection, agg: Agg, [a, b]: readonly [string, string]): Promise<{ primaryId: string; standbyId: string }> {
   for (let polls = 0; ; polls++) {
-    const [s1, s2] = await Promise.all([nodeStatus(nc, 'n1'), nodeStatus(nc, 'n2')]);
-    if (s1.role === 'primary' && s2.role === 'standby') return { primaryId: 'n1', standbyId: 'n2' };
-    if (s2.role === 'primary' && s1.role === 'standby') return { primaryId: 'n2', standbyId: 'n1' };
-    if (polls > 400) throw new Error(`no primary with an attached standby after ${polls} polls (n1 ${s1.role}, n2 ${s2.role})`);
+    const [s1, s2] = await Promise.all([nodeStatus(nc, a), nodeStatus(nc, b)]);
+    if (s1.role === 'primary' && s2.role === 'standby') return { primaryId: a, standbyId: b };
+    if (s2.role === 'primary' && s1.role === 'standby') return { primaryId: b, standbyId: a };
+    if (polls > 400) throw new Error(`no primary with an attached standby after ${polls} polls (${a} ${s1.role}, ${b} ${s2.role})`);
     await agg.whenComplete(agg.lastComplete() + 1);
   }
 }

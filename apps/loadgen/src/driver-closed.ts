@@ -64,9 +64,10 @@ export class ClosedLoopDriver implements Driver {
   }
 
   completed(s: Slot, r: UpdateResult): void {
-    this.recorder.result(r, (performance.now() - s.sentAt) * 1000);
+    const shard = this.client.shardOf(s.input!.asset);
+    this.recorder.result(r, (performance.now() - s.sentAt) * 1000, shard);
     this.workload.onResult(s.input!, r);
-    this.ledger?.result(s.input!, r);
+    this.ledger?.result(s.input!, r, shard);
     this.issue(s);
   }
 

@@ -82,9 +82,10 @@ export class OpenLoopDriver implements Driver {
   }
 
   completed(s: Slot, r: UpdateResult): void {
-    this.recorder.result(r, (performance.now() - s.intendedAt) * 1000);
+    const shard = this.client.shardOf(s.input!.asset);
+    this.recorder.result(r, (performance.now() - s.intendedAt) * 1000, shard);
     this.workload.onResult(s.input!, r);
-    this.ledger?.result(s.input!, r);
+    this.ledger?.result(s.input!, r, shard);
     this.release(s);
   }
 

@@ -21,6 +21,7 @@ export interface EngineConfig {
   nats: NatsSettings;
   prefix: string;
   cluster: string;
+  shards: number;
   /** One entry per client of this engine: its in-flight window (closed loop) or its rate (open loop). */
   windows: number[] | null;
   rates: number[] | null;
@@ -72,6 +73,7 @@ export class Engine {
         new TxClient(nc, {
           prefix: cfg.prefix,
           cluster: cfg.cluster,
+          shards: cfg.shards,
           batching: cfg.batch,
           attemptTimeoutMs: cfg.attemptTimeoutMs,
           deadlineMs: cfg.deadlineMs,

@@ -34,6 +34,7 @@ export function engineConfigs(a: LoadgenArgs): EngineConfig[] {
       nats: { ...a.nats },
       prefix: a.prefix,
       cluster: a.cluster,
+      shards: a.shards,
       windows: a.inFlight !== null ? mine : null,
       rates: a.ratePerS !== null ? mine : null,
       batch: a.batch,

@@ -10,8 +10,13 @@ import { TxClient } from '@txtest/client';
 
 const IN_FLIGHT = 1024;
 
-export async function pregrow(nc: NatsConnection, n: number, opts: { prefix: string; cluster: string }, say: (msg: string) => void): Promise<void> {
-  const client = new TxClient(nc, { prefix: opts.prefix, cluster: opts.cluster, batching: true, deadlineMs: 120_000 });
+export async function pregrow(
+  nc: NatsConnection,
+  n: number,
+  opts: { prefix: string; cluster: string; shards: number },
+  say: (msg: string) => void,
+): Promise<void> {
+  const client = new TxClient(nc, { prefix: opts.prefix, cluster: opts.cluster, shards: opts.shards, batching: true, deadlineMs: 120_000 });
   const t0 = Date.now();
   let next = 0;
   let done = 0;

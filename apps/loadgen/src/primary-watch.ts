@@ -1,7 +1,7 @@
 /**
- * Who is primary right now: polls `P.C.status.<node>` of every known node at about
- * 4 Hz (short timeouts, so a dead node costs one missed answer, not a stall) and
- * records each change of primary with its time, which the progress line shows and the
+ * Who is primary right now, in each shard: polls `P.C.status.<node>` of every known
+ * node at about 4 Hz (short timeouts, so a dead node costs one missed answer, not a
+ * stall) and records each change of primary with its time, which the progress line shows and the
  * reports mark as failovers. A node that does not answer is simply absent.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -12,6 +12,8 @@ import { absNowMs } from './recorder';
 export interface PrimaryChange {
   /** Absolute ms of the poll that saw the change. */
   atMs: number;
+  /** The shard whose pair changed primary (0 unsharded). */
+  shard: number;
   from: string | null;
   to: string | null;
   epoch: number;
@@ -24,9 +26,10 @@ export function fetchStatus(nc: NatsConnection, prefix: string, cluster: string,
 
 const SERVING = new Set(['primary', 'solo']);
 
+/** The primary of each shard (by the shard its nodes report), and every change of one. */
 export class PrimaryWatch {
-  primary: string | null = null;
-  epoch = 0;
+  /** By shard: the serving node with the highest epoch, as last seen. */
+  readonly primaries = new Map<number, { nodeId: string; epoch: number }>();
   readonly changes: PrimaryChange[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
@@ -40,24 +43,36 @@ export class PrimaryWatch {
     private readonly everyMs = 250,
   ) {}
 
+  /** The one line the progress shows: `n1 (epoch 3)`, or `s0-n1 (epoch 3), s1-n2 (epoch 2)` by shard. */
+  get summary(): string | null {
+    if (this.primaries.size === 0) return null;
+    return [...this.primaries.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, p]) => `${p.nodeId} (epoch ${p.epoch})`)
+      .join(', ');
+  }
+
   start(): Promise<void> {
     this.polling = this.poll();
     return this.polling;
   }
 
-  /** One round: asks every node, then decides the primary (the serving node with the highest epoch). */
+  /** One round: asks every node, then decides each shard's primary (its serving node with the highest epoch). */
   private async poll(): Promise<void> {
     const got = await Promise.all(this.nodes.map((n) => fetchStatus(this.nc, this.prefix, this.cluster, n, false, Math.min(500, this.everyMs * 2))));
-    let best: NodeStatus | null = null;
+    const best = new Map<number, NodeStatus>();
     for (const s of got) {
-      if (s === null) continue;
-      if (SERVING.has(s.role) && (best === null || s.epoch > best.epoch)) best = s;
+      if (s === null || !SERVING.has(s.role)) continue;
+      const shard = s.shard ?? 0;
+      const b = best.get(shard);
+      if (b === undefined || s.epoch > b.epoch) best.set(shard, s);
     }
     const now = absNowMs();
-    if (best !== null && (best.nodeId !== this.primary || best.epoch > this.epoch)) {
-      if (best.nodeId !== this.primary) this.changes.push({ atMs: now, from: this.primary, to: best.nodeId, epoch: best.epoch });
-      this.primary = best.nodeId;
-      this.epoch = best.epoch;
+    for (const [shard, b] of best) {
+      const was = this.primaries.get(shard);
+      if (was !== undefined && b.nodeId === was.nodeId && b.epoch <= was.epoch) continue;
+      if (b.nodeId !== was?.nodeId) this.changes.push({ atMs: now, shard, from: was?.nodeId ?? null, to: b.nodeId, epoch: b.epoch });
+      this.primaries.set(shard, { nodeId: b.nodeId, epoch: b.epoch });
     }
     if (!this.stopped) this.timer = setTimeout(() => (this.polling = this.poll()), this.everyMs);
   }

@@ -38,7 +38,8 @@ export class Progress {
     const t = (absNowMs() - agg.startMs) / 1000;
     const phase = absNowMs() < agg.measuredFromMs ? 'warm-up' : absNowMs() < agg.measuredToMs ? 'measuring' : 'draining';
     const r = last >= 0 ? agg.row(last) : null;
-    const primary = this.watch.primary === null ? 'primary ?' : `primary ${this.watch.primary} (epoch ${this.watch.epoch})`;
+    const summary = this.watch.summary;
+    const primary = summary === null ? 'primary ?' : `primary ${summary}`;
     return `${t.toFixed(1).padStart(6)} s  ${phase.padEnd(9)}  ${r === null ? '-' : `${fmtInt(r.rate)}/s`}  p99 ${r === null || r.latency.count === 0 ? '-' : fmtUs(r.latency.p99Us)}  errors ${fmtInt(this.errors)}  retries ${fmtInt(this.retries)}  ${primary}`;
   }
 

@@ -23,8 +23,8 @@ export interface IntervalSnapshot {
   issued: number;
   /** Compressed base64 HdrHistogram of latencies in µs; '' when empty. */
   histogram: string;
-  /** First time (absolute ms) a reply from each newly seen epoch arrived. */
-  epochFirst: [epoch: number, atMs: number][];
+  /** First time (absolute ms) a reply from each newly seen epoch of a shard's pair arrived. */
+  epochFirst: [shard: number, epoch: number, atMs: number][];
 }
 
 /** Absolute milliseconds, comparable between worker threads. */
@@ -39,8 +39,9 @@ export class Recorder {
   private issued = 0;
   private errors: Record<string, number> = {};
   private retries: Record<string, number> = {};
-  private epochFirst: [number, number][] = [];
-  private epochMax = 0;
+  private epochFirst: [number, number, number][] = [];
+  /** By shard: each pair has epochs of its own. */
+  private readonly epochMax: number[] = [];
   private index = 0;
 
   readonly onRetry = (reason: string): void => {
@@ -51,14 +52,14 @@ export class Recorder {
     this.issued++;
   }
 
-  /** A committed outcome (ok or REJECTED) after `latencyUs`. */
-  result(r: UpdateResult, latencyUs: number): void {
+  /** A committed outcome (ok or REJECTED) from shard `shard`'s pair after `latencyUs`. */
+  result(r: UpdateResult, latencyUs: number, shard: number): void {
     if (r.ok) this.ok++;
     else this.rejected++;
     this.hist.recordValue(latencyUs < 1 ? 1 : latencyUs > LATENCY_US_MAX ? LATENCY_US_MAX : Math.round(latencyUs));
-    if (r.epoch > this.epochMax) {
-      this.epochMax = r.epoch;
-      this.epochFirst.push([r.epoch, absNowMs()]);
+    if (r.epoch > (this.epochMax[shard] ?? 0)) {
+      this.epochMax[shard] = r.epoch;
+      this.epochFirst.push([shard, r.epoch, absNowMs()]);
     }
   }
 

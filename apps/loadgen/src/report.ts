@@ -9,6 +9,7 @@ import type { LatencySummary } from './histogram';
 export interface FailoverMark {
   /** Seconds from the start of the run. */
   tS: number;
+  shard: number;
   from: string | null;
   to: string | null;
   epoch: number;
@@ -16,6 +17,8 @@ export interface FailoverMark {
 
 export interface DrillKill {
   n: number;
+  /** The shard whose primary was killed (0 unsharded). */
+  shard: number;
   killed: string;
   pid: number;
   epoch: number;
@@ -57,8 +60,8 @@ export interface RunReport {
   /** The measured latency histogram (µs), compressed base64 HdrHistogram encoding. */
   histogram: string;
   failovers: FailoverMark[];
-  /** The first ok of each epoch seen in replies, seconds from the start. */
-  epochs: { epoch: number; tS: number }[];
+  /** The first ok of each epoch of each shard's pair seen in replies, seconds from the start. */
+  epochs: { shard: number; epoch: number; tS: number }[];
   audit: AuditResult | null;
   drill: { kills: DrillKill[]; worstGapMs: number | null; medianGapMs: number | null } | null;
 }

@@ -17,7 +17,8 @@ export const REQ_COMMAND: Command<typeof REQ_FLAGS> = {
   usage: ["[flags] <tx|query|status.<node>> ['<json body>']"],
   about: [
     'Sends one JSON request to <prefix>.<cluster>.<subject> (or to a full subject that starts with',
-    'the prefix) and prints the JSON reply; the body defaults to {}.',
+    'the prefix) and prints the JSON reply; the body defaults to {}. In a sharded cluster shard k',
+    'answers tx.<k> and query.<k>.',
   ],
   flags: REQ_FLAGS,
   positionals: { max: 2, names: 'a subject and a JSON body' },

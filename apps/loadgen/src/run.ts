@@ -84,6 +84,7 @@ export class LoadRun {
       const client = new TxClient(this.nc!, {
         prefix: a.prefix,
         cluster: a.cluster,
+        shards: a.shards,
         attemptTimeoutMs: a.attemptTimeoutMs,
         deadlineMs: a.deadlineMs,
         backoffInitialMs: a.backoffInitialMs,
@@ -96,7 +97,7 @@ export class LoadRun {
           a.workload,
           client,
           this.nc!,
-          { prefix: a.prefix, cluster: a.cluster, nodes: a.nodes },
+          { prefix: a.prefix, cluster: a.cluster, nodes: a.nodes, shards: a.shards },
         );
       } finally {
         client.close();
@@ -141,8 +142,10 @@ export class LoadRun {
       intervals: agg.rows(),
       spectrum: percentileSpectrum(t.hist),
       histogram: t.hist.totalCount > 0 ? encodeHistogram(t.hist) : '',
-      failovers: this.watch!.changes.map((c) => ({ tS: rel(c.atMs), from: c.from, to: c.to, epoch: c.epoch })),
-      epochs: [...agg.epochFirst].sort((x, y) => x[0] - y[0]).map(([epoch, at]) => ({ epoch, tS: rel(at) })),
+      failovers: this.watch!.changes.map((c) => ({ tS: rel(c.atMs), shard: c.shard, from: c.from, to: c.to, epoch: c.epoch })),
+      epochs: [...agg.epochFirst]
+        .flatMap(([shard, epochs]) => [...epochs].map(([epoch, at]) => ({ shard, epoch, tS: rel(at) })))
+        .sort((x, y) => x.shard - y.shard || x.epoch - y.epoch),
       audit,
       drill: null,
     };

@@ -32,6 +32,14 @@ describe('loadgen arguments', () => {
     expect(Object.isFrozen(a)).toBe(true);
   });
 
+  it('routes over --shards S, polling every shard pair of the default ids unless --nodes names them', () => {
+    expect(parseArgs([])).toMatchObject({ shards: 1, nodes: ['n1', 'n2'] });
+    expect(parseArgs(['--shards', '2'])).toMatchObject({ shards: 2, nodes: ['s0-n1', 's0-n2', 's1-n1', 's1-n2'] });
+    expect(parseArgs(['--shards', '2', '--nodes', 'a,b,c,d']).nodes).toEqual(['a', 'b', 'c', 'd']);
+    expect(refusal(['--shards', '0'])).toMatch(/--shards/);
+    expect(refusal(['--shards', '1025'])).toMatch(/--shards/);
+  });
+
   it('reads the cluster and NATS settings from the same environment variables as the node', () => {
     const a = parseArgs([], {
       TXTEST_NATS_URL: 'nats://10.0.0.1:4222',

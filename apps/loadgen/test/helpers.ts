@@ -25,7 +25,7 @@ export function syntheticReport(): RunReport {
       for (let k = 0; k < n; k++) {
         const slow = i === 25 && k < 300;
         rec.sent();
-        rec.result(ok(i >= 25 ? 2 : 1), slow ? 200_000 + k * 100 : 800 + ((k * 7919) % 2500) + (k % 1000 === 0 ? 20_000 : 0));
+        rec.result(ok(i >= 25 ? 2 : 1), slow ? 200_000 + k * 100 : 800 + ((k * 7919) % 2500) + (k % 1000 === 0 ? 20_000 : 0), 0);
       }
       if (stalled) for (let k = 0; k < 50; k++) rec.onRetry('timeout');
       agg.add(rec.cut());
@@ -75,12 +75,12 @@ export function syntheticReport(): RunReport {
     spectrum: percentileSpectrum(t.hist),
     histogram: encodeHistogram(t.hist),
     failovers: [
-      { tS: 0.1, from: null, to: 'n1', epoch: 1 },
-      { tS: 6.2, from: 'n1', to: 'n2', epoch: 2 },
+      { tS: 0.1, shard: 0, from: null, to: 'n1', epoch: 1 },
+      { tS: 6.2, shard: 0, from: 'n1', to: 'n2', epoch: 2 },
     ],
     epochs: [
-      { epoch: 1, tS: 0.01 },
-      { epoch: 2, tS: 6.25 },
+      { shard: 0, epoch: 1, tS: 0.01 },
+      { shard: 0, epoch: 2, tS: 6.25 },
     ],
     audit: null,
     drill: null,

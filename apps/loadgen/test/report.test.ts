@@ -26,7 +26,7 @@ describe('histograms', () => {
       for (let i = 0; i < 2; i++) {
         for (let k = 1; k <= 1000; k++) {
           const us = k * (t + 1) * (i + 1);
-          rec.result(ok, us);
+          rec.result(ok, us, 0);
           all.recordValue(us);
         }
         rec.failed(new Error('boom'));
@@ -46,7 +46,7 @@ describe('histograms', () => {
 
   it('the snapshot carries the standard compressed encoding, and an empty interval none', () => {
     const rec = new Recorder();
-    for (let k = 1; k <= 100; k++) rec.result(ok, k * 10);
+    for (let k = 1; k <= 100; k++) rec.result(ok, k * 10, 0);
     const snap = rec.cut();
     const h = decodeHistogram(snap.histogram);
     expect(h.totalCount).toBe(100);
@@ -58,7 +58,7 @@ describe('histograms', () => {
     const agg = new Aggregate(0, 500, 1, 1000, 1000);
     const rec = new Recorder();
     for (let i = 0; i < 5; i++) {
-      for (let k = 0; k < 10 * (i + 1); k++) rec.result(ok, 100);
+      for (let k = 0; k < 10 * (i + 1); k++) rec.result(ok, 100, 0);
       agg.add(rec.cut());
     }
     expect(agg.rows().map((r) => r.warmup)).toEqual([true, true, false, false]);

@@ -5,6 +5,7 @@
  */
 import { CliError, expected, parseDuration, readClusterKeyFile, ValueError, type Command, type Flag, type Values } from '@txtest/cli';
 import type { FsyncPolicy } from '@txtest/cluster';
+import { SHARDS_MAX, type ShardSpec } from '@txtest/protocol';
 import { NATS_FLAGS, natsSettings, SUBJECT_FLAGS, subjectToken, type NatsSettings } from '@txtest/transport-nats';
 
 export interface NodeConfig {
@@ -13,6 +14,8 @@ export interface NodeConfig {
   readonly standalone: boolean;
   readonly cluster: string;
   readonly prefix: string;
+  /** Which shard of the cluster this node's pair owns (docs/SHARDING.md). */
+  readonly shard: ShardSpec;
   readonly nats: Readonly<NatsSettings>;
   readonly dataDir: string;
   readonly http: { host: string; port: number };
@@ -67,6 +70,16 @@ export const NODE_FLAGS = [
   { name: 'peer', env: 'TXTEST_PEER_ID', type: 'string', parse: subjectToken, help: "the other node's id (required unless --standalone)" },
   { name: 'standalone', env: 'TXTEST_STANDALONE', type: 'bool', help: 'run a single node with no standby (role solo)' },
   ...SUBJECT_FLAGS,
+  {
+    name: 'shards',
+    env: 'TXTEST_SHARDS',
+    type: 'int',
+    min: 1,
+    max: SHARDS_MAX,
+    default: '1',
+    help: 'pairs the cluster is split into (its assets by fnv1a32(id) mod S); the same on every node and client',
+  },
+  { name: 'shard', env: 'TXTEST_SHARD', type: 'int', min: 0, max: SHARDS_MAX - 1, default: '0', help: "the shard this node's pair owns, 0..shards-1" },
   ...NATS_FLAGS,
   { name: 'data-dir', env: 'TXTEST_DATA_DIR', type: 'string', value: 'dir', defaultHelp: './data/<id>', help: 'log, snapshots and epoch record' },
   {
@@ -203,6 +216,8 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
   const { id, peer, standalone } = v;
   if (!standalone && peer === undefined) throw new CliError('--peer is required unless --standalone (or TXTEST_PEER_ID): the id of the other node');
   if (peer === id) throw new CliError(`--peer must differ from --id (both are "${id}")`);
+  const shard: ShardSpec = Object.freeze({ index: v.shard, count: v.shards });
+  if (v.shard >= v.shards) throw new CliError(`--shard (${v.shard}) must be less than --shards (${v.shards}): shards are numbered from 0`);
   if (v.ack === 'logged' && v.fsync.kind === 'never')
     throw new CliError('--ack logged needs the log to be synced: use --fsync always or an interval, not never');
   return Object.freeze({
@@ -211,6 +226,7 @@ export function nodeConfig(v: Values<typeof NODE_FLAGS>): NodeConfig {
     standalone,
     cluster: v.cluster,
     prefix: v.prefix,
+    shard,
     nats: Object.freeze(natsSettings(v)),
     dataDir: v['data-dir'] ?? `./data/${id}`,
     http: v.http,

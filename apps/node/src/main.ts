@@ -16,7 +16,7 @@ import { HttpServer } from './http-server';
 import { LiveFeed } from './live-feed';
 import { EventLoopStalls } from './event-loop-stall';
 import { LagTracker, NodeMetrics, timedLogStorage, timedTransport } from './metrics';
-import { PeerWatch } from './peer-watch';
+import { ClusterWatch } from './cluster-watch';
 import { systemClock } from './system-clock';
 import { collectGarbage, HeapGrowth } from './heap';
 
@@ -40,34 +40,34 @@ type Web = Awaited<ReturnType<typeof serveHttp>>;
 /** NATS and what hangs off it (timed transport, metrics, peer watch, arbiter): what the node sends through and reports to. */
 async function connectWiring(config: NodeConfig, log: NodeLog, current: () => TxNode | null) {
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
-  const subjects = subjectsOf(config.prefix, config.cluster);
+  const subjects = subjectsOf(config.prefix, config.cluster, config.shard);
   const natsTransport = new NatsTransport(nc);
   const lag = new LagTracker();
   const stalls = new EventLoopStalls();
   stalls.start();
-  const metrics = new NodeMetrics(config.id, config.peer, () => current()?.stats() ?? null, lag, stalls, config.dataDir);
+  const metrics = new NodeMetrics(config.id, config.shard.index, config.peer, () => current()?.stats() ?? null, lag, stalls, config.dataDir);
   void (async () => {
     for await (const s of nc.status()) if (s.type === 'reconnect') metrics.natsReconnected();
   })();
   const transport = timedTransport(natsTransport, subjects, metrics);
-  const peerWatch = config.peer === null ? null : new PeerWatch(natsTransport, config.peer, subjects.status(config.peer));
   let arbiter: Arbiter | null = null;
   if (!config.standalone && config.arbiter !== 'off') {
     const replicas = config.arbiterReplicas ?? defaultArbiterReplicas(nc);
-    const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix, replicas });
+    const kv = await KvArbiter.open(nc, { cluster: config.cluster, prefix: config.prefix, replicas, shard: config.shard });
     if (kv === null && config.arbiter === 'kv') throw new CliError('--arbiter kv needs JetStream on the NATS server, and it is not enabled there');
-    log.info(kv === null ? { arbiter: 'off (no JetStream)' } : { arbiter: kv.bucket, replicas: kv.replicas }, 'arbiter');
+    log.info(kv === null ? { arbiter: 'off (no JetStream)' } : { arbiter: kv.bucket, key: kv.key, replicas: kv.replicas }, 'arbiter');
     if (kv?.mismatch) log.warn({ arbiter: kv.bucket, replicas: kv.replicas, asked: replicas }, kv.mismatch);
     arbiter = kv;
   }
-  return { nc, subjects, transport, metrics, lag, peerWatch, arbiter };
+  return { nc, subjects, transport, metrics, lag, arbiter };
 }
 
 /** The HTTP server and its live feed, listening before the node exists so that its status can name the address. */
 async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | null) {
   let address = '';
-  const feed = new LiveFeed({ nodeId: config.id, snapshot: () => liveSnapshot() });
-  const liveSnapshot = () => {
+  const feed: LiveFeed = new LiveFeed({ nodeId: config.id, snapshot: () => liveSnapshot() });
+  const cluster = new ClusterWatch(w.nc, w.subjects.statusAll, () => feed.listeners > 0);
+  const liveSnapshot = (): Record<string, unknown> => {
     const node = current();
     const s = node?.stats() ?? null;
     const st = node?.status(false) ?? null;
@@ -81,7 +81,11 @@ async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | 
       epoch: s?.epoch ?? 0,
       lastSeq: s?.lastSeq ?? 0,
       committedSeq: s?.committedSeq ?? 0,
-      peer: peer === null ? null : { ...peer, http: w.peerWatch?.last?.http ?? null, pid: w.peerWatch?.last?.pid ?? null },
+      shard: config.shard.index,
+      shards: config.shard.count,
+      peer: peer === null ? null : { ...peer, http: cluster.nodes.get(peer.nodeId)?.http ?? null, pid: cluster.nodes.get(peer.nodeId)?.pid ?? null },
+      // Every node of every shard the roll call found: the page follows them all.
+      cluster: [...cluster.nodes.values()],
       lag: { seq: w.lag.lagSeq, ms: w.lag.lagMs },
       heartbeat: { silenceMs: s?.peerSilenceMs ?? null, intervalMs: config.heartbeatIntervalMs, missed: config.heartbeatMissed },
       inflight: s?.inflight ?? 0,
@@ -99,7 +103,7 @@ async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | 
     events: (req, res) => feed.attach(req, res),
   });
   address = await http.listen(config.http.host, config.http.port);
-  return { http, feed, address };
+  return { http, feed, cluster, address };
 }
 
 /** The node over the real files, its role changes fed to the log, the metrics and the live feed. */
@@ -114,6 +118,7 @@ function buildNode(
   return new TxNode({
     nodeId: config.id,
     peerId: config.peer,
+    shard: config.shard,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatMissed: config.heartbeatMissed,
     ack: config.ack,
@@ -181,7 +186,7 @@ function stopper(log: NodeLog, node: TxNode, sampleTimer: NodeJS.Timeout, w: Wir
     try {
       await node.stop();
       clearInterval(sampleTimer);
-      w.peerWatch?.stop();
+      web.cluster.stop();
       await w.arbiter?.close();
       await w.nc.drain();
       web.feed.close();
@@ -216,7 +221,7 @@ async function run(config: NodeConfig): Promise<void> {
   node = buildNode(config, logger, w, web, faults, (reason, exitCode) => stop(reason, exitCode));
   new HeapGrowth(config.heapGrowthPercent).watch();
   const sampleTimer = startSampling(node, w);
-  w.peerWatch?.start();
+  web.cluster.start();
   const stop = stopper(log, node, sampleTimer, w, web);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -97,9 +97,10 @@ export class NodeMetrics {
   /** Counts a re-established NATS connection (main's status loop). */
   readonly natsReconnected: () => void;
 
-  constructor(nodeId: string, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker, stalls: EventLoopStalls, dataDir: string) {
+  constructor(nodeId: string, shard: number, peerId: string | null, stats: () => NodeStats | null, lag: LagTracker, stalls: EventLoopStalls, dataDir: string) {
     const registry = this.registry;
-    registry.setDefaultLabels({ node: nodeId });
+    // The shard on every series: the alerts and the dashboard group pairs by it (docs/SHARDING.md).
+    registry.setDefaultLabels({ node: nodeId, shard: String(shard) });
     collectDefaultMetrics({ register: registry, prefix: 'txtest_process_' });
     dropGaugesCalledTotal(registry);
     const registers = [registry];

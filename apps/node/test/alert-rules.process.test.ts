@@ -76,10 +76,10 @@ describe('infra/observability', () => {
     const named = new Set([...namesIn(readFileSync(join(DIR, 'alerts.yml'), 'utf8')), ...namesIn(readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8'))]);
     expect([...named].filter((n) => !exported.has(n))).toEqual([]);
     // The new series carry what happened: a refusal and a malformed request, a snapshot.
-    expect(texts[0]).toMatch(/^txtest_errors_total\{code="REJECTED",node="n1"\} 1$/m);
-    expect(texts[0]).toMatch(/^txtest_errors_total\{code="BAD_REQUEST",node="n1"\} 1$/m);
-    expect(texts[0]).toMatch(/^txtest_snapshot_seq\{node="n1"\} [1-9]\d*$/m);
-    expect(texts[0]).toMatch(/^txtest_data_dir_bytes\{node="n1"\} [1-9]\d*$/m);
-    expect(texts[0]).toMatch(/^txtest_build_info\{version="\d+\.\d+\.\d+",node="n1"\} 1$/m);
+    expect(texts[0]).toMatch(/^txtest_errors_total\{code="REJECTED",node="n1",shard="0"\} 1$/m);
+    expect(texts[0]).toMatch(/^txtest_errors_total\{code="BAD_REQUEST",node="n1",shard="0"\} 1$/m);
+    expect(texts[0]).toMatch(/^txtest_snapshot_seq\{node="n1",shard="0"\} [1-9]\d*$/m);
+    expect(texts[0]).toMatch(/^txtest_data_dir_bytes\{node="n1",shard="0"\} [1-9]\d*$/m);
+    expect(texts[0]).toMatch(/^txtest_build_info\{version="\d+\.\d+\.\d+",node="n1",shard="0"\} 1$/m);
   });
 });

@@ -36,6 +36,7 @@ describe('node settings', () => {
       standalone: false,
       cluster: 'default',
       prefix: 'txtest',
+      shard: { index: 0, count: 1 },
       nats: { url: 'nats://127.0.0.1:4222' },
       dataDir: './data/n1',
       http: { host: '127.0.0.1', port: 7070 },
@@ -116,6 +117,7 @@ describe('node settings', () => {
       heapGrowthPercent: 50,
     });
     expect(config([], { TXTEST_NODE_ID: 'e1', TXTEST_STANDALONE: '1' })).toMatchObject({ standalone: true, peer: null });
+    expect(config(['--id', 's1-n1', '--peer', 's1-n2'], { TXTEST_SHARDS: '4', TXTEST_SHARD: '1' }).shard).toEqual({ index: 1, count: 4 });
     expect(config(['--id', 'f1', '--fsync', '5ms', '--ack', 'received'], env)).toMatchObject({ id: 'f1', fsync: { kind: 'interval', ms: 5 }, ack: 'received' });
   });
 
@@ -133,6 +135,8 @@ describe('node settings', () => {
     [['--id', 'n1', '--standalone', '--nats-password', 'pw'], {}, '--nats-password needs --nats-user'],
     [['--id', 'n1', '--standalone', '--ack', 'logged', '--fsync', 'never'], {}, '--ack logged needs the log to be synced'],
     [['--id', 'n1', '--peer', 'n2'], { TXTEST_STANDALONE: 'maybe' }, 'TXTEST_STANDALONE (--standalone): expected 1 or 0'],
+    [['--id', 'n1', '--standalone', '--shards', '2', '--shard', '2'], {}, '--shard (2) must be less than --shards (2): shards are numbered from 0'],
+    [['--id', 'n1', '--standalone', '--shards', '0'], {}, '--shards: expected an integer between 1 and 1024, got "0"'],
   ])('%j (env %j) is refused in one sentence', (argv, env, want) => {
     expect(refusal(argv, env)).toContain(want);
   });

@@ -2,7 +2,8 @@
  * The visualizer in a real browser (Debian's chromium driven by playwright-core)
  * against a real pair on a real nats-server: the page draws every state of the role
  * machine, shows n1 and n2 in their roles, follows a failover (SIGKILL of the primary,
- * which is also the node that served the page) and the old primary's return as standby.
+ * which is also the node that served the page) and the old primary's return as standby;
+ * then a cluster of two shards, whose four nodes the page finds and groups by shard.
  * Every wait is on a DOM condition; screenshots go to tmp/visualizer/ (gitignored).
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -21,6 +22,8 @@ const DIAGRAM_WAIT_MS = 45_000;
 
 let nats: NatsServerHandle;
 let pair: TestPair;
+/** The sharded cluster's pairs (last test). */
+const shardPairs: TestPair[] = [];
 let browser: Browser;
 let page: Page;
 
@@ -42,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await pair?.close();
+  await Promise.all(shardPairs.map((p) => p.close()));
   await nats?.stop();
 });
 
@@ -99,5 +103,32 @@ describe('visualizer: the page follows the pair in a real browser', () => {
     await page.locator('g.state[data-state="standby"][data-nodes~="n1"]').waitFor({ timeout: WAIT_MS });
     await page.locator('g.state[data-state="primary"][data-nodes~="n2"]').waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(SHOTS, '3-rejoined.png'), fullPage: true });
+  });
+});
+
+describe('visualizer: a sharded cluster', () => {
+  it('shows every pair of the cluster, grouped by shard, from a page one node served', async () => {
+    // A cluster of its own on the same server, so the roll call finds its four nodes and not n1, n2.
+    for (const index of [0, 1])
+      shardPairs.push(
+        new TestPair({ natsUrl: nats.url, heartbeatIntervalMs: 100, heartbeatMissed: 6, shard: { index, count: 2 }, args: ['--cluster', 'sharded'] }),
+      );
+    await Promise.all(shardPairs.flatMap((p) => p.ids.map((id) => p.start(id))));
+    await Promise.all(shardPairs.flatMap((p) => [p.waitRole(p.ids[0], 'primary'), p.waitRole(p.ids[1], 'standby')]));
+    const started = await shardPairs[0]!.node('s0-n1').waitForLog((l) => l.msg === 'started');
+    await page.goto(`http://${String(started.http)}/`);
+    for (const [k, p] of shardPairs.entries()) {
+      const group = `#nodes section.shard[data-shard="${k}"]`;
+      await page.locator(`${group} #node-${p.ids[0]}[data-link="live"][data-role="primary"]`).waitFor({ timeout: WAIT_MS });
+      await page.locator(`${group} #node-${p.ids[1]}[data-link="live"][data-role="standby"]`).waitFor({ timeout: WAIT_MS });
+      await page.locator(`g.state[data-state="primary"][data-nodes~="${p.ids[0]}"]`).waitFor({ timeout: WAIT_MS });
+    }
+    expect(await page.locator('#nodes .node').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-node')))).toEqual([
+      's0-n1',
+      's0-n2',
+      's1-n1',
+      's1-n2',
+    ]);
+    await page.screenshot({ path: join(SHOTS, '4-shards.png'), fullPage: true });
   });
 });

@@ -7,7 +7,9 @@
  * - updates issued in the same event-loop turn travel in one `{ batch }` message
  *   (up to the entry and size limits), unless batching is off;
  * - timeouts, "no responders", NOT_PRIMARY and OVERLOADED are retried with capped,
- *   jittered exponential back-off until the request's deadline.
+ *   jittered exponential back-off until the request's deadline;
+ * - in a sharded cluster (`shards`), each update goes to the pair that owns its asset,
+ *   with one batch per shard and turn; each promise still settles with its own reply.
  */
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -20,6 +22,8 @@ import {
   decodeBody,
   isRetryable,
   packMsgpack,
+  shardOf,
+  shardSpecProblem,
   subjects,
   unpackMsgpack,
   type Args,
@@ -53,6 +57,12 @@ export interface TxClientOptions {
   backoffMaxMs?: number;
   /** Entries per batch message (default and maximum 1024). */
   batchEntriesMax?: number;
+  /**
+   * Shards of the cluster (default 1; docs/SHARDING.md): each update and query goes to the
+   * pair that owns its asset (`fnv1a32(asset) mod shards`), and a turn's updates travel
+   * in one batch per shard. Must match the nodes' `--shards`.
+   */
+  shards?: number;
   /** Called for every retry, with its reason (for the loadgen's counters). */
   onRetry?: (reason: string) => void;
   /**
@@ -74,7 +84,32 @@ export interface UpdateInput {
 
 export type UpdateResult = UpdateOk | UpdateRejected;
 
+/**
+ * The route to one shard's pair: its subjects, its own reply mux and round-trip estimate
+ * (a failover of one pair must not look like silence, or slowness, of the others), and
+ * the updates of this turn waiting to go there.
+ */
+class Lane {
+  readonly rtt = new RttEstimator();
+  readonly mux: ReplyMux;
+  queue: Job[] = [];
+  flushScheduled = false;
+  /** Sends this lane's queue (bound once: a flush is scheduled every turn). */
+  readonly flushFn: () => void;
+
+  constructor(
+    readonly subjects: Subjects,
+    nc: NatsConnection,
+    inboxPrefix: string | undefined,
+    flush: (lane: Lane) => void,
+  ) {
+    this.mux = new ReplyMux(nc, inboxPrefix, () => this.rtt.replied(performance.now()));
+    this.flushFn = () => flush(this);
+  }
+}
+
 interface Job {
+  lane: Lane;
   req: UpdateRequest;
   bytes: number;
   attempts: number;
@@ -103,8 +138,10 @@ function valueBytes(v: unknown, depth: number): number {
 }
 
 export class TxClient {
+  /** The subjects of shard 0 (of the whole cluster when unsharded); `lanes` has every shard's. */
   readonly subjects: Subjects;
-  private readonly mux: ReplyMux;
+  readonly shards: number;
+  private readonly lanes: Lane[];
   private readonly batching: boolean;
   private readonly attemptTimeoutMs: number;
   private readonly deadlineMs: number;
@@ -113,18 +150,22 @@ export class TxClient {
   private readonly batchEntriesMax: number;
   private readonly idPrefix = `${randomBytes(9).toString('base64url')}-`;
   private idCounter = 0;
-  private queue: Job[] = [];
-  private flushScheduled = false;
   private closed = false;
-  private readonly flushFn = () => this.flush();
-  private readonly rtt = new RttEstimator();
 
   constructor(
     readonly nc: NatsConnection,
     private readonly opts: TxClientOptions = {},
   ) {
-    this.subjects = subjects(opts.prefix ?? DEFAULT_PREFIX, opts.cluster ?? DEFAULT_CLUSTER);
-    this.mux = new ReplyMux(nc, opts.inboxPrefix, () => this.rtt.replied(performance.now()));
+    this.shards = opts.shards ?? 1;
+    const problem = shardSpecProblem({ index: 0, count: this.shards });
+    if (problem !== null) throw new TypeError(`TxClient: ${problem}`);
+    const prefix = opts.prefix ?? DEFAULT_PREFIX;
+    const cluster = opts.cluster ?? DEFAULT_CLUSTER;
+    this.lanes = Array.from(
+      { length: this.shards },
+      (_, index) => new Lane(subjects(prefix, cluster, { index, count: this.shards }), nc, opts.inboxPrefix, (lane) => this.flush(lane)),
+    );
+    this.subjects = this.lanes[0]!.subjects;
     this.batching = opts.batching ?? true;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 250;
     this.deadlineMs = opts.deadlineMs ?? 30_000;
@@ -148,57 +189,70 @@ export class TxClient {
     if (u.args !== undefined) req.args = u.args;
     if (u.model !== undefined) req.model = u.model;
     return new Promise<UpdateResult>((resolve, reject) => {
-      this.enqueue({ req, bytes: estimateBytes(req), attempts: 0, deadline: performance.now() + this.deadlineMs, resolve, reject });
+      const lane = this.laneOf(u.asset);
+      this.enqueue({ lane, req, bytes: estimateBytes(req), attempts: 0, deadline: performance.now() + this.deadlineMs, resolve, reject });
     });
+  }
+
+  /** The shard that owns `asset`, by the nodes' own rule. */
+  shardOf(asset: string): number {
+    return shardOf(asset, this.shards);
+  }
+
+  private laneOf(asset: string): Lane {
+    return this.lanes[shardOf(asset, this.shards)]!;
   }
 
   private enqueue(job: Job): void {
     if (!this.batching) return this.sendSingle(job);
-    this.queue.push(job);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushFn);
+    const lane = job.lane;
+    lane.queue.push(job);
+    if (!lane.flushScheduled) {
+      lane.flushScheduled = true;
+      queueMicrotask(lane.flushFn);
     }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const jobs = this.queue;
-    this.queue = [];
+  private flush(lane: Lane): void {
+    lane.flushScheduled = false;
+    const jobs = lane.queue;
+    lane.queue = [];
     const budget = BODY_BYTES_MAX - 1024;
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < jobs.length; i++) {
       const full = i - start >= this.batchEntriesMax || bytes + jobs[i]!.bytes > budget;
       if (full && i > start) {
-        this.sendBatch(jobs.slice(start, i));
+        this.sendBatch(lane, jobs.slice(start, i));
         start = i;
         bytes = 0;
       }
       bytes += jobs[i]!.bytes;
     }
-    if (start < jobs.length) this.sendBatch(start === 0 ? jobs : jobs.slice(start));
+    if (start < jobs.length) this.sendBatch(lane, start === 0 ? jobs : jobs.slice(start));
   }
 
-  private attemptTimeout(): number {
-    return this.rtt.timeoutMs(this.attemptTimeoutMs, this.deadlineMs);
+  private attemptTimeout(lane: Lane): number {
+    return lane.rtt.timeoutMs(this.attemptTimeoutMs, this.deadlineMs);
   }
 
   private sendSingle(job: Job): void {
+    const { lane } = job;
     job.attempts++;
     const sentAt = performance.now();
-    const timeoutMs = this.attemptTimeout();
-    this.mux.request(this.subjects.tx, packMsgpack(job.req), timeoutMs, (o) => this.onSingle(job, o, sentAt));
+    const timeoutMs = this.attemptTimeout(lane);
+    lane.mux.request(lane.subjects.tx, packMsgpack(job.req), timeoutMs, (o) => this.onSingle(job, o, sentAt));
   }
 
   private onSingle(job: Job, o: MuxOutcome, sentAt: number): void {
-    if (o.kind === 'timeout') this.rtt.timedOut(sentAt, performance.now());
+    const { rtt } = job.lane;
+    if (o.kind === 'timeout') rtt.timedOut(sentAt, performance.now());
     if (o.kind !== 'reply') return this.retry(job, o.kind);
-    if (job.attempts === 1) this.rtt.sample(performance.now() - sentAt);
+    if (job.attempts === 1) rtt.sample(performance.now() - sentAt);
     this.settle(job, unpackMsgpack(o.data) as UpdateReply);
   }
 
-  private sendBatch(jobs: Job[]): void {
+  private sendBatch(lane: Lane, jobs: Job[]): void {
     if (jobs.length === 1) return this.sendSingle(jobs[0]!);
     const batch = new Array<UpdateRequest>(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
@@ -206,17 +260,17 @@ export class TxClient {
       batch[i] = jobs[i]!.req;
     }
     const sentAt = performance.now();
-    const timeoutMs = this.attemptTimeout();
-    this.mux.request(this.subjects.tx, packMsgpack({ batch }), timeoutMs, (o) => this.onBatch(jobs, o, sentAt));
+    const timeoutMs = this.attemptTimeout(lane);
+    lane.mux.request(lane.subjects.tx, packMsgpack({ batch }), timeoutMs, (o) => this.onBatch(lane, jobs, o, sentAt));
   }
 
-  private onBatch(jobs: Job[], o: MuxOutcome, sentAt: number): void {
-    if (o.kind === 'timeout') this.rtt.timedOut(sentAt, performance.now());
+  private onBatch(lane: Lane, jobs: Job[], o: MuxOutcome, sentAt: number): void {
+    if (o.kind === 'timeout') lane.rtt.timedOut(sentAt, performance.now());
     if (o.kind !== 'reply') {
       for (const job of jobs) this.retry(job, o.kind);
       return;
     }
-    if (jobs[0]!.attempts === 1) this.rtt.sample(performance.now() - sentAt);
+    if (jobs[0]!.attempts === 1) lane.rtt.sample(performance.now() - sentAt);
     const body = unpackMsgpack(o.data) as BatchReply | UpdateReply;
     if (!('batch' in body) || !Array.isArray(body.batch) || body.batch.length !== jobs.length) {
       // A whole-message refusal (e.g. TOO_LARGE) applies to every entry.
@@ -248,8 +302,9 @@ export class TxClient {
   /** Reads one asset's committed state; null when it does not exist. Retries like update(). */
   async query(asset: string): Promise<Extract<QueryReply, { ok: true }> | null> {
     const deadline = performance.now() + this.deadlineMs;
+    const lane = this.laneOf(asset);
     for (let attempt = 0; ; attempt++) {
-      const o = await new Promise<MuxOutcome>((res) => this.mux.request(this.subjects.query, packMsgpack({ asset }), this.attemptTimeoutMs, res));
+      const o = await new Promise<MuxOutcome>((res) => lane.mux.request(lane.subjects.query, packMsgpack({ asset }), this.attemptTimeoutMs, res));
       if (o.kind === 'reply') {
         const r = unpackMsgpack(o.data) as QueryReply;
         if (r.ok) return r;
@@ -278,11 +333,13 @@ export class TxClient {
 
   /** Requests in flight (messages, not entries). */
   get outstanding(): number {
-    return this.mux.size;
+    let n = 0;
+    for (const lane of this.lanes) n += lane.mux.size;
+    return n;
   }
 
   close(): void {
     this.closed = true;
-    this.mux.close();
+    for (const lane of this.lanes) lane.mux.close();
   }
 }

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'NOT_PRIMARY',
   'OVERLOADED',
   'NOT_FOUND',
+  'WRONG_SHARD',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

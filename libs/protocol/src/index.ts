@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './limits';
 export * from './subjects';
+export * from './shards';
 export * from './messages';
 export * from './codec';
 export * from './validate';

@@ -63,6 +63,9 @@ export interface NodeStatus {
   nodeId: string;
   pid: number;
   http: string;
+  /** Which shard the node's pair owns, of how many (section 12; 0 of 1 unsharded). */
+  shard?: number;
+  shards?: number;
   role: string;
   epoch: number;
   lastSeq: number;

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultPairIds, UNSHARDED, type ShardSpec } from '@txtest/protocol';
 import { spawnNode, type LogLine, type NodeProcess } from './node-process';
 
 export interface PairOptions {
@@ -14,6 +15,8 @@ export interface PairOptions {
   args?: string[];
   heartbeatIntervalMs?: number;
   heartbeatMissed?: number;
+  /** The shard this pair owns (default: the only one); its node ids are then `s<k>-n1` and `s<k>-n2`. */
+  shard?: ShardSpec;
 }
 
 /** True for a role-change log line that ends in `role` (`from -> role`). */
@@ -24,14 +27,22 @@ export function reached(role: string, after = 0): (l: LogLine) => boolean {
 export class TestPair {
   readonly dir: string;
   readonly procs = new Map<string, NodeProcess>();
+  readonly shard: ShardSpec;
+  /** The two node ids (`n1`, `n2` unsharded). */
+  readonly ids: readonly [string, string];
   private readonly all: NodeProcess[] = [];
 
   constructor(private readonly o: PairOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'txtest-pair-'));
+    this.shard = o.shard ?? UNSHARDED;
+    this.ids = defaultPairIds(this.shard);
   }
 
   args(id: string, extra: string[] = []): string[] {
-    const peer = id === 'n1' ? 'n2' : 'n1';
+    const [a, b] = this.ids;
+    if (id !== a && id !== b) throw new Error(`node ${id} is not of this pair (${a}, ${b})`);
+    const peer = id === a ? b : a;
+    const { index, count } = this.shard;
     return [
       '--id',
       id,
@@ -47,6 +58,7 @@ export class TestPair {
       String(this.o.heartbeatIntervalMs ?? 50),
       '--heartbeat-missed',
       String(this.o.heartbeatMissed ?? 4),
+      ...(count === 1 ? [] : ['--shards', String(count), '--shard', String(index)]),
       ...(this.o.args ?? []),
       ...extra,
     ];

@@ -9,10 +9,14 @@ import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstr
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Arbiter, ArbiterRead, ArbiterValue, CasResult } from '@txtest/cluster';
-import { DEFAULT_PREFIX } from '@txtest/protocol';
+import { DEFAULT_PREFIX, UNSHARDED, type ShardSpec } from '@txtest/protocol';
 
-/** The one key in the bucket. */
+/** The key of an unsharded cluster's pair; shard k of several has `primary-k` (one bucket per cluster, one key per pair). */
 export const ARBITER_KEY = 'primary';
+
+export function arbiterKey(shard: ShardSpec = UNSHARDED): string {
+  return shard.count === 1 ? ARBITER_KEY : `${ARBITER_KEY}-${shard.index}`;
+}
 export const DEFAULT_ARBITER_TIMEOUT_MS = 2000;
 /** Enough history to see the last few elections when debugging with `nats kv history`. */
 const HISTORY = 16;
@@ -25,6 +29,8 @@ export interface KvArbiterOptions {
   timeoutMs?: number;
   /** Copies of the bucket a JetStream cluster keeps (default 1): 3 survive the loss of one server. */
   replicas?: number;
+  /** The pair's shard: each shard's pair has a key of its own (default: the only one). */
+  shard?: ShardSpec;
 }
 
 /**
@@ -135,6 +141,8 @@ export class KvArbiter implements Arbiter {
   private constructor(
     private readonly kv: KV,
     readonly bucket: string,
+    /** The pair's key in the bucket (arbiterKey). */
+    readonly key: string,
     private readonly timeoutMs: number,
     /** Replicas of the bucket as the server keeps it. */
     readonly replicas: number,
@@ -152,6 +160,7 @@ export class KvArbiter implements Arbiter {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_ARBITER_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new Error(`arbiter timeoutMs must be positive, not ${timeoutMs}`);
     const bucket = arbiterBucketName(opts.prefix ?? DEFAULT_PREFIX, opts.cluster);
+    const key = arbiterKey(opts.shard);
     // A JetStream client of our own, so that every API request inherits our timeout
     // instead of the client's default of 5 s.
     const kvm = new Kvm(jetstream(nc, { timeout: timeoutMs }));
@@ -170,8 +179,8 @@ export class KvArbiter implements Arbiter {
         status.replicas === replicas
           ? null
           : `arbiter bucket ${bucket} exists with ${status.replicas} replica(s), not the ${replicas} asked for: it is used as it is; to change it, edit the stream KV_${bucket} (nats stream edit KV_${bucket} --replicas ${replicas}) or delete the bucket while both nodes are down`;
-      await untilReady(() => withTimeout(kv.get(ARBITER_KEY), timeoutMs, `reading arbiter bucket ${bucket}`), timeoutMs);
-      return new KvArbiter(kv, bucket, timeoutMs, status.replicas, mismatch);
+      await untilReady(() => withTimeout(kv.get(key), timeoutMs, `reading arbiter bucket ${bucket}`), timeoutMs);
+      return new KvArbiter(kv, bucket, key, timeoutMs, status.replicas, mismatch);
     } catch (err) {
       if (isJetStreamUnavailable(err)) return null;
       throw new Error(`cannot open arbiter bucket ${bucket}: ${describe(err)}`, { cause: err });
@@ -182,7 +191,7 @@ export class KvArbiter implements Arbiter {
     this.assertOpen();
     let entry: KvEntry | null;
     try {
-      entry = await withTimeout(this.kv.get(ARBITER_KEY), this.timeoutMs, `reading ${this.where()}`);
+      entry = await withTimeout(this.kv.get(this.key), this.timeoutMs, `reading ${this.where()}`);
     } catch (err) {
       throw new Error(`cannot read ${this.where()}: ${describe(err)}`, { cause: err });
     }
@@ -204,7 +213,7 @@ export class KvArbiter implements Arbiter {
       );
     const data = encodeValue(value);
     try {
-      const op = revision === 0 ? this.kv.create(ARBITER_KEY, data) : this.kv.update(ARBITER_KEY, data, revision, this.timeoutMs);
+      const op = revision === 0 ? this.kv.create(this.key, data) : this.kv.update(this.key, data, revision, this.timeoutMs);
       const newRevision = await withTimeout(op, this.timeoutMs, `writing ${this.where()}`);
       return { ok: true, revision: newRevision };
     } catch (err) {
@@ -223,7 +232,7 @@ export class KvArbiter implements Arbiter {
   }
 
   private where(): string {
-    return `arbiter key ${ARBITER_KEY} in bucket ${this.bucket}`;
+    return `arbiter key ${this.key} in bucket ${this.bucket}`;
   }
 
   private decode(raw: Uint8Array): ArbiterValue {

@@ -46,6 +46,20 @@ describe('KvArbiter with JetStream', () => {
     expect(arbiterBucketName('my.app', 'eu west/1')).toBe('txtest_my_app_eu_west_1');
   });
 
+  it("keeps each shard's pair on a key of its own in the cluster's one bucket", async () => {
+    const cluster = freshCluster();
+    const open = async (index: number) => (await KvArbiter.open(nc1, { cluster, shard: { index, count: 2 } }))!;
+    const [s0, s1] = await Promise.all([open(0), open(1)]);
+    expect([s0.bucket, s0.key, s1.key]).toEqual([arbiterBucketName('txtest', cluster), 'primary-0', 'primary-1']);
+    expect((await s0.compareAndSet(0, { epoch: 3, primary: 's0-n1' })).ok).toBe(true);
+    // Shard 1 sees nothing of shard 0's election, and wins its own at revision 0.
+    expect(await s1.read()).toEqual({ value: null, revision: 0 });
+    expect((await s1.compareAndSet(0, { epoch: 1, primary: 's1-n2' })).ok).toBe(true);
+    expect((await s0.read()).value).toEqual({ epoch: 3, primary: 's0-n1' });
+    // An unsharded cluster's key stays the one it always was.
+    expect((await openOn(nc2, cluster)).key).toBe(ARBITER_KEY);
+  });
+
   it('reads an empty key as value null at revision 0', async () => {
     const a = await openOn(nc1, freshCluster());
     expect(await a.read()).toEqual({ value: null, revision: 0 });

@@ -1,19 +1,23 @@
-// The visualizer page: follows every node of the pair through its /events stream
+// The visualizer page: follows every node of the cluster through its /events stream
 // (Server-Sent Events), starting with the node that served the page and learning the
-// peer's address from its snapshots. A stream that drops, or goes quiet, shows its node
-// as lost; EventSource reconnects by itself, and when a node comes back on a new
-// address (its peer reports it) the page follows it there.
+// others' addresses from its snapshots (the peer's, and every node of every shard the
+// node's roll call found). With several shards the cards are grouped by shard. A stream
+// that drops, or goes quiet, shows its node as lost; EventSource reconnects by itself,
+// and when a node comes back on a new address (another node reports it) the page
+// follows it there.
 'use strict';
 
 const STALE_MS = 1500;
 const RECONNECT_MS = 1000;
 const SPARK_POINTS = 120;
 const TIMELINE_MAX = 60;
-const PALETTE = ['#2563eb', '#ea580c', '#16a34a', '#9333ea'];
+const PALETTE = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#4b5563'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-/** id -> { id, url, es, snap, link, lastAt, samples: [{t, seq}], card } */
+/** id -> { id, url, stream, snap, link, lastAt, samples: [{t, seq}], card, shard } */
 const nodes = new Map();
+/** Shards of the cluster, as the nodes report it (cards are grouped by shard when more than 1). */
+let shardCount = 1;
 /** Streams not yet known by node id (the page's own origin, at first). */
 const pending = new Set();
 const timeline = [];
@@ -67,10 +71,7 @@ function adopt(id, stream) {
   stream.id = id;
   let node = nodes.get(id);
   if (!node) {
-    node = { id, url: stream.url, stream, snap: null, link: 'connecting', lastAt: 0, samples: [], card: null };
-    nodes.set(id, node);
-    node.card = makeCard(id);
-    recolour();
+    node = addNode(id, stream.url, stream);
   } else if (node.stream !== stream) {
     // A second stream to the same node (learnt twice): keep the newer, close the older.
     if (node.stream) close(node.stream);
@@ -97,10 +98,35 @@ function follow(id, url) {
     markLink(node, 'connecting');
   } else {
     // Known by id before it ever answered: show it as connecting until it does.
-    const n = { id, url, stream, snap: null, link: 'connecting', lastAt: 0, samples: [], card: makeCard(id) };
-    nodes.set(id, n);
-    recolour();
+    addNode(id, url, stream);
   }
+}
+
+function addNode(id, url, stream) {
+  const node = { id, url, stream, snap: null, link: 'connecting', lastAt: 0, samples: [], card: makeCard(id), shard: null };
+  nodes.set(id, node);
+  arrange();
+  return node;
+}
+
+/** What a node reported about another (its peer, or one its roll call found): follow it at that address. */
+function learn(id, http, shard) {
+  const known = nodes.get(id);
+  if (http) {
+    const url = `${location.protocol}//${http}`;
+    if (!known) follow(id, url);
+    else if (known.url !== url && known.link !== 'live') follow(id, url);
+  } else if (!known) {
+    // It exists but its address is not known yet: list it, waiting.
+    addNode(id, null, null);
+  }
+  setShard(nodes.get(id), shard);
+}
+
+function setShard(node, shard) {
+  if (typeof shard !== 'number' || node.shard === shard) return;
+  node.shard = shard;
+  arrange();
 }
 
 function onSnapshot(node, snap) {
@@ -109,19 +135,14 @@ function onSnapshot(node, snap) {
   if (node.link !== 'live') markLink(node, 'live');
   node.samples.push({ t: snap.t, seq: snap.committedSeq });
   if (node.samples.length > SPARK_POINTS + 1) node.samples.shift();
-  // The peer's address, as the node learnt it from the peer's own status.
-  const p = snap.peer;
-  if (p && p.http) {
-    const url = `${location.protocol}//${p.http}`;
-    const known = nodes.get(p.nodeId);
-    if (!known) follow(p.nodeId, url);
-    else if (known.url !== url && known.link !== 'live') follow(p.nodeId, url);
-  } else if (p && !nodes.has(p.nodeId)) {
-    // The peer exists but its address is not known yet: list it, waiting.
-    const n = { id: p.nodeId, url: null, stream: null, snap: null, link: 'connecting', lastAt: 0, samples: [], card: makeCard(p.nodeId) };
-    nodes.set(p.nodeId, n);
-    recolour();
+  if (typeof snap.shards === 'number' && snap.shards !== shardCount) {
+    shardCount = snap.shards;
+    arrange();
   }
+  setShard(node, snap.shard);
+  // The peer (same shard) and every node of the cluster, where they last said they are.
+  if (snap.peer) learn(snap.peer.nodeId, snap.peer.http, snap.shard);
+  for (const c of snap.cluster ?? []) if (c.nodeId !== node.id) learn(c.nodeId, c.http, c.shard);
   render(node);
   highlight();
 }
@@ -149,9 +170,36 @@ function makeCard(id) {
   card.id = `node-${id}`;
   card.dataset.node = id;
   card.querySelector('.name').textContent = id;
-  const all = [...document.querySelectorAll('#nodes .node'), card].sort((a, b) => a.dataset.node.localeCompare(b.dataset.node));
-  document.getElementById('nodes').replaceChildren(...all);
   return card;
+}
+
+/** Puts the cards in order (in one group per shard when there are several), then colours them. */
+function arrange() {
+  document.querySelector('header h1 .muted').textContent = shardCount > 1 ? `cluster of ${shardCount} shards` : 'pair';
+  const sorted = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const box = document.getElementById('nodes');
+  if (shardCount <= 1) box.replaceChildren(...sorted.map((n) => n.card));
+  else {
+    const groups = new Map();
+    for (const n of sorted) {
+      const k = n.shard ?? -1;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(n.card);
+    }
+    const sections = [...groups.keys()]
+      .sort((a, b) => a - b)
+      .map((k) => {
+        const section = document.createElement('section');
+        section.className = 'shard';
+        section.dataset.shard = String(k);
+        const h = document.createElement('h2');
+        h.textContent = k < 0 ? 'shard ?' : `shard ${k} of ${shardCount}`;
+        section.append(h, ...groups.get(k));
+        return section;
+      });
+    box.replaceChildren(...sections);
+  }
+  recolour();
 }
 
 function recolour() {

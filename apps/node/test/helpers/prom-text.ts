@@ -165,12 +165,12 @@ function checkHistogram(f: Family): void {
   }
 }
 
-/** The value of one series; `labels` must match exactly the labels other than `node`. */
+/** The value of one series; `labels` must match exactly the labels other than the node's own (`node`, `shard`). */
 export function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   for (const f of families.values()) {
     for (const s of f.samples) {
       if (s.name !== name) continue;
-      const { node: _node, ...rest } = s.labels;
+      const { node: _node, shard: _shard, ...rest } = s.labels;
       if (JSON.stringify(Object.entries(rest).sort()) === JSON.stringify(Object.entries(labels).sort())) return s.value;
     }
   }

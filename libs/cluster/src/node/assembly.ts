@@ -49,7 +49,7 @@ export function buildProcessor(o: ResolvedOptions, onRecord: ConstructorParamete
 
 export function buildServing(p: NodeParts): Serving {
   const { o, processor, gate, admission } = p;
-  const door = new ClientDoor(p.faults.doorProcessor(processor), o.transport, o.bodyBytesMax, p.forward);
+  const door = new ClientDoor(p.faults.doorProcessor(processor), o.transport, o.bodyBytesMax, p.forward, o.shard);
   return new Serving({
     transport: o.transport,
     subjects: o.subjects,

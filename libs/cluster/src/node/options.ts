@@ -6,7 +6,7 @@
 import type { Clock, DedupeLimits, Defer, ProcessorLimits, RoleChange } from '@txtest/actors';
 import type { LogStorage } from '@txtest/journal';
 import type { Model } from '@txtest/models';
-import type { Subjects } from '@txtest/protocol';
+import { UNSHARDED, type ShardSpec, type Subjects } from '@txtest/protocol';
 import type { Arbiter } from '../epochs/arbiter';
 import type { EpochStorage } from '../epochs/epoch-store';
 import type { Faults } from '../faults';
@@ -28,6 +28,12 @@ export interface TxNodeOptions {
   nodeId: string;
   /** The other node of the pair; null when standalone. */
   peerId: string | null;
+  /**
+   * Which shard of the cluster this pair owns (default: the only one). Its subjects must
+   * be that shard's (`subjects(prefix, cluster, shard)`); assets of other shards are
+   * refused with WRONG_SHARD.
+   */
+  shard?: ShardSpec;
   subjects: Subjects;
   transport: Transport;
   clock: Clock;
@@ -106,6 +112,7 @@ export interface ResolvedOptions extends TxNodeOptions {
   heartbeatMissed: number;
   ack: 'received' | 'logged';
   replyFrom: 'primary' | 'standby';
+  shard: ShardSpec;
 }
 
 export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
@@ -115,6 +122,7 @@ export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
     heartbeatMissed: o.heartbeatMissed ?? NODE_DEFAULTS.heartbeatMissed,
     ack: o.ack ?? NODE_DEFAULTS.ack,
     replyFrom: o.replyFrom ?? NODE_DEFAULTS.replyFrom,
+    shard: o.shard ?? UNSHARDED,
   };
 }
 

@@ -39,6 +39,8 @@ export function statusOf(v: NodeView, digest: boolean): NodeStatus {
   const s: NodeStatus = {
     nodeId: o.nodeId,
     ...o.statusExtras(),
+    shard: o.shard.index,
+    shards: o.shard.count,
     role: v.role,
     epoch: v.epochs.epoch,
     lastSeq: p.lastSeq,
@@ -112,4 +114,13 @@ export function answerStatus(
   }
   if (body.digest !== true) return send(status());
   withDigest().then(send, (err: Error) => o.log.warn({ err: err.message }, 'status digest abandoned'));
+}
+
+/**
+ * The roll call (`P.C.status`, docs/PROTOCOL.md section 5): every node of the cluster,
+ * of every shard, answers with its plain status, so tools find the whole cluster
+ * without knowing its node ids. Nothing else (a digest, a switchover) is taken there.
+ */
+export function answerRollCall(o: ResolvedOptions, reply: string, json: boolean, status: () => NodeStatus): void {
+  if (reply !== '') publishInEncoding(o.transport, reply, encodeBody(status(), json ? 'json' : 'msgpack'), json);
 }

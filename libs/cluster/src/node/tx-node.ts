@@ -31,7 +31,7 @@ import { roleActions } from './role-actions';
 import { RoleDriver } from './role-driver';
 import { Shutdown } from './shutdown';
 import { Switchover } from './switchover';
-import { answerStatus, statsOf, statusOf, type NodeView } from './status';
+import { answerRollCall, answerStatus, statsOf, statusOf, type NodeView } from './status';
 
 export * from './options';
 
@@ -171,6 +171,7 @@ export class TxNode {
         ),
       ),
     );
+    this.subs.push(o.transport.subscribe(o.subjects.statusAll, (_data, reply, json) => answerRollCall(o, reply, json, () => this.status(false))));
     this.driver.start();
     this.driver.send({ type: 'START' });
     await this.recoverAndLoad();

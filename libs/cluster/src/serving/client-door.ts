@@ -4,7 +4,19 @@
  * updates to the processor. Each client message gets exactly one reply, in the
  * request's encoding (PROTOCOL.md sections 2-4); nothing here throws into the core.
  */
-import { batchEntries, decodeBody, encodeBody, errorReply, MsgWriter, parseQuery, parseUpdate, type ErrorReply } from '@txtest/protocol';
+import {
+  batchEntries,
+  decodeBody,
+  encodeBody,
+  errorReply,
+  MsgWriter,
+  parseQuery,
+  parseUpdate,
+  shardOf,
+  type ErrorReply,
+  type ShardSpec,
+  type UpdateRequest,
+} from '@txtest/protocol';
 import { replyOf, writeReplyOf, type DedupeEntry, type Processor, type ReplySink } from '@txtest/actors';
 import { publishInEncoding, type Transport } from '../transport';
 
@@ -67,7 +79,27 @@ export class ClientDoor {
     private readonly transport: Transport,
     private readonly bodyBytesMax: number,
     private readonly forward: ForwardReply,
+    private readonly shard: ShardSpec,
   ) {}
+
+  /** WRONG_SHARD for an asset another shard owns (nothing applied), else null; always null unsharded. */
+  private misrouted(asset: string, id?: string): ErrorReply | null {
+    const { count, index } = this.shard;
+    if (count === 1) return null;
+    const owner = shardOf(asset, count);
+    if (owner === index) return null;
+    return errorReply(
+      'WRONG_SHARD',
+      `asset "${asset}" belongs to shard ${owner} of ${count}, and this is shard ${index}: send it to the tx and query subjects ending in .${owner}`,
+      id,
+    );
+  }
+
+  private submit(u: UpdateRequest, sink: MessageSink, index: number): void {
+    const wrong = this.misrouted(u.asset, u.id);
+    if (wrong !== null) return sink.refused(index, wrong);
+    this.processor.submit(u, sink, index);
+  }
 
   /**
    * Sends one reply (`one`) or a batch reply (`batch`) whose outcomes reach up to `seq`:
@@ -128,14 +160,14 @@ export class ClientDoor {
     if (batch === null) {
       const parsed = parseUpdate(decoded.value);
       if (!parsed.ok) return this.send(replyTo, parsed.reply, json);
-      return this.processor.submit(parsed.value, new MessageSink(this, replyTo, json, 1, false), 0);
+      return this.submit(parsed.value, new MessageSink(this, replyTo, json, 1, false), 0);
     }
     if (!batch.ok) return this.send(replyTo, batch.reply, json);
     const entries = batch.value;
     const sink = new MessageSink(this, replyTo, json, entries.length, true);
     for (let i = 0; i < entries.length; i++) {
       const parsed = parseUpdate(entries[i]);
-      if (parsed.ok) this.processor.submit(parsed.value, sink, i);
+      if (parsed.ok) this.submit(parsed.value, sink, i);
       else sink.refused(i, parsed.reply);
     }
   };
@@ -148,8 +180,10 @@ export class ClientDoor {
     if (!decoded.ok) return this.send(replyTo, errorReply('BAD_REQUEST', decoded.message), json);
     const parsed = parseQuery(decoded.value);
     if (!parsed.ok) return this.send(replyTo, parsed.reply, json);
-    if (!this.processor.accepting) return this.send(replyTo, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject'), json);
     const { asset } = parsed.value;
+    const wrong = this.misrouted(asset);
+    if (wrong !== null) return this.send(replyTo, wrong, json);
+    if (!this.processor.accepting) return this.send(replyTo, errorReply('NOT_PRIMARY', 'this node is not the primary; retry on the cluster subject'), json);
     // With replies from the standby a client may hold an ok the primary has not seen
     // confirmed yet: the query waits for what was applied when it came, so it reads
     // the client's own writes.
