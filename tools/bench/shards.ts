@@ -6,7 +6,11 @@
  * shard's primary and standby per update of their own shard, the nats-server and the
  * loadgen per update of the whole run. On a machine with fewer cores than processes the
  * total flattens; the per-shard cost is what says whether S pairs scale.
- * Run: npx tsx tools/bench/shards.ts [--shards 1,2,4] [--in-flight 1024] [--duration 10]
+ * With `--per-shard N` the window is N in flight per shard (N * S in all); with
+ * `--rate-per-shard R` an open loop of R updates/s per shard (R * S in all), so that each
+ * pair does the same work whatever S; without either, `--in-flight` is split over the
+ * shards.
+ * Run: npx tsx tools/bench/shards.ts [--shards 1,2,4] [--in-flight 1024 | --per-shard 256 | --rate-per-shard 4000] [--duration 10]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,10 +18,22 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { nodeStatus, runLoadgen, startNatsServer, TestPair } from '@txtest/testkit';
 
 const { values } = parseArgs({
-  options: { shards: { type: 'string', default: '1,2,4' }, 'in-flight': { type: 'string', default: '1024' }, duration: { type: 'string', default: '10' } },
+  options: {
+    shards: { type: 'string', default: '1,2,4' },
+    'in-flight': { type: 'string', default: '1024' },
+    'per-shard': { type: 'string' },
+    'rate-per-shard': { type: 'string' },
+    duration: { type: 'string', default: '10' },
+  },
 });
 const counts = values.shards.split(',').map(Number);
-const inFlight = values['in-flight'];
+/** The loadgen's window or rate for S shards, and how the table shows it. */
+function loadOf(shards: number): { args: string[]; shown: string } {
+  const rate = values['rate-per-shard'];
+  if (rate !== undefined) return { args: ['--rate', String(Number(rate) * shards)], shown: `${Number(rate) * shards}/s` };
+  return { args: ['--in-flight', inFlightOf(shards)], shown: `${inFlightOf(shards)} in flight` };
+}
+const inFlightOf = (shards: number) => String(values['per-shard'] === undefined ? Number(values['in-flight']) : Number(values['per-shard']) * shards);
 const durationS = Number(values.duration);
 
 /** CPU time (user + system) a process has used, in µs (/proc/<pid>/stat, clock ticks of 10 ms). */
@@ -53,8 +69,7 @@ async function measure(shards: number): Promise<Row> {
       nats.url,
       '--shards',
       String(shards),
-      '--in-flight',
-      inFlight,
+      ...loadOf(shards).args,
       '--batch',
       'on',
       '--assets',
@@ -89,11 +104,13 @@ async function measure(shards: number): Promise<Row> {
 }
 
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' / ');
-console.log(`| shards | committed updates/s | primary µs/update (each shard) | standby µs/update (each shard) | nats-server µs/update | loadgen µs/update |`);
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  `| shards | load | committed updates/s | primary µs/update (each shard) | standby µs/update (each shard) | nats-server µs/update | loadgen µs/update |`,
+);
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const s of counts) {
   const r = await measure(s);
   console.log(
-    `| ${r.shards} | ${Math.round(r.rate).toLocaleString('en-US')} | ${fmt(r.primaryUs)} | ${fmt(r.standbyUs)} | ${r.natsUs.toFixed(1)} | ${r.clientUs.toFixed(1)} |`,
+    `| ${r.shards} | ${loadOf(s).shown} | ${Math.round(r.rate).toLocaleString('en-US')} | ${fmt(r.primaryUs)} | ${fmt(r.standbyUs)} | ${r.natsUs.toFixed(1)} | ${r.clientUs.toFixed(1)} |`,
   );
 }

@@ -22,6 +22,8 @@ import { collectGarbage, HeapGrowth } from './heap';
 
 /** How often the node's stats are sampled: the resolution of the replication lag in time. */
 const SAMPLE_MS = 50;
+/** Queue members per client subject (TxNodeOptions.queueMembers): a dead predecessor's lingering member then takes a fifth of the retries. */
+const CLIENT_QUEUE_MEMBERS = 4;
 
 /** Every line carries {node, epoch, role}; `bindings` is what the role changes update. */
 function nodeLogger(config: NodeConfig) {
@@ -37,7 +39,7 @@ type NodeLog = ReturnType<typeof nodeLogger>['log'];
 type Wiring = Awaited<ReturnType<typeof connectWiring>>;
 type Web = Awaited<ReturnType<typeof serveHttp>>;
 
-/** NATS and what hangs off it (timed transport, metrics, peer watch, arbiter): what the node sends through and reports to. */
+/** NATS and what hangs off it (timed transport, metrics, arbiter): what the node sends through and reports to. */
 async function connectWiring(config: NodeConfig, log: NodeLog, current: () => TxNode | null) {
   const nc = await connectNats(config.nats, `txtest-node-${config.id}`);
   const subjects = subjectsOf(config.prefix, config.cluster, config.shard);
@@ -127,6 +129,7 @@ function buildNode(
     clusterKeys: config.clusterKeys === null ? null : new ClusterKeys(config.clusterKeys),
     forcePrimary: config.forcePrimary,
     subjects: w.subjects,
+    queueMembers: CLIENT_QUEUE_MEMBERS,
     transport: w.transport,
     clock: systemClock,
     defer: queueMicrotask,

@@ -35,6 +35,12 @@ export interface TxNodeOptions {
    */
   shard?: ShardSpec;
   subjects: Subjects;
+  /**
+   * Members the node puts in the queue group of each client subject while it serves
+   * (default 1). More shrink the share of requests a dead predecessor's lingering
+   * connection still takes after this node took over (serving.ts); the app runs 4.
+   */
+  queueMembers?: number;
   transport: Transport;
   clock: Clock;
   defer: Defer;

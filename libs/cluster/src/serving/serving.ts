@@ -13,6 +13,8 @@ import type { ReplyGate } from './reply-gate';
 export interface ServingDeps {
   transport: Transport;
   subjects: Subjects;
+  /** Members this node puts in each client subject's queue group while it serves (see `serve`). */
+  queueMembers: number;
   processor: Processor;
   door: ClientDoor;
   gate: ReplyGate;
@@ -40,11 +42,15 @@ export class Serving {
     d.admission.setAccepting(!d.failed(), d.failed() ? 'the log failed' : reason);
     if (this.clientSubs.length === 0) {
       // A queue group keeps a stray second subscriber from doubling work; the epoch rules
-      // keep it from acking. (A plain subscription, so that the new primary gets every
-      // request while a SIGKILLed one's connection lingers, made failover gaps longer:
-      // docs/BENCHMARKS.md, "Failover gaps: the client's retries".)
-      this.clientSubs.push(d.transport.subscribe(d.subjects.tx, d.door.onTx, { queue: 'txtest' }));
-      this.clientSubs.push(d.transport.subscribe(d.subjects.query, d.door.onQuery, { queue: 'txtest' }));
+      // keep it from acking. A SIGKILLed primary's member lingers until the kernel has
+      // freed its memory, and the server picks a member at random: with k members of this
+      // node's, the dead one takes 1/(k+1) of the retries, not half. (A plain subscription,
+      // so that this node got every request, made failover gaps longer: docs/BENCHMARKS.md,
+      // "Failover gaps: the client's retries".)
+      for (let i = 0; i < d.queueMembers; i++) {
+        this.clientSubs.push(d.transport.subscribe(d.subjects.tx, d.door.onTx, { queue: 'txtest' }));
+        this.clientSubs.push(d.transport.subscribe(d.subjects.query, d.door.onQuery, { queue: 'txtest' }));
+      }
     }
     d.gate.release();
   }
