@@ -70,7 +70,8 @@ const EXIT_BAD_SETTINGS = 2;
 
 async function main(): Promise<void> {
   const o = options();
-  nats = await startDevNats({ url: o.url, cluster: o.cluster, dataDir: o.dataDir, say });
+  const dev = await startDevNats({ url: o.url, cluster: o.cluster, dataDir: o.dataDir, say });
+  nats = dev;
   const keyFile = devClusterKey(o.dataDir);
   for (let index = 0; index < o.shards; index++) {
     const shard = { index, count: o.shards };
@@ -82,9 +83,12 @@ async function main(): Promise<void> {
         id,
         '--peer',
         pair[1 - j]!,
-        ...(o.shards === 1 ? [] : ['--shards', String(o.shards), '--shard', String(index)]),
+        '--shards',
+        String(o.shards),
+        '--shard',
+        String(index),
         '--nats',
-        nats!.urls,
+        dev.urls,
         '--http',
         `127.0.0.1:${port}`,
         '--data-dir',
@@ -92,13 +96,13 @@ async function main(): Promise<void> {
         '--cluster-key-file',
         keyFile,
       ];
-      runNode(id, args, nats!.nodeEnv, RESTART_MS);
+      runNode(id, args, dev.nodeEnv, RESTART_MS);
       say(`node ${id}${o.shards === 1 ? '' : ` (shard ${index})`}: status at http://127.0.0.1:${port}/status, metrics at /metrics`);
     });
   }
   say(`visualizer at http://127.0.0.1:${o.httpPort}/ (any node serves it; it follows ${o.shards === 1 ? 'both' : 'every pair of the cluster'})`);
   if (o.shards > 1) say(`clients and the loadgen take --shards ${o.shards}: each update goes to the pair that owns its asset`);
-  say(nats.clientHint);
+  say(dev.clientHint);
   say('Ctrl-C stops everything; a node that dies is started again (it rejoins as standby)');
 }
 

@@ -4,7 +4,7 @@
  * pair's serving node, peer, build. Exit 0 when every node answered, 1 otherwise.
  */
 import type { Command, Values } from '@txtest/cli';
-import { packMsgpack, subjects, unpackMsgpack, type NodeStatus } from '@txtest/protocol';
+import { defaultNodeIds, packMsgpack, subjects, unpackMsgpack, type NodeStatus } from '@txtest/protocol';
 import { connectNats, natsSettings } from '@txtest/transport-nats';
 import { clusterNodes, PAIR_FLAGS } from './cluster-flags';
 
@@ -57,17 +57,12 @@ export async function pairStatus(v: Values<typeof STATUS_FLAGS>, out: (line: str
 
 /**
  * One table per shard, its nodes by the shard they report; a node that does not answer
- * shows in the table of the shard its default id names, else in the first.
+ * shows in the table of the shard whose default id it has, else in the first.
  */
 function tables(answers: readonly Answer[], shards: number): string[] {
   if (shards === 1) return table(answers);
-  const shardOfAnswer = (a: Answer) =>
-    'status' in a
-      ? (a.status.shard ?? 0)
-      : Math.max(
-          0,
-          Array.from({ length: shards }, (_, k) => `s${k}-`).findIndex((p) => a.nodeId.startsWith(p)),
-        );
+  const defaults = defaultNodeIds(shards);
+  const shardOfAnswer = (a: Answer) => ('status' in a ? (a.status.shard ?? 0) : Math.max(0, Math.floor(defaults.indexOf(a.nodeId) / 2)));
   const lines: string[] = [];
   for (let k = 0; k < shards; k++) {
     const mine = answers.filter((a) => shardOfAnswer(a) === k);

@@ -74,6 +74,7 @@ async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | 
     const s = node?.stats() ?? null;
     const st = node?.status(false) ?? null;
     const peer = st?.peer ?? null;
+    const peerAt = peer === null ? undefined : cluster.nodes.get(peer.nodeId);
     return {
       t: Date.now(),
       nodeId: config.id,
@@ -85,7 +86,7 @@ async function serveHttp(config: NodeConfig, w: Wiring, current: () => TxNode | 
       committedSeq: s?.committedSeq ?? 0,
       shard: config.shard.index,
       shards: config.shard.count,
-      peer: peer === null ? null : { ...peer, http: cluster.nodes.get(peer.nodeId)?.http ?? null, pid: cluster.nodes.get(peer.nodeId)?.pid ?? null },
+      peer: peer === null ? null : { ...peer, http: peerAt?.http ?? null, pid: peerAt?.pid ?? null },
       // Every node of every shard the roll call found: the page follows them all.
       cluster: [...cluster.nodes.values()],
       lag: { seq: w.lag.lagSeq, ms: w.lag.lagMs },

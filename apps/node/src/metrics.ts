@@ -15,7 +15,7 @@ import { ROLE_STATES, type RoleChange } from '@txtest/actors';
 import { SNAPSHOT_PART_NAME, type LogStorage } from '@txtest/journal';
 import type { MessageHandler, NodeStats, PublishOptions, Transport } from '@txtest/cluster';
 import type { EventLoopStalls } from './event-loop-stall';
-import { opsMetrics } from './ops-metrics';
+import { opsMetrics, totalsByLabel } from './ops-metrics';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -138,18 +138,13 @@ export class NodeMetrics {
       registers,
     });
 
-    new Counter({
-      name: 'txtest_node_messages_rejected_total',
-      help: "Messages on this node's internal subject dropped without effect, by reason: malformed, not-peer, unauthenticated, no-key, bad-mac, replay, stale-session (docs/SECURITY.md). Absent standalone.",
-      labelNames: ['reason'],
+    totalsByLabel(
       registers,
-      collect() {
-        // The link counts; a scrape copies its totals (they only grow).
-        this.reset();
-        const r = stats()?.nodeMessagesRejected;
-        if (r) for (const [reason, n] of Object.entries(r)) this.inc({ reason }, n);
-      },
-    });
+      'txtest_node_messages_rejected_total',
+      "Messages on this node's internal subject dropped without effect, by reason: malformed, not-peer, unauthenticated, no-key, bad-mac, replay, stale-session (docs/SECURITY.md). Absent standalone.",
+      'reason',
+      () => stats()?.nodeMessagesRejected,
+    );
     stateGauges(registers, stats);
     replicationGauges(registers, stats, lag, peerId);
     stallGauges(registers, stats, stalls, peerId);

@@ -31,20 +31,39 @@ export async function dirBytes(dir: string): Promise<number> {
   return n;
 }
 
-/** Registers the gauges and counters; returns what the NATS connection's status loop calls. */
-export function opsMetrics(registers: Registry[], stats: () => NodeStats | null, dataDir: string, now: () => number): { natsReconnected(): void } {
-  new Counter({
-    name: 'txtest_errors_total',
-    help: 'Error replies sent to clients, by code (PROTOCOL.md section 7; REJECTED: a model refused an update).',
-    labelNames: ['code'],
+/**
+ * A counter by one label whose totals the core keeps (`read`: label value -> count, or
+ * undefined before the node exists): a scrape copies them, since they only grow.
+ */
+export function totalsByLabel(
+  registers: Registry[],
+  name: string,
+  help: string,
+  label: string,
+  read: () => Record<string, number> | null | undefined,
+): Counter<string> {
+  return new Counter({
+    name,
+    help,
+    labelNames: [label],
     registers,
     collect() {
-      // The door counts; a scrape copies its totals (they only grow).
       this.reset();
-      const e = stats()?.errors;
-      if (e) for (const [code, n] of Object.entries(e)) this.inc({ code }, n);
+      const totals = read();
+      if (totals) for (const [value, n] of Object.entries(totals)) this.inc({ [label]: value }, n);
     },
   });
+}
+
+/** Registers the gauges and counters; returns what the NATS connection's status loop calls. */
+export function opsMetrics(registers: Registry[], stats: () => NodeStats | null, dataDir: string, now: () => number): { natsReconnected(): void } {
+  totalsByLabel(
+    registers,
+    'txtest_errors_total',
+    'Error replies sent to clients, by code (PROTOCOL.md section 7; REJECTED: a model refused an update).',
+    'code',
+    () => stats()?.errors,
+  );
   const reconnects = new Counter({ name: 'txtest_nats_reconnects_total', help: 'Times the NATS connection was re-established after a loss.', registers });
   new Gauge({
     name: 'txtest_snapshot_seq',

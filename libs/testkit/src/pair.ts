@@ -58,7 +58,10 @@ export class TestPair {
       String(this.o.heartbeatIntervalMs ?? 50),
       '--heartbeat-missed',
       String(this.o.heartbeatMissed ?? 4),
-      ...(count === 1 ? [] : ['--shards', String(count), '--shard', String(index)]),
+      '--shards',
+      String(count),
+      '--shard',
+      String(index),
       ...(this.o.args ?? []),
       ...extra,
     ];

@@ -53,7 +53,7 @@ export function buildServing(p: NodeParts): Serving {
   return new Serving({
     transport: o.transport,
     subjects: o.subjects,
-    queueMembers: o.queueMembers ?? 1,
+    queueMembers: o.queueMembers,
     processor,
     door,
     gate,

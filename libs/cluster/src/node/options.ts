@@ -110,6 +110,7 @@ export const NODE_DEFAULTS = {
   heartbeatMissed: 4,
   ack: 'received',
   replyFrom: 'primary',
+  queueMembers: 1,
 } as const;
 
 /** The options with their defaults applied (what the parts read). */
@@ -119,6 +120,7 @@ export interface ResolvedOptions extends TxNodeOptions {
   ack: 'received' | 'logged';
   replyFrom: 'primary' | 'standby';
   shard: ShardSpec;
+  queueMembers: number;
 }
 
 export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
@@ -129,6 +131,7 @@ export function resolveOptions(o: TxNodeOptions): ResolvedOptions {
     ack: o.ack ?? NODE_DEFAULTS.ack,
     replyFrom: o.replyFrom ?? NODE_DEFAULTS.replyFrom,
     shard: o.shard ?? UNSHARDED,
+    queueMembers: o.queueMembers ?? NODE_DEFAULTS.queueMembers,
   };
 }
 
