@@ -22,8 +22,8 @@ import { collectGarbage, HeapGrowth } from './heap';
 
 /** How often the node's stats are sampled: the resolution of the replication lag in time. */
 const SAMPLE_MS = 50;
-/** Queue members per client subject (TxNodeOptions.queueMembers): a dead predecessor's lingering member then takes a fifth of the retries. */
-const CLIENT_QUEUE_MEMBERS = 4;
+/** Queue members per client subject while a node serves alone (TxNodeOptions.queueMembers): a dead predecessor's lingering one then takes a seventeenth of the retries. */
+const CLIENT_QUEUE_MEMBERS = 16;
 
 /** Every line carries {node, epoch, role}; `bindings` is what the role changes update. */
 function nodeLogger(config: NodeConfig) {

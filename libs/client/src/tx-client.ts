@@ -294,7 +294,7 @@ export class TxClient {
       return job.reject(new TxError('TIMEOUT', `update ${job.req.id} got no reply within ${this.deadlineMs} ms (last: ${reason}, ${job.attempts} attempts)`));
     }
     this.opts.onRetry?.(reason);
-    const exp = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(job.attempts - 1, 16));
+    const exp = job.lane.rtt.backoffMs(reason, job.attempts, now, this.backoffInitialMs, this.backoffMaxMs);
     const delay = Math.min(exp / 2 + Math.random() * (exp / 2), job.deadline - now);
     setTimeout(() => this.enqueue(job), delay);
   }

@@ -96,3 +96,26 @@ describe('RttEstimator while nothing answers (a primary just died)', () => {
     expect(fresh.timeoutMs(5, 30_000)).toBe(5);
   });
 });
+
+describe('RttEstimator back-off between retries', () => {
+  it('doubles per attempt while a node answers, and grows with the silence, not the attempts, while nothing does', () => {
+    const r = new RttEstimator();
+    for (let i = 0; i < 20; i++) r.sample(2);
+    r.replied(0);
+    // A live node refuses (NOT_PRIMARY, OVERLOADED): the usual doubling per attempt.
+    expect(r.backoffMs('NOT_PRIMARY', 1, 10, 5, 100)).toBe(5);
+    expect(r.backoffMs('NOT_PRIMARY', 5, 10, 5, 100)).toBe(80);
+    // No primary is subscribed: the fifth no-responders of a job 160 ms into a failover
+    // waits a sixteenth of the silence (10 ms), not 80 ms after four doublings.
+    expect(r.backoffMs('no-responders', 5, 160, 5, 100)).toBe(10);
+    expect(r.backoffMs('no-responders', 9, 40, 5, 100)).toBe(5);
+    // A long outage reaches the maximum.
+    expect(r.backoffMs('no-responders', 2, 60_000, 5, 100)).toBe(100);
+    // A timeout of a silent cluster counts its silence; one of a node that still answers
+    // others is a slow node: per attempt.
+    r.timedOut(0, 100);
+    expect(r.backoffMs('timeout', 6, 240, 5, 100)).toBe(15);
+    r.replied(250);
+    expect(r.backoffMs('timeout', 6, 260, 5, 100)).toBe(100);
+  });
+});

@@ -9,6 +9,8 @@ export type MessageHandler = (data: Uint8Array, reply: string, json: boolean, su
 
 export interface Subscription {
   unsubscribe(): void;
+  /** Stops taking messages once those the server already routed here are handled (unsubscribe when absent). */
+  drain?(): void;
 }
 
 export interface PublishOptions {

@@ -180,6 +180,19 @@ export class SimNode {
     return true;
   }
 
+  /**
+   * The records this node's state holds (seq -> request id): its log's frames, and the
+   * request ids its dedupe window remembers. The window covers what its newest snapshot
+   * holds, whose frames compaction removed (seed 6703: a forced node kept acknowledged
+   * updates that only its snapshot had, and the checker counted them as gone); the
+   * simulator's runs never outgrow the window.
+   */
+  heldIds(): Map<number, string> {
+    const out = this.disk.ids();
+    for (const row of this.node?.processor.captureSnapshot().dedupe ?? []) out.set(row[4], row[0]);
+    return out;
+  }
+
   /** The process dies now; with `power`, the machine too (unsynced writes are lost, the last one maybe torn). */
   crash(power: boolean, torn: boolean): void {
     if (this.inc === null) return;

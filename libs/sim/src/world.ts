@@ -501,7 +501,7 @@ class World {
         } else if (peer.up && peer.role === 'negotiating' && !peer.forcePrimary && sched.now - this.healStart > 2000) {
           // What the forced node says it lacks is given up (a lost disk as well as the corrupt log).
           const missing = peer.node?.status(false).waiting?.missing ?? [];
-          const gone = missing.length === 0 ? [] : this.checker.forgive(Math.min(...missing.map((m) => m.fromSeq)), peer.disk.ids());
+          const gone = missing.length === 0 ? [] : this.checker.forgive(Math.min(...missing.map((m) => m.fromSeq)), peer.heldIds());
           sched.trace(`${peer.id}: operator restarts it with --force-primary (its peer's log is corrupt); gives up ${gone.length} acknowledged update(s)`);
           peer.crash(false, false);
           peer.forcePrimary = true;
@@ -543,7 +543,7 @@ class World {
     const n = this.nodes.find((x) => x.id === refusal!.force)!;
     if (n.forcePrimary) return;
     const fromSeq = Math.min(...refusal.missing.map((m) => m.fromSeq));
-    const gone = this.checker.forgive(fromSeq, n.disk.ids());
+    const gone = this.checker.forgive(fromSeq, n.heldIds());
     sched.trace(
       `${n.id}: operator restarts it with --force-primary (${refusal.reason}); gives up ${gone.length} acknowledged update(s) from seq ${fromSeq} on`,
     );

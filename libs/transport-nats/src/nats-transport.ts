@@ -24,7 +24,7 @@ export class NatsTransport implements Transport {
         handler(msg.data, msg.reply ?? '', json, msg.subject);
       },
     });
-    return { unsubscribe: () => sub.unsubscribe() };
+    return { unsubscribe: () => sub.unsubscribe(), drain: () => void sub.drain().catch(() => undefined) };
   }
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {

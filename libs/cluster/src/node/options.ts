@@ -36,9 +36,10 @@ export interface TxNodeOptions {
   shard?: ShardSpec;
   subjects: Subjects;
   /**
-   * Members the node puts in the queue group of each client subject while it serves
-   * (default 1). More shrink the share of requests a dead predecessor's lingering
-   * connection still takes after this node took over (serving.ts); the app runs 4.
+   * Members the node puts in the queue group of each client subject when it begins to
+   * serve alone (default 1; one once a standby attaches). More shrink the share of
+   * requests a dead predecessor's lingering connection still takes after this node took
+   * over (serving.ts); the app runs 16.
    */
   queueMembers?: number;
   transport: Transport;

@@ -13,7 +13,7 @@ import type { ReplyGate } from './reply-gate';
 export interface ServingDeps {
   transport: Transport;
   subjects: Subjects;
-  /** Members this node puts in each client subject's queue group while it serves (see `serve`). */
+  /** Members this node puts in each client subject's queue group while it serves alone (see `serve`). */
   queueMembers: number;
   processor: Processor;
   door: ClientDoor;
@@ -40,16 +40,26 @@ export class Serving {
     d.gate.setMode(mode, reason);
     d.admission.setEpoch(d.epoch(), reason);
     d.admission.setAccepting(!d.failed(), d.failed() ? 'the log failed' : reason);
+    // A queue group keeps a stray second subscriber from doubling work; the epoch rules
+    // keep it from acking. A SIGKILLed primary's members linger until the kernel has
+    // freed its memory (100-200 ms at a million accounts), and the server hands each
+    // request to a member at random, so while they do, they take their share of the
+    // clients' retries. A node that begins to serve alone (a failover) therefore brings
+    // `queueMembers` members, and keeps one once a standby attaches: the primary that
+    // may die next has one, against the many of the node that takes over. (A plain
+    // subscription, so that this node got every request, made failover gaps longer:
+    // docs/BENCHMARKS.md, "Failover gaps: the client's retries".)
+    const members = mode === 'local' ? d.queueMembers : 1;
     if (this.clientSubs.length === 0) {
-      // A queue group keeps a stray second subscriber from doubling work; the epoch rules
-      // keep it from acking. A SIGKILLed primary's member lingers until the kernel has
-      // freed its memory, and the server picks a member at random: with k members of this
-      // node's, the dead one takes 1/(k+1) of the retries, not half. (A plain subscription,
-      // so that this node got every request, made failover gaps longer: docs/BENCHMARKS.md,
-      // "Failover gaps: the client's retries".)
-      for (let i = 0; i < d.queueMembers; i++) {
+      for (let i = 0; i < members; i++) {
         this.clientSubs.push(d.transport.subscribe(d.subjects.tx, d.door.onTx, { queue: 'txtest' }));
         this.clientSubs.push(d.transport.subscribe(d.subjects.query, d.door.onQuery, { queue: 'txtest' }));
+      }
+    } else if (mode === 'standby') {
+      // Drained, not unsubscribed: requests the server already routed to them are served.
+      for (const s of this.clientSubs.splice(2)) {
+        if (s.drain) s.drain();
+        else s.unsubscribe();
       }
     }
     d.gate.release();
