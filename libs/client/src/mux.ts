@@ -31,8 +31,12 @@ export class ReplyMux {
   constructor(
     private readonly nc: NatsConnection,
     inboxPrefix = '',
-    /** Every reply from a node, a late one too (one after its request timed out): the client's evidence that the cluster answers. */
-    private readonly onAnyReply: () => void = () => {},
+    /**
+     * Every reply, a late one too (one after its request timed out): `fromNode` for a
+     * node's (evidence that the cluster answers), false for the server's "no responders"
+     * (evidence that nothing was subscribed, so no attempt waits in a dead connection).
+     */
+    private readonly onAnyReply: (fromNode: boolean) => void = () => {},
     // Fine enough for the short attempt timeouts of a failover (rtt.ts, PROBE_FLOOR_MS);
     // a sweep costs one comparison per request in flight.
     sweepMs = 10,
@@ -62,7 +66,7 @@ export class ReplyMux {
     const id = msg.subject.slice(this.prefix.length);
     const h = msg.headers;
     const noResponders = h !== undefined && h.code === 503;
-    if (!noResponders) this.onAnyReply();
+    this.onAnyReply(!noResponders);
     const o = this.outstanding.get(id);
     if (o === undefined) return; // late reply after a timeout: the retry will get the deduplicated original
     this.outstanding.delete(id);

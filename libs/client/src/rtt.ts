@@ -28,6 +28,8 @@ export class RttEstimator {
   private lossSince = -1;
   /** When any reply last arrived, a retry's too: evidence that something serves. */
   private lastReplyAt = Number.NEGATIVE_INFINITY;
+  /** When the server last said "no responders": nothing was subscribed, a dead primary's connection included. */
+  private lastNoRespondersAt = Number.NEGATIVE_INFINITY;
 
   /** A round trip of an attempt that was not a retry (Karn's rule: a retry's reply is ambiguous). */
   sample(rttMs: number): void {
@@ -46,6 +48,11 @@ export class RttEstimator {
   /** Any reply, a retry's included (it says nothing of the round trip, but that the cluster answers). */
   replied(nowMs: number): void {
     this.lastReplyAt = nowMs;
+  }
+
+  /** The server answered "no responders" for an attempt (see `silent`). */
+  noResponders(nowMs: number): void {
+    this.lastNoRespondersAt = nowMs;
   }
 
   /**
@@ -71,10 +78,14 @@ export class RttEstimator {
    * stays open while the kernel frees its memory (100-200 ms at a million accounts), so
    * the first retries vanish into it, and one that waits the whole floor lands that much
    * after the new primary began to serve. A slow node still answers someone, which ends
-   * the silence, and its losses double the timeout as before.
+   * the silence, and its losses double the timeout as before. So does "no responders"
+   * since the last reply: nothing was subscribed then, not even the dead primary's
+   * connection, so an attempt that times out after it waits in a live node's queue (the
+   * new primary's, working through the takeover's burst), and a retry every round trip
+   * only piled duplicates on it.
    */
   private get silent(): boolean {
-    return this.lossSince >= 0 && this.lastReplyAt < this.lossSince;
+    return this.lossSince >= 0 && this.lastReplyAt < this.lossSince && this.lastNoRespondersAt <= this.lastReplyAt;
   }
 
   /**

@@ -103,7 +103,7 @@ class Lane {
     inboxPrefix: string | undefined,
     flush: (lane: Lane) => void,
   ) {
-    this.mux = new ReplyMux(nc, inboxPrefix, () => this.rtt.replied(performance.now()));
+    this.mux = new ReplyMux(nc, inboxPrefix, (fromNode) => (fromNode ? this.rtt.replied(performance.now()) : this.rtt.noResponders(performance.now())));
     this.flushFn = () => flush(this);
   }
 }

@@ -119,3 +119,27 @@ describe('RttEstimator back-off between retries', () => {
     expect(r.backoffMs('timeout', 6, 260, 5, 100)).toBe(100);
   });
 });
+
+describe('RttEstimator after "no responders"', () => {
+  it('stops probing at the round trip once nothing was subscribed: a later timeout is a slow new primary, not a dead connection', () => {
+    const r = new RttEstimator();
+    for (let i = 0; i < 20; i++) r.sample(2);
+    r.replied(0);
+    // The primary dies; its connection lingers and swallows attempts: probe.
+    r.timedOut(0, 100);
+    expect(r.timeoutMs(100, 30_000)).toBe(PROBE_FLOOR_MS);
+    // Its connection closes: the server answers "no responders" while the standby takes over.
+    r.noResponders(150);
+    expect(r.timeoutMs(100, 30_000)).toBe(100);
+    // The new primary subscribes and is slow to answer the first burst: its timeouts
+    // double like any slow node's, and the back-off is per attempt again.
+    r.timedOut(160, 260);
+    expect(r.timeoutMs(100, 30_000)).toBe(200);
+    expect(r.backoffMs('timeout', 4, 260, 5, 100)).toBe(40);
+    // It answers: the next outage probes again.
+    r.sample(2);
+    r.replied(300);
+    r.timedOut(300, 400);
+    expect(r.timeoutMs(100, 30_000)).toBe(PROBE_FLOOR_MS);
+  });
+});
