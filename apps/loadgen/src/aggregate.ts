@@ -16,6 +16,8 @@ export interface IntervalRow {
   rejected: number;
   errors: number;
   retries: number;
+  /** The retries by reason (timeout, no-responders, NOT_PRIMARY, OVERLOADED). */
+  retriesBy: Record<string, number>;
   /** Committed (ok + REJECTED) per second. */
   rate: number;
   latency: LatencySummary;
@@ -132,6 +134,7 @@ export class Aggregate {
       rejected: s.rejected,
       errors,
       retries,
+      retriesBy: { ...s.retries },
       rate: (s.ok + s.rejected) / lengthS,
       latency: summarize(s.hist),
     };

@@ -52,6 +52,7 @@ function promotion(arbiter: Arbiter | null, record: EpochRecord, save: (r: Epoch
     faults: NO_FAULT_BEHAVIOURS,
     clock,
     log,
+    whenReleased: () => undefined,
     peerEpoch: () => record.epoch,
     failed: () => null,
     fail: (err) => void failures.push((err as Error).message),

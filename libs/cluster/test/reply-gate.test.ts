@@ -48,6 +48,20 @@ describe('reply gate', () => {
     expect(h.replied).toEqual([]);
   });
 
+  it('calls a waiter once, from the release that commits its seq (the takeover log line)', () => {
+    const h = harness();
+    h.submit(3);
+    let calls = 0;
+    h.gate.whenReleased(3, () => calls++);
+    h.at('local', 2, 0);
+    expect(calls).toBe(0);
+    h.at('local', 3, 0);
+    expect(calls).toBe(1);
+    h.submit(1);
+    h.at('local', 4, 0);
+    expect(calls).toBe(1);
+  });
+
   it('solo: releases up to the local log', () => {
     const h = harness();
     h.submit(3);

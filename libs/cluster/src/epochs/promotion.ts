@@ -23,6 +23,8 @@ export interface PromotionDeps {
   faults: FaultBehaviours;
   clock: Clock;
   log: Logger;
+  /** Calls `fn` once the reply gate has committed `seq` (the first update of a new epoch). */
+  whenReleased(seq: number, fn: () => void): void;
   /** The epoch the peer last said it was in (0 when none). */
   peerEpoch(): number;
   /** Why the node failed, or null. */
@@ -102,7 +104,12 @@ export class Promotion implements ElectionNotes {
       const t2 = d.clock.now();
       await this.record(prev, outcome.epoch);
       // Each step's share of the failover time (the detection is heartbeat-missed x interval).
-      d.log.info({ epoch: outcome.epoch, logSyncMs: t1 - t0, arbiterMs: t2 - t1, recordMs: d.clock.now() - t2 }, 'epoch opened');
+      const opened = d.clock.now();
+      d.log.info({ epoch: outcome.epoch, logSyncMs: t1 - t0, arbiterMs: t2 - t1, recordMs: opened - t2 }, 'epoch opened');
+      // The takeover's last share: from serving to the first update of the epoch committed
+      // (a node that stalls under the clients' burst shows here, not in the steps above).
+      const first = d.processor.lastSeq + 1;
+      d.whenReleased(first, () => d.log.info({ epoch: outcome.epoch, seq: first, ms: d.clock.now() - opened }, 'first update of the new epoch committed'));
       d.send({ type: 'EPOCH_OPENED', epoch: outcome.epoch });
     } catch (err) {
       d.send({ type: 'PROMOTION_FAILED', reason: `cannot open a new epoch: ${(err as Error).message}` });

@@ -75,6 +75,7 @@ export function buildPromotion(p: NodeParts): Promotion {
     faults: p.faults,
     clock: o.clock,
     log: o.log,
+    whenReleased: (seq, fn) => p.gate.whenReleased(seq, fn),
     peerEpoch: p.peerEpoch,
     failed: p.failed,
     fail: p.fail,

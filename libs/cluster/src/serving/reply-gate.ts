@@ -27,6 +27,8 @@ export interface ReplyGateDeps {
 
 export class ReplyGate {
   private current: GateMode = 'hold';
+  /** A caller waiting for the watermark to reach a seq (see `whenReleased`). */
+  private waiting: { seq: number; fn: () => void } | null = null;
 
   constructor(private readonly d: ReplyGateDeps) {}
 
@@ -51,5 +53,15 @@ export class ReplyGate {
     const local = this.d.localMark();
     const withStandby = this.current === 'standby' && this.d.waitsForStandby;
     this.d.processor.release(withStandby ? Math.min(local, this.d.standbyAck()) : Math.min(local, this.d.catchUpCap()));
+    const w = this.waiting;
+    if (w !== null && this.d.processor.committedSeq >= w.seq) {
+      this.waiting = null;
+      w.fn();
+    }
+  }
+
+  /** Calls `fn` once, from the release that commits `seq` (one waiter: a later call replaces it). */
+  whenReleased(seq: number, fn: () => void): void {
+    this.waiting = { seq, fn };
   }
 }
