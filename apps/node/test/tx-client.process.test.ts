@@ -1,7 +1,8 @@
 /**
  * TxClient against a real nats-server and node process: retries through "no
- * responders" until a node serves, batches one event-loop turn into one message,
- * and gives up with TIMEOUT at its deadline.
+ * responders" until a node serves, batches one event-loop turn into one message, takes
+ * a reply that comes after its attempt timed out, and gives up with TIMEOUT at its
+ * deadline.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,31 @@ describe('TxClient', () => {
     expect(sizes.length).toBeGreaterThan(2);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
     spy.unsubscribe();
+    client.close();
+  });
+
+  it("a reply that comes after its attempt timed out settles the update (the retries' own are never answered)", async () => {
+    // A slow path to the node: the first attempt of each id is held until its retry
+    // shows that the client gave up on it, then passed on with its own reply subject;
+    // every retry is dropped. Only the late reply can settle the update.
+    const held = new Map<string, { data: Uint8Array; reply: string }>();
+    const relay = nc.subscribe('txtest.slow.tx', {
+      callback: (_e, m) => {
+        const { id } = unpackMsgpack(m.data) as { id: string };
+        const first = held.get(id);
+        if (first === undefined) return void held.set(id, { data: m.data, reply: m.reply! });
+        if (first.reply === '') return;
+        nc.publish('txtest.default.tx', first.data, { reply: first.reply });
+        first.reply = '';
+      },
+    });
+    await nc.flush();
+    const retries: string[] = [];
+    const client = new TxClient(nc, { cluster: 'slow', attemptTimeoutMs: 50, deadlineMs: 5_000, onRetry: (r) => retries.push(r) });
+    const reply = await client.update({ asset: 'late-reply', op: 'credit', args: { amount: 4 }, model: 'account' });
+    expect(reply).toMatchObject({ ok: true, version: 1, result: { balance: 4 } });
+    expect(retries[0]).toBe('timeout');
+    relay.unsubscribe();
     client.close();
   });
 

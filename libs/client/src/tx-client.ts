@@ -114,6 +114,8 @@ interface Job {
   bytes: number;
   attempts: number;
   deadline: number;
+  /** Resolved or rejected: a late reply of an earlier attempt may have settled it while a retry was out. */
+  settled: boolean;
   resolve: (r: UpdateResult) => void;
   reject: (e: Error) => void;
 }
@@ -190,7 +192,23 @@ export class TxClient {
     if (u.model !== undefined) req.model = u.model;
     return new Promise<UpdateResult>((resolve, reject) => {
       const lane = this.laneOf(u.asset);
-      this.enqueue({ lane, req, bytes: estimateBytes(req), attempts: 0, deadline: performance.now() + this.deadlineMs, resolve, reject });
+      const job: Job = {
+        lane,
+        req,
+        bytes: estimateBytes(req),
+        attempts: 0,
+        deadline: performance.now() + this.deadlineMs,
+        settled: false,
+        resolve: (r) => {
+          job.settled = true;
+          resolve(r);
+        },
+        reject: (e) => {
+          job.settled = true;
+          reject(e);
+        },
+      };
+      this.enqueue(job);
     });
   }
 
@@ -245,7 +263,9 @@ export class TxClient {
   }
 
   private onSingle(job: Job, o: MuxOutcome, sentAt: number): void {
+    if (job.settled) return;
     const { rtt } = job.lane;
+    if (o.kind === 'late') return this.settleLate(job, unpackMsgpack(o.data) as UpdateReply);
     if (o.kind === 'timeout') rtt.timedOut(sentAt, performance.now());
     if (o.kind !== 'reply') return this.retry(job, o.kind);
     if (job.attempts === 1) rtt.sample(performance.now() - sentAt);
@@ -266,28 +286,41 @@ export class TxClient {
 
   private onBatch(lane: Lane, jobs: Job[], o: MuxOutcome, sentAt: number): void {
     if (o.kind === 'timeout') lane.rtt.timedOut(sentAt, performance.now());
-    if (o.kind !== 'reply') {
+    if (o.kind !== 'reply' && o.kind !== 'late') {
       for (const job of jobs) this.retry(job, o.kind);
       return;
     }
-    if (jobs[0]!.attempts === 1) lane.rtt.sample(performance.now() - sentAt);
+    if (o.kind === 'reply' && jobs[0]!.attempts === 1) lane.rtt.sample(performance.now() - sentAt);
+    const settle = o.kind === 'late' ? this.settleLate : this.settle;
     const body = unpackMsgpack(o.data) as BatchReply | UpdateReply;
     if (!('batch' in body) || !Array.isArray(body.batch) || body.batch.length !== jobs.length) {
       // A whole-message refusal (e.g. TOO_LARGE) applies to every entry.
-      for (const job of jobs) this.settle(job, body as UpdateReply);
+      for (const job of jobs) settle(job, body as UpdateReply);
       return;
     }
-    for (let i = 0; i < jobs.length; i++) this.settle(jobs[i]!, body.batch[i]!);
+    for (let i = 0; i < jobs.length; i++) settle(jobs[i]!, body.batch[i]!);
   }
 
-  private settle(job: Job, reply: UpdateReply): void {
+  /**
+   * A reply to an attempt that had timed out, while a retry is out: an outcome settles the
+   * job (the retry's answer would be the same, from the server's dedupe memory); a
+   * retryable refusal is ignored, since the retry already asks again.
+   */
+  private readonly settleLate = (job: Job, reply: UpdateReply): void => {
+    if (job.settled || (!reply.ok && !('seq' in reply && reply.error.code === 'REJECTED') && isRetryable(reply.error.code))) return;
+    this.settle(job, reply);
+  };
+
+  private readonly settle = (job: Job, reply: UpdateReply): void => {
+    if (job.settled) return;
     if (reply.ok || ('seq' in reply && reply.error.code === 'REJECTED')) return job.resolve(reply as UpdateResult);
     const code = reply.error.code;
     if (isRetryable(code)) return this.retry(job, code);
     job.reject(new TxError(code as ErrorCode, reply.error.message));
-  }
+  };
 
   private retry(job: Job, reason: string): void {
+    if (job.settled) return;
     if (this.closed) return job.reject(new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
     const now = performance.now();
     if (now >= job.deadline) {
@@ -296,7 +329,9 @@ export class TxClient {
     this.opts.onRetry?.(reason);
     const exp = job.lane.rtt.backoffMs(reason, job.attempts, now, this.backoffInitialMs, this.backoffMaxMs);
     const delay = Math.min(exp / 2 + Math.random() * (exp / 2), job.deadline - now);
-    setTimeout(() => this.enqueue(job), delay);
+    setTimeout(() => {
+      if (!job.settled) this.enqueue(job);
+    }, delay);
   }
 
   /** Reads one asset's committed state; null when it does not exist. Retries like update(). */
