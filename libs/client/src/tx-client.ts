@@ -120,6 +120,18 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+/** An update's outcome: applied, or refused by its model (REJECTED carries a seq); anything else is a refusal of the request. */
+function isOutcome(reply: UpdateReply): reply is UpdateResult {
+  return reply.ok || ('seq' in reply && reply.error.code === 'REJECTED');
+}
+
+/** Settles a job once, with its outcome or its error. */
+function finish(job: Job, result: UpdateResult | TxError): void {
+  job.settled = true;
+  if (result instanceof TxError) job.reject(result);
+  else job.resolve(result);
+}
+
 /**
  * Upper bound of an entry's encoded size, to keep batches under the body limit without
  * encoding twice: strings count 3 bytes a character (UTF-8's worst case for UTF-16
@@ -192,23 +204,7 @@ export class TxClient {
     if (u.model !== undefined) req.model = u.model;
     return new Promise<UpdateResult>((resolve, reject) => {
       const lane = this.laneOf(u.asset);
-      const job: Job = {
-        lane,
-        req,
-        bytes: estimateBytes(req),
-        attempts: 0,
-        deadline: performance.now() + this.deadlineMs,
-        settled: false,
-        resolve: (r) => {
-          job.settled = true;
-          resolve(r);
-        },
-        reject: (e) => {
-          job.settled = true;
-          reject(e);
-        },
-      };
-      this.enqueue(job);
+      this.enqueue({ lane, req, bytes: estimateBytes(req), attempts: 0, deadline: performance.now() + this.deadlineMs, settled: false, resolve, reject });
     });
   }
 
@@ -307,24 +303,23 @@ export class TxClient {
    * retryable refusal is ignored, since the retry already asks again.
    */
   private readonly settleLate = (job: Job, reply: UpdateReply): void => {
-    if (job.settled || (!reply.ok && !('seq' in reply && reply.error.code === 'REJECTED') && isRetryable(reply.error.code))) return;
-    this.settle(job, reply);
+    if (isOutcome(reply) || !isRetryable(reply.error.code)) this.settle(job, reply);
   };
 
   private readonly settle = (job: Job, reply: UpdateReply): void => {
     if (job.settled) return;
-    if (reply.ok || ('seq' in reply && reply.error.code === 'REJECTED')) return job.resolve(reply as UpdateResult);
+    if (isOutcome(reply)) return finish(job, reply);
     const code = reply.error.code;
     if (isRetryable(code)) return this.retry(job, code);
-    job.reject(new TxError(code as ErrorCode, reply.error.message));
+    finish(job, new TxError(code as ErrorCode, reply.error.message));
   };
 
   private retry(job: Job, reason: string): void {
     if (job.settled) return;
-    if (this.closed) return job.reject(new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
+    if (this.closed) return finish(job, new TxError('NOT_PRIMARY', `client closed while update ${job.req.id} was pending`));
     const now = performance.now();
     if (now >= job.deadline) {
-      return job.reject(new TxError('TIMEOUT', `update ${job.req.id} got no reply within ${this.deadlineMs} ms (last: ${reason}, ${job.attempts} attempts)`));
+      return finish(job, new TxError('TIMEOUT', `update ${job.req.id} got no reply within ${this.deadlineMs} ms (last: ${reason}, ${job.attempts} attempts)`));
     }
     this.opts.onRetry?.(reason);
     const exp = job.lane.rtt.backoffMs(reason, job.attempts, now, this.backoffInitialMs, this.backoffMaxMs);
