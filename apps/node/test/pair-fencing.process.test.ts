@@ -52,6 +52,9 @@ describe('fencing a paused primary', () => {
     const oldEpoch = (await nodeStatus(nc, 'n1', false, 'txtest', 'fencing')).epoch;
 
     await pair.kill('n1', 'SIGSTOP');
+    // A paused process keeps its connection and its subscription: the peer probe finds it
+    // there, and only the missed heartbeats make the standby take over.
+    expect((await pair.waitRole('n2', 'promoting')).reason).toMatch(/heartbeats missed/);
     await pair.waitRole('n2', 'solo');
     const acksAtTakeover = audit.acked.length;
     await audit.whenAcked(acksAtTakeover + 300);

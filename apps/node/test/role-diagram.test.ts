@@ -32,9 +32,9 @@ describe('role diagram: from the XState definition to SVG', () => {
     const labels = (source: string, target: string) => graph.edges.filter((e) => e.source === source && e.target === target).map((e) => e.label);
     expect(labels(INITIAL, 'starting')).toEqual(['']);
     expect(labels(ANY, 'stopping')).toEqual(['STOP']);
-    expect(labels('standby.watching', 'promoting')).toEqual(['after peerTimeout [peerSilent]']);
+    expect(labels('standby.watching', 'promoting')).toEqual(['PEER_GONE', 'after peerTimeout [peerSilent]']);
     expect(labels('standby.watching', 'standby.rechecking')).toEqual(['after peerTimeout [else]']);
-    expect(labels('standby.rechecking', 'promoting')).toEqual(['after recheck [peerSilent]']);
+    expect(labels('standby.rechecking', 'promoting')).toEqual(['PEER_GONE', 'after recheck [peerSilent]']);
     expect(labels('recovering', 'promoting')).toEqual(['RECOVERED [guarded]']);
     expect(labels('recovering', 'negotiating')).toEqual(['RECOVERED [else]']);
     // Every new epoch begins solo; a standby attaches later (the node never opens one "with a standby").

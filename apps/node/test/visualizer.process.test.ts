@@ -89,7 +89,10 @@ describe('visualizer: the page follows the pair in a real browser', () => {
     await card('n2', '[data-link="live"][data-role="solo"]').waitFor({ timeout: WAIT_MS });
     await card('n1', '[data-link="lost"]').waitFor({ timeout: WAIT_MS });
     await page.locator('g.state[data-state="solo"][data-nodes~="n2"]').waitFor({ timeout: WAIT_MS });
-    await page.locator('#timeline li.transition[data-node="n2"][data-to="promoting"]', { hasText: 'heartbeats missed' }).first().waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('#timeline li.transition[data-node="n2"][data-to="promoting"]', { hasText: 'nobody listens on its subject' })
+      .first()
+      .waitFor({ timeout: WAIT_MS });
     expect(await page.locator('g.state[data-nodes~="n1"]').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, '2-failover.png'), fullPage: true });
     expect(valueOf(await metricsOf('n2'), 'txtest_failovers_total')).toBeGreaterThanOrEqual(1);

@@ -85,6 +85,8 @@ export type RoleEvent =
   | { type: 'PROMOTION_FAILED'; reason: string }
   /** A heartbeat (or any message) from the peer arrived. */
   | { type: 'PEER_ALIVE' }
+  /** NATS said nobody listens on the silent peer's subject: its connection is gone (the peer probe). */
+  | { type: 'PEER_GONE'; reason: string }
   /** A standby has caught up and is acknowledging the solo primary's records. */
   | { type: 'STANDBY_ATTACHED' }
   /** The standby has caught up with the primary. */
@@ -124,7 +126,8 @@ const WAITS_FOR: Record<RoleState, string> = {
 };
 
 /** The peer-watching children of primary, syncing and standby (see `watchingPeer` below). */
-const WATCHING = 'Waits for the next PEER_ALIVE; each one re-enters this child so that its peerTimeout timer starts over while the parent stays put.';
+const WATCHING =
+  "Waits for the next PEER_ALIVE; each one re-enters this child so that its peerTimeout timer starts over while the parent stays put. PEER_GONE (the peer probe found nobody listening on the peer's subject) ends the watch at once.";
 const RECHECKING =
   'Waits a fifth of a heartbeat interval after a timeout this node vetoed (its own event loop had just stalled, so the peer may have spoken unread), then judges the silence again, until the veto lifts or the peer speaks.';
 
@@ -175,7 +178,7 @@ const roleSetup = setup({
 /** Takes the reason from events that carry one. */
 const reasonFromEvent = roleSetup.assign({
   reason: ({ event }) => {
-    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'RESYNC', 'PRIMARY_LEFT', 'STOP']);
+    assertEvent(event, ['DECIDED_PRIMARY', 'DECIDED_STANDBY', 'PROMOTION_FAILED', 'RESYNC', 'PRIMARY_LEFT', 'PEER_GONE', 'STOP']);
     return event.reason;
   },
 });
@@ -210,7 +213,8 @@ function watchingPeer(onTimeout: '#role.promoting' | '#role.negotiating') {
     states: {
       watching: {
         description: WATCHING,
-        on: { PEER_ALIVE: { target: 'watching', reenter: true } },
+        // No guard on PEER_GONE: its evidence is the server's, not this node's timing.
+        on: { PEER_ALIVE: { target: 'watching', reenter: true }, PEER_GONE: { target: onTimeout, actions: reasonFromEvent } },
         after: {
           peerTimeout: [
             { guard: 'peerSilent', target: onTimeout, actions: heartbeatsMissed },
@@ -222,7 +226,7 @@ function watchingPeer(onTimeout: '#role.promoting' | '#role.negotiating') {
       },
       rechecking: {
         description: RECHECKING,
-        on: { PEER_ALIVE: { target: 'watching' } },
+        on: { PEER_ALIVE: { target: 'watching' }, PEER_GONE: { target: onTimeout, actions: reasonFromEvent } },
         after: {
           recheck: [
             { guard: 'peerSilent', target: onTimeout, actions: heartbeatsMissed },

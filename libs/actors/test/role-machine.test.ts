@@ -373,6 +373,38 @@ describe('role machine: syncing and standby', () => {
     expect(roleOf(actor.getSnapshot())).toBe('promoting');
   });
 
+  it('PEER_GONE ends the watch at once, with its reason: standby and primary promote, syncing negotiates', () => {
+    const gone = { type: 'PEER_GONE', reason: 'nobody listens on the peer subject' } as const;
+    for (const [from, to] of [
+      ['standby', 'promoting'],
+      ['primary', 'promoting'],
+      ['syncing', 'negotiating'],
+    ] as const) {
+      const h = at(from);
+      h.clock.increment(INTERVAL);
+      h.send(gone);
+      expect(h.role()).toBe(to);
+      expect(h.ctx().reason).toBe(gone.reason);
+    }
+  });
+
+  it('PEER_GONE is not vetoed by a stall of this node: it promotes from rechecking too', () => {
+    const { clock, actor } = standbyWithVeto();
+    clock.increment(TIMEOUT);
+    expect(actor.getSnapshot().matches({ standby: 'rechecking' })).toBe(true);
+    actor.send({ type: 'PEER_GONE', reason: 'gone' });
+    expect(roleOf(actor.getSnapshot())).toBe('promoting');
+  });
+
+  it('PEER_GONE outside a watch (solo, negotiating) changes nothing', () => {
+    for (const state of ['solo', 'negotiating'] as const) {
+      const h = at(state);
+      h.send({ type: 'PEER_GONE', reason: 'gone' });
+      expect(h.role()).toBe(state);
+      expect(h.calls).toEqual([]);
+    }
+  });
+
   it('standby -> syncing on RESYNC', () => {
     const h = at('standby');
     h.send({ type: 'RESYNC', reason: 'gap at seq 1042' });

@@ -23,10 +23,21 @@ export interface PublishOptions {
 export interface Transport {
   subscribe(subject: string, handler: MessageHandler, opts?: { queue?: string }): Subscription;
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
-  /** Sends and resolves with the reply's bytes; rejects on timeout or when nobody listens. */
+  /**
+   * Sends and resolves with the reply's bytes; rejects on timeout, and at once when nobody
+   * listens on the subject with an error whose `code` is NO_RESPONDERS (see isNoResponders).
+   */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Resolves once everything published so far has reached the server. */
   flush(): Promise<void>;
+}
+
+/** NATS's status for a request nobody subscribes to, as the `code` of the request's error. */
+export const NO_RESPONDERS = '503';
+
+/** The request failed because nobody listens on its subject (not a timeout). */
+export function isNoResponders(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === NO_RESPONDERS;
 }
 
 /** Publishes a body in the encoding the request came in (a reply, PROTOCOL.md section 2). */

@@ -159,6 +159,17 @@ describe('choosing the primary when both nodes start: the log decides, not a nam
     expect(both(n1, n2, { epoch: 7, primary: 'n2', firstSeq: 101 })).toMatchObject({ primary: 'n2', refusal: null });
   });
 
+  it('... but only on word the named node sent after it knew of that epoch: an older heartbeat may hide an epoch it served since', () => {
+    // n2's heartbeat from its days as n1's standby, delivered late: it says nothing about epoch 7.
+    const stale = { ...node('n2', { epoch: 6, role: 'standby', primary: 'n1', history: [[6, 1]], lastSeq: 100 }), arbiterSeen: 6 };
+    const n1 = node('n1', { epoch: 6, history: [[6, 1]], lastSeq: 120 });
+    const arbiter = { epoch: 7, primary: 'n2', firstSeq: 101 };
+    expect(newestEpoch([n1, stale], arbiter)).toEqual({ epoch: 7, primary: 'n2', firstSeq: 101 });
+    expect(choosePrimary(n1, stale, arbiter).refusal).toMatchObject({ missing: [{ epoch: 7, primary: 'n2', fromSeq: 101 }] });
+    // Once it has read the arbiter (epoch 7 names it) and still holds a record of 6, it never served 7.
+    expect(choosePrimary(n1, { ...stale, arbiterSeen: 7 }, arbiter)).toMatchObject({ primary: 'n1', refusal: null });
+  });
+
   it('a new pair whose first primary won the CAS and stopped before persisting it serves; a replaced disk does not', () => {
     // Both records are the empty ones written at first start (kept: not fresh) ...
     const kept = (id: string): Candidate => ({ ...node(id), record: { ...node(id).record, since: 0 } });

@@ -59,6 +59,8 @@ export interface NodeSummary {
   since?: number;
   /** The sender's node-message format (NODE_FORMAT_VERSION; absent from older nodes: 1). */
   v?: number;
+  /** The highest arbiter epoch the sender had read or won (with an arbiter; absent from older nodes). */
+  arb?: number;
 }
 
 /**

@@ -8,7 +8,7 @@
  * get it, give or take its latency); delivery checks again that the subscription is
  * still there and its owner alive.
  */
-import type { MessageHandler, PublishOptions, Subscription, Transport } from '@txtest/cluster';
+import { NO_RESPONDERS, type MessageHandler, type PublishOptions, type Subscription, type Transport } from '@txtest/cluster';
 import type { Rng } from './prng';
 import type { Owner, Scheduler } from './scheduler';
 
@@ -193,7 +193,7 @@ export class SimTransport implements Transport {
         done = true;
         sub.unsubscribe();
         this.sched.cancel(timer);
-        if (noResp) reject(Object.assign(new Error('no responders'), { code: '503' }));
+        if (noResp) reject(Object.assign(new Error('no responders'), { code: NO_RESPONDERS }));
         else resolve(d);
       });
       const timer = this.sched.after(

@@ -135,7 +135,8 @@ class World {
       n.onStartFailed = () => this.sched.after(sup.int(50, 300), () => this.startNode(n), null, `supervisor restarts ${n.id}`);
     }
     this.net.observer = (from, subject, bytes) => {
-      if (!subject.startsWith('_INBOX.')) return;
+      // An empty body is a node answering its peer's probe (peer-probe.ts), not a client reply.
+      if (!subject.startsWith('_INBOX.') || bytes.length === 0) return;
       const n = this.nodes.find((x) => x.inc?.ep === from);
       if (n !== undefined) this.checker.onNodeReply(n, bytes);
     };

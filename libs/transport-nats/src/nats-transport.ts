@@ -1,6 +1,6 @@
 /** The production Transport: core NATS, one connection per node. */
-import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import type { MessageHandler, PublishOptions, Subscription, Transport } from '@txtest/cluster';
+import { errors, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { NO_RESPONDERS, type MessageHandler, type PublishOptions, type Subscription, type Transport } from '@txtest/cluster';
 
 const CONTENT_TYPE = 'Content-Type';
 const JSON_TYPE = 'application/json';
@@ -36,8 +36,14 @@ export class NatsTransport implements Transport {
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const m = await this.nc.request(subject, data, { timeout: timeoutMs });
-    return m.data;
+    try {
+      const m = await this.nc.request(subject, data, { timeout: timeoutMs });
+      return m.data;
+    } catch (err) {
+      // The seam's one mark for "nobody listens" (transport.ts), whichever way nats.js wraps it.
+      const none = err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders());
+      throw none ? Object.assign(new Error(`no responders: ${subject}`), { code: NO_RESPONDERS }) : err;
+    }
   }
 
   flush(): Promise<void> {

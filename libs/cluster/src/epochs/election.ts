@@ -14,6 +14,12 @@ export interface Candidate {
   nodeId: string;
   record: EpochRecord;
   lastSeq: number;
+  /**
+   * A peer's candidate comes from its hello or heartbeat, which may have waited in the
+   * network while the peer went on (won an epoch, served it): the highest arbiter epoch
+   * the peer had read or won when it sent it. Absent in this node's own view, which is current.
+   */
+  arbiterSeen?: number;
 }
 
 /**
@@ -137,14 +143,16 @@ export interface NewestEpoch {
  * before the arbiter's epoch was won, does not count: a node persists an epoch before it
  * serves in it, so that node won the compare-and-set and stopped before serving (nothing
  * can have been acknowledged in it). A record begun empty later (a replaced data dir)
- * proves nothing about that epoch.
+ * proves nothing about that epoch, and neither does a peer's description sent before it
+ * knew of that epoch (`arbiterSeen`): it may have won and served it since.
  */
 export function newestEpoch(nodes: readonly Candidate[], arbiter: ArbiterView): NewestEpoch {
   let top: NewestEpoch = { epoch: 0, primary: '', firstSeq: null };
   for (const c of nodes) if (c.record.epoch > top.epoch) top = { epoch: c.record.epoch, primary: c.record.primary, firstSeq: null };
   if (arbiter !== null && arbiter !== 'off' && arbiter.epoch >= top.epoch) {
     const named = nodes.find((c) => c.nodeId === arbiter.primary);
-    const neverServed = named !== undefined && named.record.epoch < arbiter.epoch && arbiter.epoch > vouchesAfter(named);
+    const current = named !== undefined && (named.arbiterSeen === undefined || named.arbiterSeen >= arbiter.epoch);
+    const neverServed = current && named.record.epoch < arbiter.epoch && arbiter.epoch > vouchesAfter(named);
     if (!neverServed) top = { epoch: arbiter.epoch, primary: arbiter.primary, firstSeq: arbiter.firstSeq ?? null };
   }
   if (top.firstSeq === null) {

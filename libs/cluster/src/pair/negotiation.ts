@@ -135,5 +135,7 @@ export function candidateOf(peer: NodeSummary): Candidate {
     lastSeq: peer.lastSeq,
   };
   if (peer.since !== undefined) them.record.since = peer.since;
+  // Without it the peer's word cannot show it knew of the arbiter's latest epoch (election.ts, newestEpoch).
+  them.arbiterSeen = typeof peer.arb === 'number' ? peer.arb : 0;
   return them;
 }

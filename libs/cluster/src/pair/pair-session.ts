@@ -22,6 +22,7 @@ import { Negotiation } from './negotiation';
 import { PeerDispatch } from './peer-dispatch';
 import { PeerAuth } from './peer-auth';
 import { PeerLink } from './peer-link';
+import { PeerProbe } from './peer-probe';
 import { Replicator } from './replicator';
 import { publishInEncoding } from '../transport';
 
@@ -49,6 +50,9 @@ export interface PairHost {
   stoppedFully(): boolean;
 }
 
+/** The roles whose peer timer a PEER_GONE may end (the role machine's watchingPeer). */
+const WATCHES_PEER: ReadonlySet<RoleState> = new Set(['primary', 'standby', 'syncing']);
+
 export class PairSession {
   readonly link: PeerLink;
   readonly replicator: Replicator;
@@ -57,6 +61,7 @@ export class PairSession {
   readonly negotiation: Negotiation;
   readonly joiner: Joiner;
   readonly dispatch: PeerDispatch;
+  readonly probe: PeerProbe;
   private readonly rejoin: RejoinLog;
 
   constructor(private readonly h: PairHost) {
@@ -85,6 +90,17 @@ export class PairSession {
       onBeat: (now) => this.onBeat(now),
     });
     this.dispatch = this.buildDispatch();
+    this.probe = new PeerProbe({
+      transport: o.transport,
+      subject: o.subjects.node(h.peerId),
+      clock: o.clock,
+      intervalMs: o.heartbeatIntervalMs,
+      timeoutMs: this.peerTimeoutMs,
+      lastPeerAt: () => this.dispatch.lastPeerAt,
+      watching: () => WATCHES_PEER.has(this.role()),
+      onGone: (silentMs) =>
+        this.send({ type: 'PEER_GONE', reason: `peer ${h.peerId} is gone: nobody listens on its subject after ${Math.round(silentMs)} ms of silence` }),
+    });
     this.negotiation = this.buildNegotiation();
     this.joiner = this.buildJoiner();
   }
@@ -117,9 +133,11 @@ export class PairSession {
   start(): void {
     this.link.start();
     this.heartbeat.start();
+    this.probe.start();
   }
 
   stop(): void {
+    this.probe.stop();
     this.heartbeat.stop();
     this.link.stop();
   }
@@ -139,6 +157,7 @@ export class PairSession {
       history: r.history,
       ...(r.since === undefined ? {} : { since: r.since }),
       v: NODE_FORMAT_VERSION,
+      ...(h.promotion.arbiterView === null ? {} : { arb: h.promotion.arbiterView.epoch }),
     };
   }
 

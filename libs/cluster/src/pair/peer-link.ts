@@ -36,6 +36,7 @@ const WHY: Record<RejectReason, string> = {
 };
 
 const LOG_EVERY_MS = 1_000;
+const data0 = new Uint8Array(0);
 
 export class PeerLink {
   private sub: Subscription | null = null;
@@ -58,7 +59,7 @@ export class PeerLink {
   }
 
   start(): void {
-    this.sub = this.d.transport.subscribe(this.ownSubject, (data) => this.receive(data));
+    this.sub = this.d.transport.subscribe(this.ownSubject, (data, reply) => (data.length === 0 ? this.answerProbe(reply) : this.receive(data)));
   }
 
   send(kind: NodeKind, header: object, payload?: readonly Uint8Array[]): void {
@@ -70,6 +71,11 @@ export class PeerLink {
   stop(): void {
     this.sub?.unsubscribe();
     this.sub = null;
+  }
+
+  /** The peer's probe (peer-probe.ts): it carries nothing and proves nothing, so it is answered by anyone's request. */
+  private answerProbe(reply: string): void {
+    if (reply !== '') this.d.transport.publish(reply, data0);
   }
 
   private receive(data: Uint8Array): void {
