@@ -274,6 +274,7 @@ export class TxNode {
       fail: (err) => this.fail(err),
       coreError: (kind, err, msg, fields) => this.coreError(kind, err, msg, fields),
       stoppedFully: () => this.shutdown.finished,
+      handingOver: () => this.switchover.handingOver,
     });
   }
 

@@ -48,6 +48,8 @@ export interface PairHost {
   coreError(kind: CoreErrorKind, err: Error, msg: string, fields?: object): void;
   /** The node has finished stopping (no more heartbeats). */
   stoppedFully(): boolean;
+  /** A planned switchover is under way: the promoting standby's silence, or absence, is no failure (switchover.ts). */
+  handingOver(): boolean;
 }
 
 /** The roles whose peer timer a PEER_GONE may end (the role machine's watchingPeer). */
@@ -97,7 +99,7 @@ export class PairSession {
       intervalMs: o.heartbeatIntervalMs,
       timeoutMs: this.peerTimeoutMs,
       lastPeerAt: () => this.dispatch.lastPeerAt,
-      watching: () => WATCHES_PEER.has(this.role()),
+      watching: () => WATCHES_PEER.has(this.role()) && !h.handingOver(),
       onGone: (silentMs) =>
         this.send({ type: 'PEER_GONE', reason: `peer ${h.peerId} is gone: nobody listens on its subject after ${Math.round(silentMs)} ms of silence` }),
     });
