@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pretty from 'pino-pretty';
 import { defaultPairIds } from '@txtest/protocol';
-import { NODE_BIN, NODE_ENV_DEFAULTS, REPO_ROOT } from '@txtest/testkit';
+import { NODE_BIN, REPO_ROOT } from '@txtest/testkit';
 import { startDevNats, type DevNats } from './dev-nats';
 
 const USAGE = 'usage: nx serve node [--nats-cluster] [--shards S]  (env: TXTEST_NATS_URL, TXTEST_SERVE_DATA, TXTEST_SERVE_HTTP_PORT)';
@@ -112,11 +112,7 @@ async function main(): Promise<void> {
  */
 function runNode(id: string, args: string[], env: NodeJS.ProcessEnv, delay: number): void {
   const startedAt = Date.now();
-  const node = spawn(process.execPath, [NODE_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...NODE_ENV_DEFAULTS, ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const node = spawn(process.execPath, [NODE_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.set(id, node);
   node.stdout!.pipe(pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
   say(`node ${id} started (pid ${node.pid})`);

@@ -25,19 +25,10 @@ export interface NodeProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/**
- * What a node process is started with unless the environment says otherwise
- * (docs/OPERATIONS.md, "Memory and huge pages"): glibc's malloc asks for transparent huge
- * pages for the large off-heap tables (assets, the dedupe ring). A killed process's
- * connection closes only once the kernel has freed its memory, and the standby's probe
- * sees the primary gone only then: 2 MiB pages free several times faster than 4 KiB ones.
- */
-export const NODE_ENV_DEFAULTS: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
-
 export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
   const child = spawn(process.execPath, [NODE_BIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...NODE_ENV_DEFAULTS, ...process.env, ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
