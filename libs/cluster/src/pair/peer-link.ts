@@ -8,6 +8,7 @@
 import type { Clock } from '@txtest/actors';
 import { decodeNodeMessage, encodeNodeMessage, type NodeKind, type NodeMessage, type Subjects } from '@txtest/protocol';
 import type { Logger, Subscription, Transport } from '../transport';
+import { PROBE_BODY } from './peer-probe';
 import { AUTH_FLAG, AUTH_TRAILER_BYTES, REJECT_REASONS, type PeerAuth, type RejectReason } from './peer-auth';
 
 export interface PeerLinkDeps {
@@ -36,7 +37,6 @@ const WHY: Record<RejectReason, string> = {
 };
 
 const LOG_EVERY_MS = 1_000;
-const data0 = new Uint8Array(0);
 
 export class PeerLink {
   private sub: Subscription | null = null;
@@ -75,7 +75,7 @@ export class PeerLink {
 
   /** The peer's probe (peer-probe.ts): it carries nothing and proves nothing, so it is answered by anyone's request. */
   private answerProbe(reply: string): void {
-    if (reply !== '') this.d.transport.publish(reply, data0);
+    if (reply !== '') this.d.transport.publish(reply, PROBE_BODY);
   }
 
   private receive(data: Uint8Array): void {

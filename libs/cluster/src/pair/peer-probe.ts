@@ -31,16 +31,16 @@ export interface PeerProbeDeps {
   onGone(silentMs: number): void;
 }
 
-const EMPTY = new Uint8Array(0);
+/** A probe and its answer: empty, so no node message is ever mistaken for one. */
+export const PROBE_BODY = new Uint8Array(0);
 
 export class PeerProbe {
   private timer: TimerHandle | null = null;
   private running = false;
   /** When PEER_GONE was last reported: once per silence, not once per probe. */
   private reportedAt = Number.NEGATIVE_INFINITY;
-  /** Probes sent, and the silences they ended (for stats). */
+  /** Probes sent (the tests read it). */
   sent = 0;
-  found = 0;
   private readonly afterMs: number;
   private readonly everyMs: number;
 
@@ -76,7 +76,7 @@ export class PeerProbe {
     if (!d.watching() || this.reportedAt > last) return this.schedule(this.afterMs);
     if (quietFor < this.afterMs) return this.schedule(Math.max(this.everyMs, this.afterMs - quietFor));
     this.sent++;
-    d.transport.request(d.subject, EMPTY, d.timeoutMs).then(
+    d.transport.request(d.subject, PROBE_BODY, d.timeoutMs).then(
       () => undefined,
       (err: unknown) => this.answered(err, now),
     );
@@ -89,7 +89,6 @@ export class PeerProbe {
     if (!isNoResponders(err) || !this.running || d.lastPeerAt() >= sentAt || this.reportedAt > d.lastPeerAt() || !d.watching()) return;
     const now = d.clock.now();
     this.reportedAt = now;
-    this.found++;
     d.onGone(now - d.lastPeerAt());
   }
 }
